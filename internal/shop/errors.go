@@ -1,0 +1,99 @@
+// Package shop holds the vocabulary every other package shares: identifiers, roles, principals,
+// money and the small set of error kinds that the web layer maps to HTTP answers.
+package shop
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind classifies an error by what the caller can do about it. The web layer maps each kind to
+// one HTTP status; anything without a kind is an internal error and is never shown to a user.
+type Kind string
+
+// The error kinds. Keep this list short: each one is a distinct answer for a client.
+const (
+	KindInternal        Kind = "internal"
+	KindInvalid         Kind = "invalid"         // 422: input that fails validation
+	KindBadRequest      Kind = "bad-request"     // 400: input that cannot be parsed
+	KindUnauthenticated Kind = "unauthenticated" // 401
+	KindForbidden       Kind = "forbidden"       // 403
+	KindNotFound        Kind = "not-found"       // 404, also for other stores' objects
+	KindConflict        Kind = "conflict"        // 409
+	KindRateLimited     Kind = "rate-limited"    // 429
+	KindUnavailable     Kind = "unavailable"     // 503: a backing service is down
+)
+
+// FieldError names one invalid input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is an error a user may see. Message is safe to show; Err is the internal cause, logged only.
+type Error struct {
+	Kind       Kind
+	Message    string
+	Fields     []FieldError
+	Code       string        // optional machine-readable problem type suffix, e.g. "mfa-enrollment-required"
+	RetryAfter time.Duration // for KindRateLimited
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Kind, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an Error of the given kind with a user-safe message.
+func Errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns a validation error naming the fields at fault.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Kind: KindInvalid, Message: "The request has invalid fields.", Fields: fields}
+}
+
+// NotFound is the one answer for objects that do not exist or belong to another store.
+func NotFound(what string) *Error {
+	return &Error{Kind: KindNotFound, Message: what + " not found."}
+}
+
+// ErrUnauthenticated is returned when credentials are missing, wrong, expired or revoked.
+var ErrUnauthenticated = &Error{Kind: KindUnauthenticated, Message: "Authentication is required."}
+
+// ErrInvalidCredentials is the single answer for a wrong e-mail or a wrong password.
+var ErrInvalidCredentials = &Error{Kind: KindUnauthenticated, Message: "Invalid credentials."}
+
+// ErrForbidden is returned when the principal lacks a permission.
+var ErrForbidden = &Error{Kind: KindForbidden, Message: "You are not allowed to do this."}
+
+// ErrDuplicate is what repositories return for a unique-constraint violation, whatever the database.
+var ErrDuplicate = errors.New("duplicate key")
+
+// ErrNoRows is what repositories return when a lookup finds nothing.
+var ErrNoRows = errors.New("no rows")
+
+// KindOf reports the kind of err, KindInternal when it carries none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// AsError returns the *Error inside err, or nil.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package shop
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// StoreID identifies a store (tenant). Tenant-owned repository methods take one as a required argument.
+type StoreID string
+
+// UserID identifies a user, in a store or on the platform.
+type UserID string
+
+// NewID returns a new opaque, time-ordered identifier (UUIDv7).
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// ValidID reports whether s has the shape of an identifier made by NewID. Checking it before a
+// query keeps malformed ids away from PostgreSQL's uuid parser (which would answer with an error).
+func ValidID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// Role is a user's role inside one store, or the platform operator role above all stores.
+type Role string
+
+// The roles. RoleOperator belongs to no store.
+const (
+	RoleAdmin    Role = "admin"
+	RoleClerk    Role = "clerk"
+	RoleCustomer Role = "customer"
+	RoleOperator Role = "operator"
+)
+
+// StoreRoles are the roles a store member can have, highest first.
+var StoreRoles = []Role{RoleAdmin, RoleClerk, RoleCustomer}
+
+// Rank orders store roles: a higher rank may grant lower or equal roles.
+func (r Role) Rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleClerk:
+		return 2
+	case RoleCustomer:
+		return 1
+	}
+	return 0
+}
+
+// ValidStoreRole reports whether r is a role a store member can hold.
+func (r Role) ValidStoreRole() bool { return r.Rank() > 0 }
+
+// Principal is who is acting: the signed-in user, their store and role, and the session they use.
+// The zero Principal is an anonymous visitor.
+type Principal struct {
+	UserID    UserID
+	StoreID   StoreID // empty for platform operators
+	Role      Role
+	Email     string
+	SessionID string
+	IP        string
+}
+
+// Authenticated reports whether the principal is a signed-in user.
+func (p Principal) Authenticated() bool { return p.UserID != "" }
+
+// Money is an amount in minor units of a currency.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`)
+
+// ValidSlug reports whether s is a valid store slug.
+func ValidSlug(s string) bool { return slugRE.MatchString(s) }
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// ValidCurrency reports whether s looks like an ISO 4217 code.
+func ValidCurrency(s string) bool { return currencyRE.MatchString(s) }
+
+// StoreStatus is whether a store trades.
+type StoreStatus string
+
+// Store statuses.
+const (
+	StoreActive    StoreStatus = "active"
+	StoreSuspended StoreStatus = "suspended"
+)
+
+// Store is a tenant.
+type Store struct {
+	ID        StoreID     `json:"id"`
+	Slug      string      `json:"slug"`
+	Name      string      `json:"name"`
+	Currency  string      `json:"currency"`
+	Status    StoreStatus `json:"status"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// User is a member of a store, or a platform operator (StoreID empty).
+type User struct {
+	ID              UserID
+	StoreID         StoreID
+	Email           string
+	Name            string
+	Role            Role
+	PasswordHash    string
+	Active          bool
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}

@@ -1,0 +1,333 @@
+// Package sqlstore keeps the shop's data in SQLite or PostgreSQL behind one set of repository
+// methods. Queries are written once, in the portable subset of SQL, with `?` placeholders that are
+// rewritten for PostgreSQL; the few real differences between the two live in small named functions.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"secureshop/internal/shop"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The two supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open shop database. SQLite gets a read pool and a single-connection write pool (it has
+// one writer); PostgreSQL uses one pool for both.
+type DB struct {
+	dialect Dialect
+	read    *sql.DB
+	write   *sql.DB
+	now     func() time.Time
+	rebinds sync.Map // query text → PostgreSQL form
+}
+
+// Options tune Open.
+type Options struct {
+	MaxOpenConns int              // PostgreSQL pool size (default 16); SQLite readers (default 4)
+	Now          func() time.Time // clock, injectable for tests
+}
+
+// Open connects to url: "sqlite:PATH" or "postgres://...". It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	db := &DB{now: opt.Now}
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		db.dialect = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if path == "" {
+			return nil, errors.New("sqlite: empty path")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("sqlite: create directory: %w", err)
+			}
+		}
+		// The file holds password hashes and personal data: create it readable by its owner only.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the path is the operator's own configuration
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		_ = f.Close()
+		common := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
+		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate"); err != nil {
+			return nil, err
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetConnMaxIdleTime(0)
+		readers := opt.MaxOpenConns
+		if readers <= 0 {
+			readers = 4
+		}
+		if db.read, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)"); err != nil {
+			return nil, err
+		}
+		db.read.SetMaxOpenConns(readers)
+		db.read.SetMaxIdleConns(readers)
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		db.dialect = Postgres
+		if _, err := url.Parse(rawURL); err != nil {
+			return nil, errors.New("postgres: malformed URL")
+		}
+		pool, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, err
+		}
+		n := opt.MaxOpenConns
+		if n <= 0 {
+			n = 16
+		}
+		pool.SetMaxOpenConns(n)
+		pool.SetMaxIdleConns(n)
+		pool.SetConnMaxLifetime(30 * time.Minute)
+		db.read, db.write = pool, pool
+	default:
+		return nil, errors.New("database URL must start with sqlite: or postgres://")
+	}
+	if err := db.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Now is the database's clock, truncated to the microsecond both databases keep.
+func (db *DB) Now() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Migrate applies every embedded migration not yet applied. It is idempotent.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return err
+	}
+	d := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, db.write, sub)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Tx is a transaction scoped to one store (or to the platform, when the store is empty).
+type Tx struct {
+	tx      *sql.Tx
+	db      *DB
+	store   shop.StoreID
+	now     time.Time
+	writing bool
+}
+
+// Now is the transaction's timestamp: every row it writes carries the same time.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a write transaction scoped to store ("" for platform-wide work) and commits
+// when fn returns nil. On SQLite it begins IMMEDIATE, taking the write lock up front.
+func (db *DB) Update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+	return db.run(ctx, db.write, store, true, fn)
+}
+
+// View runs fn in a read-only transaction scoped to store.
+func (db *DB) View(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+	return db.run(ctx, db.read, store, false, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing bool, fn func(*Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: !writing && db.dialect == Postgres}
+	sqltx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: sqltx, db: db, store: store, now: db.Now(), writing: writing}
+	if db.dialect == Postgres {
+		// The store this transaction works for, for PostgreSQL's row-level security policies.
+		if _, err := sqltx.ExecContext(ctx, "SELECT set_config('app.store_id', $1, true)", string(store)); err != nil {
+			_ = sqltx.Rollback()
+			return fmt.Errorf("scope transaction: %w", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		_ = sqltx.Rollback()
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	return nil
+}
+
+// rebind rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL. Queries never contain a
+// literal question mark.
+func (db *DB) rebind(q string) string {
+	if db.dialect != Postgres {
+		return q
+	}
+	if v, ok := db.rebinds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	db.rebinds.Store(q, out)
+	return out
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, tx.db.rebind(q), args...)
+	return res, translate(err)
+}
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(q), args...)
+	return rows, translate(err)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) error {
+	err := tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...).Scan(dest...)
+	return translate(err)
+}
+
+// translate turns each database's "unique violation" and "no rows" into the shared sentinels.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return shop.ErrNoRows
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%w: %s", shop.ErrDuplicate, pg.ConstraintName)
+	}
+	var sq *sqlite.Error
+	if errors.As(err, &sq) {
+		switch sq.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", shop.ErrDuplicate, err)
+		}
+	}
+	return err
+}
+
+// ts is how a time goes into a query: RFC 3339 in UTC with fixed microseconds, which sorts as text
+// in SQLite and parses as timestamptz in PostgreSQL.
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// nullTS is ts for an optional time.
+func nullTS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
+
+// dbTime scans a time column from either database (time.Time from PostgreSQL, text from SQLite).
+type dbTime struct {
+	T     time.Time
+	Valid bool
+}
+
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		d.T, d.Valid = time.Time{}, false
+		return nil
+	case time.Time:
+		d.T, d.Valid = x.UTC(), true
+		return nil
+	case string:
+		return d.parse(x)
+	case []byte:
+		return d.parse(string(x))
+	}
+	return fmt.Errorf("cannot scan %T into a time", v)
+}
+
+func (d *dbTime) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	d.T, d.Valid = t.UTC(), true
+	return nil
+}
+
+func (d dbTime) ptr() *time.Time {
+	if !d.Valid {
+		return nil
+	}
+	t := d.T
+	return &t
+}
+
+// nullStr stores "" as NULL, for optional foreign keys.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
