@@ -81,7 +81,7 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *Product)
 }
 
 const productSelect = `SELECT p.id, p.sku, p.name, p.description, p.price_amount, p.stock,
-	COALESCE(c.id, ''), COALESCE(c.slug, ''), p.status, p.created_at, p.updated_at
+	COALESCE(CAST(c.id AS TEXT), ''), COALESCE(c.slug, ''), p.status, p.created_at, p.updated_at
 	FROM products p LEFT JOIN categories c ON c.id = p.category_id AND c.store_id = p.store_id `
 
 func scanProduct(store shop.StoreID, scan func(...any) error) (Product, error) {

@@ -1,0 +1,36 @@
+package sqlstore
+
+import (
+	"context"
+	"testing"
+)
+
+// ExecForTest runs a raw statement in tx, as application code would.
+func ExecForTest(ctx context.Context, tx *Tx, q string, args ...any) error {
+	_, err := tx.exec(ctx, q, args...)
+	return err
+}
+
+// TamperForTest runs q with the append-only triggers out of the way, as someone with the
+// database owner's rights could.
+func TamperForTest(t *testing.T, db *DB, q string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	off, on := []string{`ALTER TABLE audit_events DISABLE TRIGGER USER`}, []string{`ALTER TABLE audit_events ENABLE TRIGGER USER`}
+	if db.dialect == SQLite {
+		off, on = []string{`DROP TRIGGER IF EXISTS audit_events_no_update`, `DROP TRIGGER IF EXISTS audit_events_no_delete`}, nil
+	}
+	for _, s := range off {
+		if _, err := db.write.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.write.ExecContext(ctx, db.rebind(q), args...); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range on {
+		if _, err := db.write.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

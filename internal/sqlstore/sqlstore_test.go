@@ -1,0 +1,278 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"secureshop/internal/audit"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// openDB opens and migrates a fresh database at url.
+func openDB(t *testing.T, url string) *sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, url, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil { // idempotent
+		t.Fatalf("second migrate: %v", err)
+	}
+	return db
+}
+
+func newStore(t *testing.T, db *sqlstore.DB, slug string) shop.Store {
+	t.Helper()
+	s := shop.Store{Slug: slug, Name: strings.ToUpper(slug), Currency: "GBP"}
+	if err := db.Update(context.Background(), "", func(tx *sqlstore.Tx) error { return tx.CreateStore(context.Background(), &s) }); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newUser(t *testing.T, db *sqlstore.DB, store shop.StoreID, email string, role shop.Role) shop.User {
+	t.Helper()
+	u := shop.User{Email: email, Role: role, PasswordHash: "x", Active: true}
+	if err := db.Update(context.Background(), store, func(tx *sqlstore.Tx) error {
+		return tx.CreateUser(context.Background(), store, &u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestStoresAndUsers_TenantScoped(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		a, b := newStore(t, db, "store-a"), newStore(t, db, "store-b")
+
+		// The same e-mail may exist in two stores, but only once per store.
+		ua := newUser(t, db, a.ID, "Same@Example.com ", shop.RoleAdmin)
+		ub := newUser(t, db, b.ID, "same@example.com", shop.RoleCustomer)
+		if ua.Email != "same@example.com" {
+			t.Errorf("e-mail not normalised: %q", ua.Email)
+		}
+		err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error {
+			u := shop.User{Email: "same@example.com", Role: shop.RoleClerk, PasswordHash: "x"}
+			return tx.CreateUser(ctx, a.ID, &u)
+		})
+		if !errors.Is(err, shop.ErrDuplicate) {
+			t.Fatalf("duplicate e-mail in one store: got %v, want ErrDuplicate", err)
+		}
+		if err := db.Update(ctx, "", func(tx *sqlstore.Tx) error { s := shop.Store{Slug: "store-a", Name: "x", Currency: "GBP"}; return tx.CreateStore(ctx, &s) }); !errors.Is(err, shop.ErrDuplicate) {
+			t.Fatalf("duplicate slug: got %v", err)
+		}
+
+		err = db.View(ctx, a.ID, func(tx *sqlstore.Tx) error {
+			got, err := tx.UserByEmail(ctx, a.ID, "SAME@example.com")
+			if err != nil {
+				return err
+			}
+			if got.ID != ua.ID || got.Role != shop.RoleAdmin || !got.Active || got.StoreID != a.ID {
+				t.Errorf("UserByEmail = %+v", got)
+			}
+			if got.CreatedAt.IsZero() {
+				t.Error("created_at not read back")
+			}
+			// Store A asking for store B's user by id finds nothing.
+			if _, err := tx.UserByID(ctx, a.ID, ub.ID); shop.KindOf(err) != shop.KindNotFound {
+				t.Errorf("other store's user: got %v, want not found", err)
+			}
+			if _, err := tx.UserByID(ctx, a.ID, "not-a-uuid"); shop.KindOf(err) != shop.KindNotFound {
+				t.Errorf("malformed id: got %v, want not found", err)
+			}
+			page, err := tx.ListUsers(ctx, a.ID, "", 10)
+			if err != nil {
+				return err
+			}
+			if len(page.Users) != 1 || page.Users[0].ID != ua.ID {
+				t.Errorf("ListUsers(a) = %+v", page.Users)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Deactivating store B's user through store A changes nothing.
+		err = db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.SetUserActive(ctx, a.ID, ub.ID, false) })
+		if shop.KindOf(err) != shop.KindNotFound {
+			t.Fatalf("cross-store deactivate: got %v", err)
+		}
+		_ = db.View(ctx, b.ID, func(tx *sqlstore.Tx) error {
+			u, err := tx.UserByID(ctx, b.ID, ub.ID)
+			if err != nil || !u.Active {
+				t.Errorf("store B's user changed by store A: %+v %v", u, err)
+			}
+			return nil
+		})
+	})
+}
+
+func TestListUsers_CursorPages(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		s := newStore(t, db, "paged")
+		want := map[shop.UserID]bool{}
+		for i := range 7 {
+			u := newUser(t, db, s.ID, string(rune('a'+i))+"@example.com", shop.RoleCustomer)
+			want[u.ID] = true
+		}
+		seen := map[shop.UserID]bool{}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatal("pagination does not end")
+			}
+			var page sqlstore.UserPage
+			if err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListUsers(ctx, s.ID, cursor, 3); return }); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range page.Users {
+				if seen[u.ID] {
+					t.Fatalf("user %s on two pages", u.ID)
+				}
+				seen[u.ID] = true
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		if len(seen) != len(want) {
+			t.Fatalf("saw %d users over all pages, want %d", len(seen), len(want))
+		}
+	})
+}
+
+func TestCatalog_CategoryMustBelongToStore(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		a, b := newStore(t, db, "cat-a"), newStore(t, db, "cat-b")
+		ca := sqlstore.Category{Slug: "tea", Name: "Tea"}
+		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateCategory(ctx, a.ID, &ca) }); err != nil {
+			t.Fatal(err)
+		}
+		p := sqlstore.Product{SKU: "T-1", Name: "Assam", PriceAmount: 450, Stock: 3, CategoryID: ca.ID}
+		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &p) }); err != nil {
+			t.Fatal(err)
+		}
+		// A product in store B may not point at store A's category.
+		pb := sqlstore.Product{SKU: "T-1", Name: "Stolen", PriceAmount: 1, Stock: 1, CategoryID: ca.ID}
+		if err := db.Update(ctx, b.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, b.ID, &pb) }); err == nil {
+			t.Fatal("product in store B accepted store A's category")
+		}
+		dup := sqlstore.Product{SKU: "T-1", Name: "Again", PriceAmount: 1, Stock: 1}
+		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &dup) }); !errors.Is(err, shop.ErrDuplicate) {
+			t.Fatalf("duplicate SKU: got %v", err)
+		}
+		err := db.View(ctx, b.ID, func(tx *sqlstore.Tx) error {
+			if _, err := tx.ProductByID(ctx, b.ID, p.ID); shop.KindOf(err) != shop.KindNotFound {
+				t.Errorf("store B sees store A's product: %v", err)
+			}
+			n, err := tx.CountProducts(ctx, b.ID)
+			if n != 0 {
+				t.Errorf("store B counts %d products", n)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(ctx, a.ID, func(tx *sqlstore.Tx) error {
+			got, err := tx.ProductByID(ctx, a.ID, p.ID)
+			if err != nil {
+				return err
+			}
+			if got.Name != "Assam" || got.PriceAmount != 450 || got.CategoryID != ca.ID {
+				t.Errorf("ProductByID = %+v", got)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestAudit_ChainDetectsEditsAndDeletes(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		s := newStore(t, db, "audited")
+		actor := shop.Principal{UserID: "u1", Role: shop.RoleAdmin, StoreID: s.ID, IP: "127.0.0.1"}
+		var events []audit.Event
+		for i := range 5 {
+			err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+				e, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "product.create", TargetType: "product",
+					TargetID: string(rune('a' + i)), Detail: map[string]string{"name": "n"}})
+				events = append(events, e)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		verify := func() []audit.Problem {
+			var probs []audit.Problem
+			err := db.View(ctx, "", func(tx *sqlstore.Tx) error {
+				chains, err := tx.AuditChains(ctx)
+				if err != nil {
+					return err
+				}
+				for _, c := range chains {
+					p, err := tx.VerifyAuditChain(ctx, c)
+					if err != nil {
+						return err
+					}
+					probs = append(probs, p...)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return probs
+		}
+		if p := verify(); len(p) != 0 {
+			t.Fatalf("intact chain reported problems: %+v", p)
+		}
+		// The application cannot edit or delete entries: the database refuses.
+		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			return sqlstore.ExecForTest(ctx, tx, `UPDATE audit_events SET action = 'x' WHERE id = ?`, events[2].ID)
+		}); err == nil {
+			t.Fatal("audit row update was allowed")
+		}
+		// Someone with the database's owner rights goes around the trigger and edits row 3.
+		sqlstore.TamperForTest(t, db, `UPDATE audit_events SET detail = '{"name":"forged"}' WHERE id = ?`, events[2].ID)
+		p := verify()
+		if len(p) == 0 || p[0].EventID != events[2].ID || p[0].Seq != 3 {
+			t.Fatalf("edit of entry 3 not named: %+v", p)
+		}
+		// Deleting the newest entry is caught through the chain head.
+		sqlstore.TamperForTest(t, db, `DELETE FROM audit_events WHERE id = ?`, events[4].ID)
+		found := false
+		for _, pr := range verify() {
+			if strings.Contains(pr.Reason, "head") {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("deleted newest entry not detected")
+		}
+	})
+}
