@@ -10,13 +10,13 @@ type Permission string
 // The permissions. Add a permission here, grant it below, and use it in the route table and in the
 // service method that performs the action.
 const (
-	CatalogWrite       Permission = "catalog.write"       // create and edit products and categories
-	CatalogArchive     Permission = "catalog.archive"     // archive products
-	InventoryAdjust    Permission = "inventory.adjust"    // stock adjustments
-	CartUse            Permission = "cart.use"            // own cart and checkout
-	OrdersReadOwn      Permission = "orders.read-own"     // own orders
-	OrdersCancelOwn    Permission = "orders.cancel-own"   // cancel own orders before shipping
-	OrdersReadAll      Permission = "orders.read-all"     // every order of the store
+	CatalogWrite       Permission = "catalog.write"     // create and edit products and categories
+	CatalogArchive     Permission = "catalog.archive"   // archive products
+	InventoryAdjust    Permission = "inventory.adjust"  // stock adjustments
+	CartUse            Permission = "cart.use"          // own cart and checkout
+	OrdersReadOwn      Permission = "orders.read-own"   // own orders
+	OrdersCancelOwn    Permission = "orders.cancel-own" // cancel own orders before shipping
+	OrdersReadAll      Permission = "orders.read-all"   // every order of the store
 	OrdersUpdateStatus Permission = "orders.update-status"
 	OrdersRefund       Permission = "orders.refund"
 	UsersRead          Permission = "users.read"

@@ -71,7 +71,10 @@ func TestStoresAndUsers_TenantScoped(t *testing.T) {
 		if !errors.Is(err, shop.ErrDuplicate) {
 			t.Fatalf("duplicate e-mail in one store: got %v, want ErrDuplicate", err)
 		}
-		if err := db.Update(ctx, "", func(tx *sqlstore.Tx) error { s := shop.Store{Slug: "store-a", Name: "x", Currency: "GBP"}; return tx.CreateStore(ctx, &s) }); !errors.Is(err, shop.ErrDuplicate) {
+		if err := db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+			s := shop.Store{Slug: "store-a", Name: "x", Currency: "GBP"}
+			return tx.CreateStore(ctx, &s)
+		}); !errors.Is(err, shop.ErrDuplicate) {
 			t.Fatalf("duplicate slug: got %v", err)
 		}
 
