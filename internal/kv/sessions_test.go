@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"secureshop/internal/shop"
 )
 
 func TestMemorySessions_RefreshReuseEndsSession(t *testing.T) {
@@ -39,7 +41,7 @@ func TestMemorySessions_DeleteUserEndsAllAndOnlyTheirs(t *testing.T) {
 	now := time.Now()
 	for i, u := range []string{"a", "a", "b"} {
 		id := string(rune('0' + i))
-		_ = m.Create(ctx, Session{ID: id, UserID: "u" + "" + u, TokenHash: "t" + id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		_ = m.Create(ctx, Session{ID: id, UserID: shop.UserID("u" + u), TokenHash: "t" + id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	if n, _ := m.DeleteUser(ctx, "ua"); n != 2 {
 		t.Fatalf("deleted %d sessions of ua, want 2", n)
