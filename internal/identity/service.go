@@ -303,3 +303,33 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Me returns the signed-in user and their store (nil for operators).
+func (s *Service) Me(ctx context.Context, p shop.Principal) (shop.User, *shop.Store, error) {
+	if !p.Authenticated() {
+		return shop.User{}, nil, shop.ErrUnauthenticated
+	}
+	var u shop.User
+	var st *shop.Store
+	err := s.db.View(ctx, p.StoreID, func(tx *sqlstore.Tx) error {
+		var err error
+		if p.StoreID == "" {
+			u, err = tx.OperatorByID(ctx, p.UserID)
+			return err
+		}
+		if u, err = tx.UserByID(ctx, p.StoreID, p.UserID); err != nil {
+			return err
+		}
+		store, err := tx.StoreByID(ctx, p.StoreID)
+		st = &store
+		return err
+	})
+	return u, st, err
+}
+
+// StoreOf returns the store of a signed-in store member.
+func (s *Service) StoreOf(ctx context.Context, p shop.Principal) (shop.Store, error) {
+	var st shop.Store
+	err := s.db.View(ctx, p.StoreID, func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreByID(ctx, p.StoreID); return })
+	return st, err
+}

@@ -34,7 +34,13 @@ const (
 	RoleClerk    Role = "clerk"
 	RoleCustomer Role = "customer"
 	RoleOperator Role = "operator"
+	// RoleSystem is the command line acting on the operator's own machine. No session ever holds it:
+	// the database refuses it as a user's role.
+	RoleSystem Role = "system"
 )
+
+// System is the principal of the command line (store and user administration from a shell).
+func System() Principal { return Principal{UserID: "system", Role: RoleSystem, IP: "local"} }
 
 // StoreRoles are the roles a store member can have, highest first.
 var StoreRoles = []Role{RoleAdmin, RoleClerk, RoleCustomer}
@@ -42,6 +48,8 @@ var StoreRoles = []Role{RoleAdmin, RoleClerk, RoleCustomer}
 // Rank orders store roles: a higher rank may grant lower or equal roles.
 func (r Role) Rank() int {
 	switch r {
+	case RoleSystem:
+		return 4
 	case RoleAdmin:
 		return 3
 	case RoleClerk:
@@ -53,7 +61,7 @@ func (r Role) Rank() int {
 }
 
 // ValidStoreRole reports whether r is a role a store member can hold.
-func (r Role) ValidStoreRole() bool { return r.Rank() > 0 }
+func (r Role) ValidStoreRole() bool { return r.Rank() > 0 && r.Rank() < 4 }
 
 // Principal is who is acting: the signed-in user, their store and role, and the session they use.
 // The zero Principal is an anonymous visitor.

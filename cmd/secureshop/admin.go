@@ -1,0 +1,256 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"secureshop/internal/app"
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/tenancy"
+)
+
+func storeCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "store", Short: "Create, list, suspend and resume stores"}
+	var in tenancy.NewStore
+	create := &cobra.Command{
+		Use: "create", Short: "Create a store", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			st, err := a.Stores.Create(cmd.Context(), shop.System(), in)
+			if err != nil {
+				return describe(err)
+			}
+			_, _ = fmt.Fprintf(stdout, "created store %s (%s)\n", st.Slug, st.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&in.Slug, "slug", "", "store slug (required)")
+	create.Flags().StringVar(&in.Name, "name", "", "store name (required)")
+	create.Flags().StringVar(&in.Currency, "currency", "GBP", "ISO 4217 currency")
+	_ = create.MarkFlagRequired("slug")
+	_ = create.MarkFlagRequired("name")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List stores", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			stores, err := a.Stores.List(cmd.Context(), shop.System())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+			_, _ = fmt.Fprintln(tw, "SLUG\tNAME\tCURRENCY\tSTATUS\tID")
+			for _, s := range stores {
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, s.Currency, s.Status, s.ID)
+			}
+			return tw.Flush()
+		},
+	}
+	status := func(use string, to shop.StoreStatus) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " SLUG", Short: use + " a store", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				a, err := open(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = a.Close() }()
+				st, err := a.Stores.SetStatus(cmd.Context(), shop.System(), args[0], to)
+				if err != nil {
+					return describe(err)
+				}
+				_, _ = fmt.Fprintf(stdout, "store %s is %s\n", st.Slug, st.Status)
+				return nil
+			},
+		}
+	}
+	c.AddCommand(create, list, status("suspend", shop.StoreSuspended), status("resume", shop.StoreActive))
+	return c
+}
+
+func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "user", Short: "Create, list, deactivate and activate users"}
+	var storeSlug, email, role string
+	var platform, pwStdin bool
+	create := &cobra.Command{
+		Use: "create", Short: "Create a store user, or a platform operator with --platform", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !pwStdin {
+				return errors.New("give the password on standard input with --password-stdin")
+			}
+			if platform == (storeSlug != "") {
+				return errors.New("give either --store or --platform")
+			}
+			pw, err := readPassword(stdin)
+			if err != nil {
+				return err
+			}
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			ctx := cmd.Context()
+			var u shop.User
+			if platform {
+				u, err = a.Identity.CreateOperator(ctx, shop.System(), email, pw)
+			} else {
+				st, serr := a.Stores.BySlug(ctx, storeSlug)
+				if serr != nil {
+					return describe(serr)
+				}
+				u, err = a.Identity.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: email, Role: shop.Role(role), Password: pw})
+			}
+			if err != nil {
+				return describe(err)
+			}
+			_, _ = fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&storeSlug, "store", "", "store slug")
+	create.Flags().StringVar(&email, "email", "", "e-mail address (required)")
+	create.Flags().StringVar(&role, "role", "customer", "admin, clerk or customer")
+	create.Flags().BoolVar(&platform, "platform", false, "create a platform operator")
+	create.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	_ = create.MarkFlagRequired("email")
+
+	var listStore string
+	list := &cobra.Command{
+		Use: "list", Short: "List a store's users", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			ctx := cmd.Context()
+			st, err := a.Stores.BySlug(ctx, listStore)
+			if err != nil {
+				return describe(err)
+			}
+			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+			_, _ = fmt.Fprintln(tw, "EMAIL\tROLE\tACTIVE\tID")
+			cursor := ""
+			for {
+				page, err := a.Identity.ListUsers(ctx, shop.System(), st.ID, cursor, 100)
+				if err != nil {
+					return err
+				}
+				for _, u := range page.Users {
+					_, _ = fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Email, u.Role, u.Active, u.ID)
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&listStore, "store", "", "store slug (required)")
+	_ = list.MarkFlagRequired("store")
+
+	setActive := func(use string, active bool) *cobra.Command {
+		var s, e string
+		cmd := &cobra.Command{
+			Use: use, Short: use + " a user (their sessions end at once)", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				a, err := open(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = a.Close() }()
+				ctx := cmd.Context()
+				st, err := a.Stores.BySlug(ctx, s)
+				if err != nil {
+					return describe(err)
+				}
+				u, err := a.Identity.FindUser(ctx, shop.System(), st.ID, e)
+				if err != nil {
+					return describe(err)
+				}
+				if _, err := a.Identity.UpdateUser(ctx, shop.System(), st.ID, u.ID, identity.UserPatch{Active: &active}); err != nil {
+					return describe(err)
+				}
+				_, _ = fmt.Fprintf(stdout, "user %s %sd\n", u.Email, use)
+				return nil
+			},
+		}
+		cmd.Flags().StringVar(&s, "store", "", "store slug (required)")
+		cmd.Flags().StringVar(&e, "email", "", "e-mail address (required)")
+		_ = cmd.MarkFlagRequired("store")
+		_ = cmd.MarkFlagRequired("email")
+		return cmd
+	}
+	c.AddCommand(create, list, setActive("deactivate", false), setActive("activate", true))
+	return c
+}
+
+func auditCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "audit", Short: "Work with the audit log"}
+	var storeSlug string
+	verify := &cobra.Command{
+		Use: "verify", Short: "Check the audit hash chains; exit 1 on any tampering", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			ctx := cmd.Context()
+			var store shop.StoreID
+			if storeSlug != "" {
+				st, err := a.Stores.BySlug(ctx, storeSlug)
+				if err != nil {
+					return describe(err)
+				}
+				store = st.ID
+			}
+			chains, problems, err := a.Audit.Verify(ctx, store)
+			if err != nil {
+				return err
+			}
+			for _, p := range problems {
+				id := p.EventID
+				if id == "" {
+					id = "-"
+				}
+				_, _ = fmt.Fprintf(stdout, "TAMPERED chain=%s seq=%d event=%s: %s\n", p.Chain, p.Seq, id, p.Reason)
+			}
+			if len(problems) > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("audit log verification failed: %d problem(s)", len(problems))}
+			}
+			_, _ = fmt.Fprintf(stdout, "audit log intact: %d chain(s) verified\n", chains)
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&storeSlug, "store", "", "verify only this store's chain")
+	c.AddCommand(verify)
+	return c
+}
+
+// describe turns a service error into a line for the terminal, with its field errors.
+func describe(err error) error {
+	e := shop.AsError(err)
+	if e == nil {
+		return err
+	}
+	msg := e.Message
+	for _, f := range e.Fields {
+		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
+	}
+	return errors.New(msg)
+}

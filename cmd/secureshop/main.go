@@ -1,0 +1,170 @@
+// Command secureshop runs a multi-tenant shop and administers it from the shell.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"secureshop/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitError carries a specific exit code (audit verify answers 1 on tampering).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg := app.Defaults()
+	root := newRoot(&cfg, stdin, stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			_, _ = fmt.Fprintln(stderr, "secureshop:", ee.msg)
+		}
+		return ee.code
+	}
+	_, _ = fmt.Fprintln(stderr, "secureshop:", err)
+	return 1
+}
+
+func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "secureshop",
+		Short:         "A secure multi-tenant shop",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := fromEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			cfg.SecretKey = os.Getenv("SHOP_SECRET_KEY")
+			if v := os.Getenv("SHOP_ENV"); v != "" {
+				cfg.Env = v
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&cfg.Database, "database", cfg.Database, "database URL: sqlite:PATH or postgres://... (SHOP_DATABASE)")
+	pf.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "file holding the master secret, created if missing (SHOP_SECRET_KEY_FILE)")
+	pf.StringVar(&cfg.LogFormat, "log-format", "", "log format: text or json (default text, json in production) (SHOP_LOG_FORMAT)")
+
+	root.AddCommand(serveCmd(cfg, stdout), migrateCmd(cfg), storeCmd(cfg, stdout), userCmd(cfg, stdin, stdout), auditCmd(cfg, stdout))
+	return root
+}
+
+// fromEnv fills every flag not given on the command line from SHOP_<FLAG_NAME>.
+func fromEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "SHOP_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+// open starts the shop's services for a command.
+func open(ctx context.Context, cfg *app.Config) (*app.App, error) {
+	return app.Open(ctx, *cfg, app.NewLogger(*cfg))
+}
+
+func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the shop over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			a.Log.Info("configuration", cfg.Masked()...)
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return err
+			}
+			base := "http://" + ln.Addr().String()
+			if cfg.Demo {
+				if _, err := a.SeedDemo(ctx, stdout, base); err != nil {
+					_ = ln.Close()
+					return fmt.Errorf("demo: %w", err)
+				}
+			}
+			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
+			a.Log.Info("listening", "address", ln.Addr().String())
+			return a.Serve(ctx, ln)
+		},
+	}
+	c.Flags().StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (SHOP_LISTEN)")
+	c.Flags().StringVar(&cfg.Redis, "redis", "", "Redis URL for shared sessions; unset keeps them in process (SHOP_REDIS)")
+	c.Flags().BoolVar(&cfg.Demo, "demo", false, "create the demo store, users and catalogue once and print the credentials (SHOP_DEMO)")
+	return c
+}
+
+func migrateCmd(cfg *app.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations (idempotent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), cfg) // Open migrates
+			if err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), "database is up to date")
+			return a.Close()
+		},
+	}
+}
+
+// readPassword reads one line from stdin: passwords never go on the command line, where other
+// users of the machine could see them.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}

@@ -1,0 +1,112 @@
+// Package tenancy creates, lists, suspends and resumes stores — the platform operator's work.
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"secureshop/internal/access"
+	"secureshop/internal/audit"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// Service manages stores.
+type Service struct{ db *sqlstore.DB }
+
+// New returns the tenancy service.
+func New(db *sqlstore.DB) *Service { return &Service{db: db} }
+
+// NewStore is what creating a store takes.
+type NewStore struct {
+	Slug     string
+	Name     string
+	Currency string
+}
+
+// Create opens a new store.
+func (s *Service) Create(ctx context.Context, actor shop.Principal, in NewStore) (shop.Store, error) {
+	if err := access.Check(actor, access.PlatformStores); err != nil {
+		return shop.Store{}, err
+	}
+	if in.Currency == "" {
+		in.Currency = "GBP"
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	var fields []shop.FieldError
+	if !shop.ValidSlug(in.Slug) {
+		fields = append(fields, shop.FieldError{Field: "slug", Message: "must be 3 to 40 lower-case letters, digits or dashes, not starting or ending with a dash"})
+	}
+	if n := utf8.RuneCountInString(in.Name); n == 0 || n > 100 || !utf8.ValidString(in.Name) || strings.ContainsRune(in.Name, 0) {
+		fields = append(fields, shop.FieldError{Field: "name", Message: "must be 1 to 100 characters of text"})
+	}
+	if !shop.ValidCurrency(in.Currency) {
+		fields = append(fields, shop.FieldError{Field: "currency", Message: "must be an ISO 4217 code such as GBP"})
+	}
+	if len(fields) > 0 {
+		return shop.Store{}, shop.Invalid(fields...)
+	}
+	st := shop.Store{Slug: in.Slug, Name: in.Name, Currency: in.Currency}
+	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+		if err := tx.CreateStore(ctx, &st); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.create", TargetType: "store",
+			TargetID: string(st.ID), Detail: map[string]string{"slug": st.Slug, "name": st.Name, "currency": st.Currency}})
+		return err
+	})
+	if errors.Is(err, shop.ErrDuplicate) {
+		return shop.Store{}, shop.Errorf(shop.KindConflict, "A store with this slug already exists.")
+	}
+	return st, err
+}
+
+// List returns every store.
+func (s *Service) List(ctx context.Context, actor shop.Principal) ([]shop.Store, error) {
+	if err := access.Check(actor, access.PlatformStores); err != nil {
+		return nil, err
+	}
+	var out []shop.Store
+	err := s.db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { out, err = tx.ListStores(ctx); return })
+	return out, err
+}
+
+// SetStatus suspends or resumes the store with slug.
+func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, slug string, status shop.StoreStatus) (shop.Store, error) {
+	if err := access.Check(actor, access.PlatformStores); err != nil {
+		return shop.Store{}, err
+	}
+	if status != shop.StoreActive && status != shop.StoreSuspended {
+		return shop.Store{}, shop.Invalid(shop.FieldError{Field: "status", Message: "must be active or suspended"})
+	}
+	var st shop.Store
+	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+		var err error
+		if st, err = tx.StoreBySlug(ctx, slug); err != nil {
+			return err
+		}
+		if st.Status == status {
+			return nil
+		}
+		if err := tx.SetStoreStatus(ctx, st.ID, status); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.status", TargetType: "store",
+			TargetID: string(st.ID), Detail: map[string]string{"slug": st.Slug, "before": string(st.Status), "after": string(status)}})
+		st.Status = status
+		return err
+	})
+	return st, err
+}
+
+// BySlug finds a store for a request. Anyone may ask: storefronts are public.
+func (s *Service) BySlug(ctx context.Context, slug string) (shop.Store, error) {
+	if !shop.ValidSlug(slug) {
+		return shop.Store{}, shop.NotFound("Store")
+	}
+	var st shop.Store
+	err := s.db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreBySlug(ctx, slug); return })
+	return st, err
+}

@@ -1,0 +1,92 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) meta(r *http.Request) identity.Meta {
+	return identity.Meta{IP: infoOf(r).ip, UserAgent: r.UserAgent()}
+}
+
+// apiLogin signs in to the path's store, or to the platform when there is none.
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Email == "" || in.Password == "" {
+		return shop.Invalid(shop.FieldError{Field: "email", Message: "e-mail and password are required"},
+			shop.FieldError{Field: "password", Message: "e-mail and password are required"})
+	}
+	tokens, err := s.id.LoginAPI(r.Context(), infoOf(r).store, in.Email, in.Password, s.meta(r))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, tokens)
+}
+
+func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.RefreshToken == "" || len(in.RefreshToken) > 200 {
+		return shop.ErrUnauthenticated
+	}
+	tokens, err := s.id.Refresh(r.Context(), in.RefreshToken, s.meta(r))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, tokens)
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
+	if err := s.id.Logout(r.Context(), infoOf(r).principal); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type storeRef struct {
+	ID   shop.StoreID `json:"id"`
+	Slug string       `json:"slug"`
+	Name string       `json:"name"`
+}
+
+type meView struct {
+	ID            shop.UserID `json:"id"`
+	Email         string      `json:"email"`
+	Name          string      `json:"name"`
+	Role          shop.Role   `json:"role"`
+	Store         *storeRef   `json:"store"`
+	EmailVerified bool        `json:"email_verified"`
+	MFAEnabled    bool        `json:"mfa_enabled"`
+	CreatedAt     time.Time   `json:"created_at"`
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) error {
+	u, st, err := s.id.Me(r.Context(), infoOf(r).principal)
+	if err != nil {
+		return err
+	}
+	v := meView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, EmailVerified: u.EmailVerifiedAt != nil,
+		CreatedAt: u.CreatedAt}
+	if st != nil {
+		v.Store = &storeRef{ID: st.ID, Slug: st.Slug, Name: st.Name}
+	}
+	return writeJSON(w, http.StatusOK, v)
+}

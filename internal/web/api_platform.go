@@ -1,0 +1,45 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"secureshop/internal/shop"
+	"secureshop/internal/tenancy"
+)
+
+func (s *Server) apiStores(w http.ResponseWriter, r *http.Request) error {
+	stores, err := s.stores.List(r.Context(), infoOf(r).principal)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(stores, ""))
+}
+
+func (s *Server) apiCreateStore(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Slug     string `json:"slug"`
+		Name     string `json:"name"`
+		Currency string `json:"currency"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	st, err := s.stores.Create(r.Context(), infoOf(r).principal, tenancy.NewStore{Slug: in.Slug, Name: in.Name, Currency: in.Currency})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, st)
+}
+
+func (s *Server) apiSetStoreStatus(w http.ResponseWriter, r *http.Request) error {
+	status := shop.StoreActive
+	if strings.HasSuffix(r.URL.Path, "/suspend") {
+		status = shop.StoreSuspended
+	}
+	st, err := s.stores.SetStatus(r.Context(), infoOf(r).principal, r.PathValue("slug"), status)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}

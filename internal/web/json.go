@@ -1,0 +1,100 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"secureshop/internal/shop"
+)
+
+// decode reads a JSON body into v strictly: the content type must be JSON, unknown fields (such as
+// a role, price or id the server owns) are refused with the field named, and so is trailing data.
+func decode(r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errMediaType
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return shop.Errorf(shop.KindBadRequest, "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return shop.Errorf(shop.KindBadRequest, "The body is not valid JSON.")
+	case errors.Is(err, io.EOF):
+		return shop.Errorf(shop.KindBadRequest, "The body is empty; a JSON object is expected.")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return shop.Errorf(shop.KindBadRequest, "The body must be a JSON object.")
+		}
+		return shop.Invalid(shop.FieldError{Field: field, Message: "must be of type " + typ.Type.String()})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return shop.Invalid(shop.FieldError{Field: field, Message: "is not accepted here"})
+	}
+	return shop.Errorf(shop.KindBadRequest, "The body could not be read.")
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// pageParams reads ?limit= (1..100, default 20) and ?cursor=.
+func pageParams(r *http.Request) (int, string, error) {
+	limit := 20
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return 0, "", shop.Invalid(shop.FieldError{Field: "limit", Message: "must be a whole number from 1 to 100"})
+		}
+		limit = n
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) > 100 {
+		return 0, "", shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this API gave out"})
+	}
+	return limit, cursor, nil
+}
+
+// list is the shape of every paginated answer.
+type list[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := list[T]{Items: items}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}

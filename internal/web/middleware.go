@@ -1,0 +1,166 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"secureshop/internal/identity"
+	"secureshop/internal/kv"
+	"secureshop/internal/shop"
+)
+
+// reqInfo travels with a request; inner layers fill it in and the logger reads it at the end.
+type reqInfo struct {
+	id        string
+	ip        string
+	principal shop.Principal
+	session   *kv.Session // browser session, when signed in through the cookie
+	store     *shop.Store
+	status    int
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	if i, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	info  *reqInfo
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.info.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.info.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id, recovers from panics, and logs one line per request with
+// the request id, store and user — never the query string, which may hold a one-time link token.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &reqInfo{id: rand.Text()[:16], ip: clientIP(r)}
+		sw := &statusWriter{ResponseWriter: w, info: info}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		w.Header().Set("X-Request-Id", info.id)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "request_id", info.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if !sw.wrote {
+					s.fail(sw, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", info.status), slog.Duration("duration", time.Since(start)), slog.String("ip", info.ip),
+			}
+			if info.store != nil {
+				attrs = append(attrs, slog.String("store", info.store.Slug))
+			}
+			if info.principal.UserID != "" {
+				attrs = append(attrs, slog.String("user_id", string(info.principal.UserID)))
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// clientIP is the peer address. Forwarded headers are not believed (trusted proxies come later).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// secure sets the security headers every response carries, refuses TRACE and caps request bodies.
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; "+
+			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if r.Method == http.MethodTrace || r.Method == "TRACK" {
+			s.fail(w, r, errMethodNotAllowed)
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearer authenticates an API request by its access token. The API never accepts the browser
+// cookie, so it needs no CSRF token.
+func (s *Server) bearer(r *http.Request) error {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil
+	}
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return shop.ErrUnauthenticated
+	}
+	info := infoOf(r)
+	p, err := s.id.AuthenticateBearer(r.Context(), token, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	if err != nil {
+		return err
+	}
+	info.principal = p
+	return nil
+}
+
+const sessionCookie = "__Host-shop_session"
+const preCSRFCookie = "__Host-shop_csrf"
+
+// cookie authenticates a browser request by its session cookie. A stale or unknown cookie is not
+// an error: the visitor is simply not signed in.
+func (s *Server) cookie(r *http.Request) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return
+	}
+	info := infoOf(r)
+	p, sess, err := s.id.AuthenticateCookie(r.Context(), c.Value, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	if err != nil {
+		return
+	}
+	info.principal, info.session = p, &sess
+}

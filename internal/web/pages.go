@@ -1,0 +1,163 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"secureshop/internal/shop"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title      string
+	Store      *shop.Store
+	User       *shop.Principal
+	CSRF       string
+	Problem    *problem
+	Stores     []shop.Store
+	Products   []productView
+	Categories []categoryView
+	Product    *productView
+	NextCursor string
+	Login      loginForm
+}
+
+type categoryView struct {
+	Slug string
+	Name string
+}
+
+type loginForm struct {
+	Action string
+	Email  string
+	Error  string
+}
+
+// staticFiles maps a content-hashed name (app-1a2b3c4d.css) to a file, so that static files can
+// be cached for a year and still change with each release.
+var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
+	files, names := map[string][]byte{}, map[string]string{}
+	entries, err := fs.ReadDir(assets, "static")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := assets.ReadFile("static/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(b)
+		ext := path.Ext(e.Name())
+		hashed := strings.TrimSuffix(e.Name(), ext) + "-" + hex.EncodeToString(sum[:4]) + ext
+		files[hashed], names[e.Name()] = b, hashed
+	}
+	return files, names
+}()
+
+var funcs = template.FuncMap{
+	"asset": func(name string) string { return "/static/" + staticNames[name] },
+	"money": formatMoney,
+}
+
+// parsePages parses every page with the layout once, at start-up; a missing or broken template
+// stops the shop from starting rather than failing a request later.
+func parsePages() (map[string]*template.Template, error) {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"home", "store", "product", "login", "platform", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+func formatMoney(m shop.Money) string {
+	sym := map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}[m.Currency]
+	if sym == "" {
+		sym = m.Currency + " "
+	}
+	sign := ""
+	a := m.Amount
+	if a < 0 {
+		sign, a = "-", -a
+	}
+	return fmt.Sprintf("%s%s%d.%02d", sign, sym, a/100, a%100)
+}
+
+// render writes a page with status 200.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d pageData) error {
+	s.renderStatus(w, r, http.StatusOK, name, d)
+	return nil
+}
+
+// renderStatus renders into a buffer first, so that a template error becomes a clean error page
+// rather than half a page.
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	info := infoOf(r)
+	if d.Store == nil {
+		d.Store = info.store
+	}
+	if info.principal.Authenticated() {
+		p := info.principal
+		d.User = &p
+	}
+	if info.session != nil {
+		d.CSRF = info.session.CSRFToken
+	} else {
+		d.CSRF = s.preSessionCSRF(w, r)
+	}
+	var buf bytes.Buffer
+	if err := s.pages[name].Execute(&buf, d); err != nil {
+		s.log.ErrorContext(r.Context(), "render failed", "request_id", info.id, "page", name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("Internal error. Request id " + info.id + "\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// preSessionCSRF returns the visitor's pre-sign-in form token, setting its cookie if needed.
+func (s *Server) preSessionCSRF(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(preCSRFCookie); err == nil && len(c.Value) >= 20 && len(c.Value) <= 64 {
+		return c.Value
+	}
+	v := rand.Text()
+	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: v, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode})
+	return v
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
+	b, ok := staticFiles[r.PathValue("file")]
+	if !ok {
+		return shop.NotFound("File")
+	}
+	switch path.Ext(r.PathValue("file")) {
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+	default:
+		w.Header().Set("Content-Type", "application/octet-stream")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, err := w.Write(b)
+	return err
+}

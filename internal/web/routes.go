@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+
+	"secureshop/internal/access"
+)
+
+// routeTable is every route the shop serves, in one place, with who may call it. A route without
+// Auth or Perm is public. The permission-matrix tests walk this table.
+func (s *Server) routeTable() []Route {
+	return []Route{
+		// Operations.
+		{Method: "GET", Path: "/healthz", API: true, h: s.healthz},
+		{Method: "GET", Path: "/readyz", API: true, h: s.readyz},
+		{Method: "GET", Path: "/api/v1/openapi.json", API: true, h: s.openapi},
+
+		// Authentication (API).
+		{Method: "POST", Path: "/api/v1/stores/{store}/auth/login", API: true, h: s.apiLogin},
+		{Method: "POST", Path: "/api/v1/platform/auth/login", API: true, h: s.apiLogin},
+		{Method: "POST", Path: "/api/v1/auth/refresh", API: true, h: s.apiRefresh},
+		{Method: "POST", Path: "/api/v1/auth/logout", API: true, Auth: true, h: s.apiLogout},
+		{Method: "GET", Path: "/api/v1/me", API: true, Auth: true, h: s.apiMe},
+
+		// Catalogue (public).
+		{Method: "GET", Path: "/api/v1/stores/{store}/products", API: true, h: s.apiProducts},
+		{Method: "GET", Path: "/api/v1/stores/{store}/products/{id}", API: true, h: s.apiProduct},
+		{Method: "GET", Path: "/api/v1/stores/{store}/categories", API: true, h: s.apiCategories},
+
+		// Back office.
+		{Method: "GET", Path: "/api/v1/stores/{store}/users", API: true, Perm: access.UsersRead, h: s.apiUsers},
+		{Method: "POST", Path: "/api/v1/stores/{store}/users", API: true, Perm: access.UsersManage, h: s.apiCreateUser},
+		{Method: "GET", Path: "/api/v1/stores/{store}/users/{id}", API: true, Perm: access.UsersRead, h: s.apiUser},
+		{Method: "PATCH", Path: "/api/v1/stores/{store}/users/{id}", API: true, Perm: access.UsersManage, h: s.apiUpdateUser},
+		{Method: "POST", Path: "/api/v1/stores/{store}/users/{id}/revoke-sessions", API: true, Perm: access.UsersManage, h: s.apiRevokeSessions},
+		{Method: "GET", Path: "/api/v1/stores/{store}/audit-events", API: true, Perm: access.AuditRead, h: s.apiAuditEvents},
+
+		// Platform.
+		{Method: "GET", Path: "/api/v1/platform/stores", API: true, Perm: access.PlatformStores, h: s.apiStores},
+		{Method: "POST", Path: "/api/v1/platform/stores", API: true, Perm: access.PlatformStores, h: s.apiCreateStore},
+		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/suspend", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
+		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/resume", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
+
+		// Pages.
+		{Method: "GET", Path: "/{$}", h: s.pageHome},
+		{Method: "GET", Path: "/static/{file}", h: s.static},
+		{Method: "GET", Path: "/s/{store}/{$}", h: s.pageStore},
+		{Method: "GET", Path: "/s/{store}/products/{id}", h: s.pageProduct},
+		{Method: "GET", Path: "/s/{store}/login", h: s.pageLogin},
+		{Method: "POST", Path: "/s/{store}/login", h: s.pageLoginPost},
+		{Method: "GET", Path: "/platform/login", h: s.pageLogin},
+		{Method: "POST", Path: "/platform/login", h: s.pageLoginPost},
+		{Method: "GET", Path: "/platform/{$}", Perm: access.PlatformStores, h: s.pagePlatform},
+		{Method: "POST", Path: "/logout", Auth: true, h: s.pageLogout},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Ready(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "down"})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "up"})
+}

@@ -1,0 +1,205 @@
+// Package web serves the shop over HTTP: the JSON API under /api/v1 and the server-rendered pages.
+// Handlers parse input, call one service method and render the answer; the rules live in the services.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"secureshop/internal/access"
+	"secureshop/internal/auditlog"
+	"secureshop/internal/catalog"
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/tenancy"
+)
+
+// Config tunes the web layer.
+type Config struct {
+	MaxBodyBytes int64 // request body cap (default 1 MiB)
+}
+
+// Server holds what the handlers need.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *sqlstore.DB
+	id      *identity.Service
+	stores  *tenancy.Service
+	catalog *catalog.Service
+	audit   *auditlog.Service
+	pages   map[string]*template.Template
+	routes  []Route
+	mux     *http.ServeMux
+}
+
+// Deps are the services the web layer calls.
+type Deps struct {
+	DB       *sqlstore.DB
+	Identity *identity.Service
+	Stores   *tenancy.Service
+	Catalog  *catalog.Service
+	Audit    *auditlog.Service
+	Log      *slog.Logger
+}
+
+// New builds the server and its route table. It fails if a page template is missing or broken.
+func New(cfg Config, d Deps) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit}
+	var err error
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.routes = s.routeTable()
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	return s, nil
+}
+
+// Handler is the whole HTTP handler, middleware included.
+func (s *Server) Handler() http.Handler {
+	return s.observe(s.secure(http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.dispatch))))
+}
+
+// Routes returns the route table, for tests that walk every route.
+func (s *Server) Routes() []Route { return s.routes }
+
+// dispatch routes a request; requests that match no route get a 404 or 405 problem instead of
+// the mux's plain-text answers.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		rec := &probe{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			if allow := rec.header.Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			s.fail(w, r, errMethodNotAllowed)
+			return
+		}
+		s.fail(w, r, shop.NotFound("Page"))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// probe captures the status and headers of the mux's own not-found and not-allowed answers.
+type probe struct {
+	header http.Header
+	status int
+}
+
+func (p *probe) Header() http.Header         { return p.header }
+func (p *probe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probe) WriteHeader(code int)        { p.status = code }
+
+// handlerFunc is a handler that returns its error for the one function that renders errors.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route is one entry of the route table: what it serves and who may call it.
+type Route struct {
+	Method string
+	Path   string
+	API    bool              // JSON API (bearer tokens) rather than a page (cookie)
+	Auth   bool              // needs a signed-in principal of any role
+	Perm   access.Permission // needs this permission (in the path's store, when it has one)
+	h      handlerFunc
+}
+
+// wrap turns a route into a handler: it authenticates, resolves the store in the path, checks the
+// route's permission, checks the CSRF token of page forms, and renders any error.
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.admit(rt, r); err != nil {
+			if !rt.API && shop.KindOf(err) == shop.KindUnauthenticated && r.Method == http.MethodGet {
+				http.Redirect(w, r, s.loginPath(r), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		if infoOf(r).principal.Authenticated() {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		if err := rt.h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func (s *Server) admit(rt Route, r *http.Request) error {
+	info := infoOf(r)
+	if rt.API {
+		if err := s.bearer(r); err != nil {
+			return err
+		}
+	} else {
+		s.cookie(r)
+	}
+	if slug := r.PathValue("store"); slug != "" {
+		st, err := s.stores.BySlug(r.Context(), slug)
+		if err != nil {
+			return err
+		}
+		info.store = &st
+		if st.Status != shop.StoreActive {
+			return &shop.Error{Kind: shop.KindForbidden, Code: "store-suspended", Message: "This store is suspended."}
+		}
+	}
+	p := info.principal
+	switch {
+	case rt.Perm != "" && info.store != nil:
+		if err := access.CheckStore(p, info.store.ID, rt.Perm, "Store"); err != nil {
+			return err
+		}
+	case rt.Perm != "":
+		if err := access.Check(p, rt.Perm); err != nil {
+			return err
+		}
+	case rt.Auth && !p.Authenticated():
+		return shop.ErrUnauthenticated
+	}
+	if !rt.API && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return s.checkCSRF(r)
+	}
+	return nil
+}
+
+// checkCSRF compares the form's token with the session's (or, before sign-in, with the pre-session
+// cookie's) in constant time. Cross-origin requests were already refused by CrossOriginProtection.
+func (s *Server) checkCSRF(r *http.Request) error {
+	got := r.PostFormValue("csrf")
+	want := ""
+	if sess := infoOf(r).session; sess != nil {
+		want = sess.CSRFToken
+	} else if c, err := r.Cookie(preCSRFCookie); err == nil {
+		want = c.Value
+	}
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return &shop.Error{Kind: shop.KindForbidden, Code: "csrf", Message: "The form has expired or did not come from this site. Reload the page and try again."}
+	}
+	return nil
+}
+
+func (s *Server) loginPath(r *http.Request) string {
+	if slug := r.PathValue("store"); slug != "" && shop.ValidSlug(slug) {
+		return "/s/" + slug + "/login"
+	}
+	if strings.HasPrefix(r.URL.Path, "/platform") {
+		return "/platform/login"
+	}
+	return "/"
+}
+
+// Ready reports whether the backing services answer.
+func (s *Server) Ready(ctx context.Context) error { return s.db.Ping(ctx) }
