@@ -1,0 +1,181 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"secureshop/internal/app"
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/tenancy"
+	"secureshop/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const testPassword = "a long enough test password"
+
+// testShop is a real shop serving on 127.0.0.1 for one test.
+type testShop struct {
+	t      *testing.T
+	app    *app.App
+	base   string
+	secret []byte
+}
+
+// startShop starts the shop on database url with a random secret and cheap password hashing.
+func startShop(t *testing.T, url string) *testShop {
+	t.Helper()
+	secret := make([]byte, 32)
+	copy(secret, testenv.RandomName("k"))
+	cfg := app.Defaults()
+	cfg.Database = url
+	cfg.SecretKey = hex.EncodeToString(secret)
+	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		_ = a.Close()
+	})
+	return &testShop{t: t, app: a, base: "http://" + ln.Addr().String(), secret: secret}
+}
+
+// store creates a store with an admin, a clerk and a customer, all with testPassword.
+func (s *testShop) store(slug string) (shop.Store, map[shop.Role]shop.User) {
+	s.t.Helper()
+	ctx := context.Background()
+	st, err := s.app.Stores.Create(ctx, shop.System(), tenancy.NewStore{Slug: slug, Name: strings.ToUpper(slug)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	users := map[shop.Role]shop.User{}
+	for _, r := range shop.StoreRoles {
+		u, err := s.app.Identity.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: string(r) + "@example.com",
+			Role: r, Password: testPassword})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		users[r] = u
+	}
+	return st, users
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(a.body, v); err != nil {
+		t.Fatalf("answer is not JSON (%v): %s", err, a.body)
+	}
+}
+
+// problemType returns the type of a problem+json answer.
+func (a answer) problemType(t *testing.T) string {
+	t.Helper()
+	if ct := a.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json; body %s", ct, a.body)
+	}
+	var p struct {
+		Type   string `json:"type"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}
+	a.json(t, &p)
+	if p.Status != a.status || p.Detail == "" {
+		t.Fatalf("problem %+v does not match status %d", p, a.status)
+	}
+	return p.Type
+}
+
+// call sends a request with an optional bearer token and JSON body (a string is sent as is).
+func (s *testShop) call(method, path, token string, body any, hdr ...string) answer {
+	s.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.base+path, r)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header, b}
+}
+
+// login signs in over the API and returns the token pair.
+func (s *testShop) login(store, email string) identity.Tokens {
+	s.t.Helper()
+	a := s.call("POST", "/api/v1/stores/"+store+"/auth/login", "", map[string]string{"email": email, "password": testPassword})
+	if a.status != http.StatusOK {
+		s.t.Fatalf("login %s: %d %s", email, a.status, a.body)
+	}
+	var tok identity.Tokens
+	a.json(s.t, &tok)
+	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn <= 0 || tok.ExpiresIn > 900 {
+		s.t.Fatalf("login answer %+v", tok)
+	}
+	return tok
+}
+
+func expectStatus(t *testing.T, what string, a answer, want int) {
+	t.Helper()
+	if a.status != want {
+		t.Fatalf("%s: status %d, want %d; body %s", what, a.status, want, a.body)
+	}
+}
