@@ -48,7 +48,7 @@ func Defaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
-		errs = append(errs, errors.New("--database must be sqlite:PATH or postgres://..."))
+		errs = append(errs, errors.New("--database must be sqlite:PATH or a postgres:// URL"))
 	}
 	if c.Redis != "" {
 		errs = append(errs, errors.New("--redis is not supported by this version yet; leave it unset for in-process sessions"))

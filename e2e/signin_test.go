@@ -1,0 +1,134 @@
+// Package e2e drives the shop in real headless Chromium.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"secureshop/internal/app"
+	"secureshop/internal/identity"
+	"secureshop/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// startDemo serves a shop with the demo store and returns its base URL and credentials.
+func startDemo(t *testing.T) (string, []app.DemoCredential) {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.Database = testenv.SQLiteURL(t)
+	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
+	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	creds, err := a.SeedDemo(ctx, io.Discard, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done; _ = a.Close() })
+	return base, creds
+}
+
+// screenshot keeps a picture of the page in SHOP_E2E_SCREENSHOTS, when set, for people to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("SHOP_E2E_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowser_SignInBrowseAndSignOut(t *testing.T) {
+	base, creds := startDemo(t)
+	ctx := testenv.Browser(t)
+	admin := creds[0]
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/s/demo/")); err != nil {
+		t.Fatal(err)
+	}
+	step, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	grid, err := chromedp.Run(step, chromedp.Text(".grid"))
+	if err != nil || !strings.Contains(grid, "Assam Breakfast") || !strings.Contains(grid, "£") {
+		t.Fatalf("catalogue grid: %q %v", grid, err)
+	}
+	screenshot(t, ctx, "catalogue")
+	err = chromedp.Do(step,
+		chromedp.Click(chromedp.CSS(`nav a[href="/s/demo/login"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), admin.Email),
+		chromedp.SendKeys(chromedp.CSS("#password"), "not the password"),
+		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".error")),
+	)
+	if err != nil {
+		screenshot(t, ctx, "failure")
+		body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+		t.Fatalf("%v; page: %s", err, body)
+	}
+	msg, _ := chromedp.Run(step, chromedp.Text(".error"))
+	if msg != "Invalid credentials." {
+		t.Fatalf("wrong-password message %q", msg)
+	}
+	screenshot(t, ctx, "login-failed")
+	err = chromedp.Do(step,
+		chromedp.Clear(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), admin.Password),
+		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".who")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, _ := chromedp.Run(step, chromedp.Text(".who"))
+	loc, _ := chromedp.Run(step, chromedp.Location())
+	if !strings.Contains(who, admin.Email) || loc != base+"/s/demo/" {
+		t.Fatalf("after sign-in: who=%q at %s", who, loc)
+	}
+	// The session cookie is invisible to scripts.
+	visible, err := chromedp.Run(step, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil || strings.Contains(visible, "shop_session") {
+		t.Fatalf("document.cookie exposes the session: %q %v", visible, err)
+	}
+	screenshot(t, ctx, "signed-in")
+	err = chromedp.Do(step,
+		chromedp.Click(chromedp.CSS(`nav form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/s/demo/login"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := chromedp.Run(step, chromedp.Text("body"))
+	if strings.Contains(body, admin.Email) {
+		t.Fatal("still signed in after signing out")
+	}
+	if !bytes.Contains([]byte(body), []byte("Demo Provisions")) {
+		t.Fatalf("not back on the storefront: %q", body[:min(200, len(body))])
+	}
+}
