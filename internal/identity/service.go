@@ -22,7 +22,7 @@ type SessionStore interface {
 	Get(ctx context.Context, id string) (kv.Session, error)
 	ByToken(ctx context.Context, tokenHash string) (kv.Session, error)
 	Touch(ctx context.Context, id string, at time.Time) error
-	RotateRefresh(ctx context.Context, oldHash, newHash string, at time.Time) (kv.Session, error)
+	RotateRefresh(ctx context.Context, oldHash, newHash string) (kv.Session, error)
 	Delete(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
 	ListUser(ctx context.Context, user shop.UserID) ([]kv.Session, error)
@@ -210,7 +210,7 @@ func (s *Service) tokens(sess kv.Session, refresh string) (Tokens, error) {
 // one again ends the whole session, since one of its two holders is not its owner.
 func (s *Service) Refresh(ctx context.Context, refresh string, meta Meta) (Tokens, error) {
 	next, nextHash := newToken()
-	sess, err := s.sessions.RotateRefresh(ctx, HashToken(refresh), nextHash, s.now().UTC())
+	sess, err := s.sessions.RotateRefresh(ctx, HashToken(refresh), nextHash)
 	if errors.Is(err, kv.ErrRefreshReuse) {
 		actor := principalOf(sess)
 		actor.IP = meta.IP
@@ -224,13 +224,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string, meta Meta) (Token
 	if err := s.alive(ctx, sess); err != nil {
 		return Tokens{}, err
 	}
+	_ = s.sessions.Touch(ctx, sess.ID, s.now().UTC())
 	return s.tokens(sess, next)
 }
 
 // alive checks a session's idle and absolute limits, ending it when one has passed.
 func (s *Service) alive(ctx context.Context, sess kv.Session) error {
 	now := s.now()
-	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout {
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout {
 		_ = s.sessions.Delete(ctx, sess.ID)
 		return shop.ErrUnauthenticated
 	}

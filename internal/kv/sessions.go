@@ -117,10 +117,11 @@ func (m *MemorySessions) Touch(_ context.Context, id string, at time.Time) error
 	return nil
 }
 
-// RotateRefresh replaces the refresh token oldHash with newHash and returns its session. A refresh
+// RotateRefresh replaces the refresh token oldHash with newHash and returns its session as it was
+// (the caller judges its idle time, then touches it). A refresh
 // token that was already rotated out means it was copied: the whole session is deleted and
 // returned with ErrRefreshReuse.
-func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash string, at time.Time) (Session, error) {
+func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash string) (Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if id, ok := m.spent[oldHash]; ok {
@@ -138,7 +139,6 @@ func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash strin
 	m.spentOf[id] = append(m.spentOf[id], oldHash)
 	m.byRefresh[newHash] = id
 	s.RefreshHash = newHash
-	s.LastSeen = at
 	return *s, nil
 }
 

@@ -17,20 +17,20 @@ func TestMemorySessions_RefreshReuseEndsSession(t *testing.T) {
 	if err := m.Create(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	got, err := m.RotateRefresh(ctx, "r1", "r2", now)
+	got, err := m.RotateRefresh(ctx, "r1", "r2")
 	if err != nil || got.RefreshHash != "r2" {
 		t.Fatalf("first rotation: %+v %v", got, err)
 	}
-	if _, err := m.RotateRefresh(ctx, "r1", "r3", now); !errors.Is(err, ErrRefreshReuse) {
+	if _, err := m.RotateRefresh(ctx, "r1", "r3"); !errors.Is(err, ErrRefreshReuse) {
 		t.Fatalf("reuse of r1: %v, want ErrRefreshReuse", err)
 	}
 	if _, err := m.Get(ctx, "s1"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("session survived a reused refresh token")
 	}
-	if _, err := m.RotateRefresh(ctx, "r2", "r4", now); !errors.Is(err, ErrNotFound) {
+	if _, err := m.RotateRefresh(ctx, "r2", "r4"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("the live refresh token of a revoked session still works")
 	}
-	if _, err := m.RotateRefresh(ctx, "never-issued", "r5", now); !errors.Is(err, ErrNotFound) {
+	if _, err := m.RotateRefresh(ctx, "never-issued", "r5"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("unknown refresh token accepted")
 	}
 }
