@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"secureshop/internal/testenv"
+)
+
+// lockedBuffer is a bytes.Buffer safe to read while the server writes to it.
+type lockedBuffer struct {
+	ch  chan struct{}
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.ch <- struct{}{}
+	defer func() { <-b.ch }()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.ch <- struct{}{}
+	defer func() { <-b.ch }()
+	return b.buf.String()
+}
+
+func TestServe_DemoThenGracefulShutdownDrainsInFlightRequests(t *testing.T) {
+	c := newCLI(t, testenv.SQLiteURL(t))
+	port := testenv.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background()) // cancelling is what SIGTERM does in main
+	defer cancel()
+	out := &lockedBuffer{ch: make(chan struct{}, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--demo", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, c.args...),
+			strings.NewReader(""), out, io.Discard)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become ready; output:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "admin@demo.example") {
+		t.Fatalf("demo credentials not printed:\n%s", out.String())
+	}
+
+	// A request whose body is still arriving when the shutdown starts.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", base+"/api/v1/stores/demo/auth/login", pr)
+	req.Header.Set("Content-Type", "application/json")
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		_ = resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	_, _ = pw.Write([]byte(`{"email":"admin@demo.example",`))
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	_, _ = pw.Write([]byte(`"password":"wrong wrong wrong"}`))
+	_ = pw.Close()
+	if st := <-result; st != http.StatusUnauthorized {
+		t.Fatalf("in-flight request during shutdown: status %d, want its normal answer 401", st)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d", code)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("server still answers after shutdown")
+	}
+}
