@@ -70,6 +70,9 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 			if v := os.Getenv("SHOP_ENV"); v != "" {
 				cfg.Env = v
 			}
+			if v := os.Getenv("SHOP_MAIL_DIR"); v != "" {
+				cfg.MailDir = v
+			}
 			return nil
 		},
 	}

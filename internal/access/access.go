@@ -14,6 +14,7 @@ const (
 	CatalogArchive     Permission = "catalog.archive"   // archive products
 	InventoryAdjust    Permission = "inventory.adjust"  // stock adjustments
 	CartUse            Permission = "cart.use"          // own cart and checkout
+	OrdersRead         Permission = "orders.read"       // the orders listing: own orders, or all with OrdersReadAll
 	OrdersReadOwn      Permission = "orders.read-own"   // own orders
 	OrdersCancelOwn    Permission = "orders.cancel-own" // cancel own orders before shipping
 	OrdersReadAll      Permission = "orders.read-all"   // every order of the store
@@ -28,10 +29,10 @@ const (
 )
 
 var grants = map[shop.Role]map[Permission]bool{
-	shop.RoleAdmin: set(CatalogWrite, CatalogArchive, InventoryAdjust, OrdersReadAll, OrdersUpdateStatus,
+	shop.RoleAdmin: set(CatalogWrite, CatalogArchive, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus,
 		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, AccountSelf),
-	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
-	shop.RoleCustomer: set(CartUse, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
+	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
+	shop.RoleCustomer: set(CartUse, OrdersRead, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
 	shop.RoleOperator: set(PlatformStores, AccountSelf),
 }
 

@@ -4,7 +4,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +22,9 @@ import (
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
 	"secureshop/internal/kv"
+	"secureshop/internal/mail"
+	"secureshop/internal/orders"
+	"secureshop/internal/payment"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 	"secureshop/internal/web"
@@ -34,6 +39,7 @@ type Config struct {
 	SecretKey     string // master secret as hex, instead of the file (SHOP_SECRET_KEY)
 	Env           string // "development" or "production"
 	LogFormat     string // "text" or "json"
+	MailDir       string // where mail goes as .eml files while no SMTP server is configured
 	Demo          bool
 	HashParams    identity.Params // Argon2id cost; zero for the default
 }
@@ -41,7 +47,7 @@ type Config struct {
 // Defaults returns the configuration for a single machine.
 func Defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: "sqlite:data/shop.db", SecretKeyFile: "data/secret.key",
-		Env: "development"}
+		MailDir: "data/mail", Env: "development"}
 }
 
 // Validate checks the configuration before anything starts.
@@ -74,7 +80,7 @@ func (c Config) Masked() []any {
 	if c.SecretKey != "" {
 		secret = "environment"
 	}
-	return []any{"listen", c.Listen, "database", db, "redis", c.Redis != "", "secret", secret, "env", c.Env, "demo", c.Demo}
+	return []any{"listen", c.Listen, "mail_dir", c.MailDir, "database", db, "redis", c.Redis != "", "secret", secret, "env", c.Env, "demo", c.Demo}
 }
 
 // NewLogger returns the structured logger: JSON in production, text in development.
@@ -101,6 +107,7 @@ type App struct {
 	Stores   *tenancy.Service
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
+	Orders   *orders.Service
 	Web      *web.Server
 }
 
@@ -136,8 +143,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
 	a.Audit = auditlog.New(db)
+	idemKey := identity.DeriveKey(master, "idempotency")
+	keyHash := func(body string) string {
+		m := hmac.New(sha256.New, idemKey)
+		m.Write([]byte(body))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	mailer := mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
+	a.Orders = orders.New(db, payment.Dummy{}, mailer, keyHash, log)
 	a.Web, err = web.New(web.Config{}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Log: log})
+		Audit: a.Audit, Orders: a.Orders, Log: log})
 	if err != nil {
 		_ = db.Close()
 		return nil, err

@@ -1,9 +1,15 @@
-// Package catalog holds each store's products and categories.
+// Package catalog holds each store's products and categories, and the inventory ledger through
+// which every stock change goes.
 package catalog
 
 import (
 	"context"
+	"errors"
+	"regexp"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
@@ -17,10 +23,37 @@ type Service struct{ db *sqlstore.DB }
 // New returns the catalogue service.
 func New(db *sqlstore.DB) *Service { return &Service{db: db} }
 
-// Products lists a store's active products, a page at a time. The catalogue is public.
-func (s *Service) Products(ctx context.Context, store shop.StoreID, cursor string, limit int) (sqlstore.ProductPage, error) {
+// Query is a catalogue listing request from a visitor or the back office.
+type Query struct {
+	Text     string // search words
+	Category string // category slug
+	Sort     string // name, price or newest
+	Cursor   string
+	Limit    int
+}
+
+// Products lists a store's active products. The catalogue is public.
+func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
+	if utf8.RuneCountInString(q.Text) > 200 {
+		return sqlstore.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
+	}
 	var page sqlstore.ProductPage
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListProducts(ctx, store, cursor, limit); return })
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		f := sqlstore.ProductFilter{Query: q.Text, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit}
+		if q.Category != "" {
+			c, err := tx.CategoryBySlug(ctx, store, q.Category)
+			if shop.KindOf(err) == shop.KindNotFound {
+				return nil // an unknown category has no products
+			}
+			if err != nil {
+				return err
+			}
+			f.CategoryID = c.ID
+		}
+		var err error
+		page, err = tx.ListProducts(ctx, store, f)
+		return err
+	})
 	return page, err
 }
 
@@ -41,6 +74,253 @@ func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]sqlstor
 	return cs, err
 }
 
+// ProductInput is a new product, or (with nil fields left alone) a change to one.
+type ProductInput struct {
+	SKU         *string
+	Name        *string
+	Description *string
+	Price       *shop.Money
+	Stock       *int // only when creating; later changes go through AdjustStock
+	Category    *string
+}
+
+var skuRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// validText checks a free-text field: valid UTF-8, no control characters except newlines and
+// tabs (when multiline), within max characters.
+func validText(s string, max int, multiline bool) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return false
+		}
+	}
+	return true
+}
+
+func (in ProductInput) validate(st shop.Store, creating bool) []shop.FieldError {
+	var f []shop.FieldError
+	if creating && (in.SKU == nil || in.Name == nil || in.Price == nil) {
+		return []shop.FieldError{{Field: "sku", Message: "sku, name and price are required"}}
+	}
+	if in.SKU != nil && !skuRE.MatchString(*in.SKU) {
+		f = append(f, shop.FieldError{Field: "sku", Message: "must be 1 to 64 letters, digits, dots, dashes or underscores"})
+	}
+	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || !validText(*in.Name, 200, false)) {
+		f = append(f, shop.FieldError{Field: "name", Message: "must be 1 to 200 characters of text"})
+	}
+	if in.Description != nil && !validText(*in.Description, 5000, true) {
+		f = append(f, shop.FieldError{Field: "description", Message: "must be at most 5000 characters of text"})
+	}
+	if in.Price != nil {
+		if in.Price.Amount < 0 || in.Price.Amount > 100_000_000 {
+			f = append(f, shop.FieldError{Field: "price.amount", Message: "must be from 0 to 100000000 minor units"})
+		}
+		if in.Price.Currency != "" && in.Price.Currency != st.Currency {
+			f = append(f, shop.FieldError{Field: "price.currency", Message: "must be the store's currency, " + st.Currency})
+		}
+	}
+	if in.Stock != nil && (*in.Stock < 0 || *in.Stock > 1_000_000) {
+		f = append(f, shop.FieldError{Field: "stock", Message: "must be from 0 to 1000000"})
+	}
+	if in.Category != nil && len(*in.Category) > 64 {
+		f = append(f, shop.FieldError{Field: "category", Message: "is not a category of this store"})
+	}
+	return f
+}
+
+func (s *Service) categoryID(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, slug *string) (string, error) {
+	if slug == nil || *slug == "" {
+		return "", nil
+	}
+	c, err := tx.CategoryBySlug(ctx, store, *slug)
+	if shop.KindOf(err) == shop.KindNotFound {
+		return "", shop.Invalid(shop.FieldError{Field: "category", Message: "is not a category of this store"})
+	}
+	return c.ID, err
+}
+
+var errDuplicateSKU = shop.Errorf(shop.KindConflict, "A product with this SKU already exists in this store.")
+
+// CreateProduct adds a product; its opening stock is the ledger's first entry.
+func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st shop.Store, in ProductInput) (sqlstore.Product, error) {
+	if err := access.CheckStore(actor, st.ID, access.CatalogWrite, "Store"); err != nil {
+		return sqlstore.Product{}, err
+	}
+	if f := in.validate(st, true); len(f) > 0 {
+		return sqlstore.Product{}, shop.Invalid(f...)
+	}
+	p := sqlstore.Product{SKU: *in.SKU, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount}
+	if in.Description != nil {
+		p.Description = *in.Description
+	}
+	stock := 0
+	if in.Stock != nil {
+		stock = *in.Stock
+	}
+	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		var err error
+		if p.CategoryID, err = s.categoryID(ctx, tx, st.ID, in.Category); err != nil {
+			return err
+		}
+		if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
+			return err
+		}
+		if stock > 0 {
+			if p.Stock, err = tx.MoveStock(ctx, st.ID, p.ID, stock, "opening stock", string(actor.UserID), ""); err != nil {
+				return err
+			}
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "product.create", TargetType: "product", TargetID: p.ID,
+			Detail: map[string]string{"sku": p.SKU, "name": p.Name, "price": strconv.FormatInt(p.PriceAmount, 10), "stock": strconv.Itoa(stock)}})
+		return err
+	})
+	if errors.Is(err, shop.ErrDuplicate) {
+		return sqlstore.Product{}, errDuplicateSKU
+	}
+	if err != nil {
+		return sqlstore.Product{}, err
+	}
+	return s.product(ctx, st.ID, p.ID)
+}
+
+func (s *Service) product(ctx context.Context, store shop.StoreID, id string) (sqlstore.Product, error) {
+	var p sqlstore.Product
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, store, id); return })
+	return p, err
+}
+
+// UpdateProduct changes a product's details. The audit entry keeps each field's before and after.
+func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st shop.Store, id string, in ProductInput) (sqlstore.Product, error) {
+	if err := access.CheckStore(actor, st.ID, access.CatalogWrite, "Product"); err != nil {
+		return sqlstore.Product{}, err
+	}
+	if in.Stock != nil {
+		return sqlstore.Product{}, shop.Invalid(shop.FieldError{Field: "stock", Message: "changes only through a stock adjustment with a reason"})
+	}
+	if f := in.validate(st, false); len(f) > 0 {
+		return sqlstore.Product{}, shop.Invalid(f...)
+	}
+	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		p, err := tx.ProductByID(ctx, st.ID, id)
+		if err != nil {
+			return err
+		}
+		detail := map[string]string{}
+		change := func(field string, dst *string, v *string) {
+			if v != nil && *v != *dst {
+				detail[field+"_before"], detail[field+"_after"] = *dst, *v
+				*dst = *v
+			}
+		}
+		change("sku", &p.SKU, in.SKU)
+		change("name", &p.Name, in.Name)
+		change("description", &p.Description, in.Description)
+		if in.Price != nil && in.Price.Amount != p.PriceAmount {
+			detail["price_before"], detail["price_after"] = strconv.FormatInt(p.PriceAmount, 10), strconv.FormatInt(in.Price.Amount, 10)
+			p.PriceAmount = in.Price.Amount
+		}
+		if in.Category != nil {
+			cid, err := s.categoryID(ctx, tx, st.ID, in.Category)
+			if err != nil {
+				return err
+			}
+			if cid != p.CategoryID {
+				detail["category_before"], detail["category_after"] = p.CategorySlug, *in.Category
+				p.CategoryID = cid
+			}
+		}
+		if len(detail) == 0 {
+			return nil
+		}
+		if err := tx.UpdateProduct(ctx, st.ID, &p); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "product.update", TargetType: "product", TargetID: p.ID, Detail: detail})
+		return err
+	})
+	if errors.Is(err, shop.ErrDuplicate) {
+		return sqlstore.Product{}, errDuplicateSKU
+	}
+	if err != nil {
+		return sqlstore.Product{}, err
+	}
+	return s.product(ctx, st.ID, id)
+}
+
+// ArchiveProduct takes a product out of the catalogue; orders that hold it keep it.
+func (s *Service) ArchiveProduct(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) error {
+	if err := access.CheckStore(actor, store, access.CatalogArchive, "Product"); err != nil {
+		return err
+	}
+	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+		p, err := tx.ProductByID(ctx, store, id)
+		if err != nil || p.Status == "archived" {
+			return err
+		}
+		p.Status = "archived"
+		if err := tx.UpdateProduct(ctx, store, &p); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "product.archive", TargetType: "product", TargetID: p.ID,
+			Detail: map[string]string{"sku": p.SKU}})
+		return err
+	})
+}
+
+// AdjustStock moves a product's stock by delta with a reason (a delivery, a count, breakage).
+func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, delta int, reason string) (sqlstore.Product, error) {
+	if err := access.CheckStore(actor, store, access.InventoryAdjust, "Product"); err != nil {
+		return sqlstore.Product{}, err
+	}
+	var f []shop.FieldError
+	if delta == 0 || delta < -1_000_000 || delta > 1_000_000 {
+		f = append(f, shop.FieldError{Field: "delta", Message: "must be a non-zero whole number from -1000000 to 1000000"})
+	}
+	if reason = strings.TrimSpace(reason); reason == "" || !validText(reason, 200, false) {
+		f = append(f, shop.FieldError{Field: "reason", Message: "must say why, in 1 to 200 characters"})
+	}
+	if len(f) > 0 {
+		return sqlstore.Product{}, shop.Invalid(f...)
+	}
+	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+		after, err := tx.MoveStock(ctx, store, id, delta, reason, string(actor.UserID), "")
+		if errors.Is(err, sqlstore.ErrInsufficientStock) {
+			return shop.Errorf(shop.KindConflict, "The stock cannot go below zero.")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "inventory.adjust", TargetType: "product", TargetID: id,
+			Detail: map[string]string{"delta": strconv.Itoa(delta), "stock_before": strconv.Itoa(after - delta),
+				"stock_after": strconv.Itoa(after), "reason": reason}})
+		return err
+	})
+	if err != nil {
+		return sqlstore.Product{}, err
+	}
+	return s.product(ctx, store, id)
+}
+
+// Ledger lists a product's stock changes, newest first.
+func (s *Service) Ledger(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) ([]sqlstore.LedgerEntry, error) {
+	if err := access.CheckStore(actor, store, access.InventoryAdjust, "Product"); err != nil {
+		return nil, err
+	}
+	var out []sqlstore.LedgerEntry
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		if _, err := tx.ProductByID(ctx, store, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.Ledger(ctx, store, id, 200)
+		return err
+	})
+	return out, err
+}
+
 // Seed describes a category and its products, for the demo catalogue.
 type Seed struct {
 	Category sqlstore.Category
@@ -48,6 +328,7 @@ type Seed struct {
 }
 
 // Import adds categories and their products to store in one transaction, audited as one change.
+// Each product's stock enters through the ledger.
 func (s *Service) Import(ctx context.Context, actor shop.Principal, store shop.StoreID, seeds []Seed) (int, error) {
 	if err := access.CheckStore(actor, store, access.CatalogWrite, "Store"); err != nil {
 		return 0, err
@@ -60,9 +341,15 @@ func (s *Service) Import(ctx context.Context, actor shop.Principal, store shop.S
 				return err
 			}
 			for _, p := range sd.Products {
-				p.CategoryID = c.ID
+				stock := p.Stock
+				p.CategoryID, p.Stock = c.ID, 0
 				if err := tx.CreateProduct(ctx, store, &p); err != nil {
 					return err
+				}
+				if stock > 0 {
+					if _, err := tx.MoveStock(ctx, store, p.ID, stock, "opening stock", string(actor.UserID), ""); err != nil {
+						return err
+					}
 				}
 				n++
 			}

@@ -29,7 +29,8 @@ type Session struct {
 	RefreshHash string // hash of the current refresh token (API)
 	CreatedAt   time.Time
 	LastSeen    time.Time
-	ExpiresAt   time.Time // absolute end, whatever the activity
+	ExpiresAt   time.Time      // absolute end, whatever the activity
+	Cart        map[string]int // a visitor's cart (product id → quantity), before sign-in
 }
 
 // Errors of the session store.
@@ -74,11 +75,38 @@ func (m *MemorySessions) Create(_ context.Context, s Session) error {
 	if s.RefreshHash != "" {
 		m.byRefresh[s.RefreshHash] = s.ID
 	}
+	c.Cart = copyCart(s.Cart)
+	if s.UserID == "" {
+		return nil // a visitor's session
+	}
 	if m.byUser[s.UserID] == nil {
 		m.byUser[s.UserID] = map[string]bool{}
 	}
 	m.byUser[s.UserID][s.ID] = true
 	return nil
+}
+
+// SetCart replaces the cart of a visitor's session.
+func (m *MemorySessions) SetCart(_ context.Context, id string, cart map[string]int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byID[id]
+	if !ok {
+		return ErrNotFound
+	}
+	s.Cart = copyCart(cart)
+	return nil
+}
+
+func copyCart(c map[string]int) map[string]int {
+	if c == nil {
+		return nil
+	}
+	out := make(map[string]int, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
 }
 
 // Get returns the session with id.
@@ -89,7 +117,9 @@ func (m *MemorySessions) Get(_ context.Context, id string) (Session, error) {
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	return *s, nil
+	c := *s
+	c.Cart = copyCart(s.Cart)
+	return c, nil
 }
 
 // ByToken returns the browser session whose cookie token hashes to tokenHash.
@@ -100,7 +130,9 @@ func (m *MemorySessions) ByToken(_ context.Context, tokenHash string) (Session, 
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	return *s, nil
+	c := *s
+	c.Cart = copyCart(s.Cart)
+	return c, nil
 }
 
 // Touch records activity on a session.

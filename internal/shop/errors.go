@@ -15,14 +15,15 @@ type Kind string
 // The error kinds. Keep this list short: each one is a distinct answer for a client.
 const (
 	KindInternal        Kind = "internal"
-	KindInvalid         Kind = "invalid"         // 422: input that fails validation
-	KindBadRequest      Kind = "bad-request"     // 400: input that cannot be parsed
-	KindUnauthenticated Kind = "unauthenticated" // 401
-	KindForbidden       Kind = "forbidden"       // 403
-	KindNotFound        Kind = "not-found"       // 404, also for other stores' objects
-	KindConflict        Kind = "conflict"        // 409
-	KindRateLimited     Kind = "rate-limited"    // 429
-	KindUnavailable     Kind = "unavailable"     // 503: a backing service is down
+	KindInvalid         Kind = "invalid"          // 422: input that fails validation
+	KindBadRequest      Kind = "bad-request"      // 400: input that cannot be parsed
+	KindUnauthenticated Kind = "unauthenticated"  // 401
+	KindForbidden       Kind = "forbidden"        // 403
+	KindNotFound        Kind = "not-found"        // 404, also for other stores' objects
+	KindConflict        Kind = "conflict"         // 409
+	KindRateLimited     Kind = "rate-limited"     // 429
+	KindUnavailable     Kind = "unavailable"      // 503: a backing service is down
+	KindPaymentRequired Kind = "payment-required" // 402: the card was declined
 )
 
 // FieldError names one invalid input field.

@@ -2,6 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
 
 	"secureshop/internal/shop"
 )
@@ -61,6 +66,14 @@ func (tx *Tx) ListCategories(ctx context.Context, store shop.StoreID) ([]Categor
 	return out, rows.Err()
 }
 
+// CategoryBySlug finds a category of store.
+func (tx *Tx) CategoryBySlug(ctx context.Context, store shop.StoreID, slug string) (Category, error) {
+	c := Category{StoreID: store}
+	err := tx.queryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, &c.CreatedAt},
+		`SELECT id, slug, name, created_at FROM categories WHERE store_id = ? AND slug = ?`, store, slug)
+	return c, notFound(err, "Category")
+}
+
 // CreateProduct adds a product to store. A taken SKU returns shop.ErrDuplicate; a category of
 // another store is refused by the database's composite foreign key.
 func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *Product) error {
@@ -80,6 +93,16 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *Product)
 	return err
 }
 
+// UpdateProduct writes a product's editable fields (not its stock, which moves only through the
+// ledger). A taken SKU returns shop.ErrDuplicate.
+func (tx *Tx) UpdateProduct(ctx context.Context, store shop.StoreID, p *Product) error {
+	p.UpdatedAt = dbTime{T: tx.now, Valid: true}
+	res, err := tx.exec(ctx, `UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, category_id = ?,
+		status = ?, updated_at = ? WHERE store_id = ? AND id = ?`,
+		p.SKU, p.Name, p.Description, p.PriceAmount, nullStr(p.CategoryID), p.Status, ts(tx.now), store, p.ID)
+	return mustAffect(res, err, "Product")
+}
+
 const productSelect = `SELECT p.id, p.sku, p.name, p.description, p.price_amount, p.stock,
 	COALESCE(CAST(c.id AS TEXT), ''), COALESCE(c.slug, ''), p.status, p.created_at, p.updated_at
 	FROM products p LEFT JOIN categories c ON c.id = p.category_id AND c.store_id = p.store_id `
@@ -91,7 +114,7 @@ func scanProduct(store shop.StoreID, scan func(...any) error) (Product, error) {
 	return p, err
 }
 
-// ProductByID finds a product of store; another store's product is NotFound.
+// ProductByID finds a product of store, archived or not; another store's product is NotFound.
 func (tx *Tx) ProductByID(ctx context.Context, store shop.StoreID, id string) (Product, error) {
 	if !shop.ValidID(id) {
 		return Product{}, shop.NotFound("Product")
@@ -101,16 +124,111 @@ func (tx *Tx) ProductByID(ctx context.Context, store shop.StoreID, id string) (P
 	return p, notFound(err, "Product")
 }
 
+// Product sort orders.
+const (
+	SortName   = "name"
+	SortPrice  = "price"
+	SortNewest = "newest"
+)
+
+// ProductFilter selects and orders a product listing.
+type ProductFilter struct {
+	Query           string // full-text search over name and description
+	CategoryID      string
+	Sort            string // SortName (default), SortPrice or SortNewest
+	IncludeArchived bool
+	Cursor          string
+	Limit           int
+}
+
 // ProductPage is one page of a product listing.
 type ProductPage struct {
 	Products   []Product
 	NextCursor string
 }
 
-// ListProducts lists the active products of store in id order, limit at a time, after cursor.
-func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, cursor string, limit int) (ProductPage, error) {
-	rows, err := tx.query(ctx, productSelect+`WHERE p.store_id = ? AND p.status = 'active' AND p.id > ?
-		ORDER BY p.id LIMIT ?`, store, cursorOrMin(cursor), limit+1)
+// productCursor is where a page ended: the sort key and id of its last product.
+type productCursor struct {
+	Sort  string `json:"s"`
+	Key   string `json:"k"`
+	Price int64  `json:"p"`
+	ID    string `json:"i"`
+}
+
+func encodeCursor(c productCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s, sort string) (productCursor, bool) {
+	var c productCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort || !shop.ValidID(c.ID) || len(c.Key) > 300 {
+		return productCursor{}, false
+	}
+	if sort == SortNewest {
+		if _, err := time.Parse(time.RFC3339Nano, c.Key); err != nil {
+			return productCursor{}, false
+		}
+	}
+	return c, true
+}
+
+// ListProducts lists the products of store that match f, a page at a time, with a keyset cursor
+// on the sort key and id so that pages never skip or repeat a product.
+func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFilter) (ProductPage, error) {
+	if f.Sort == "" {
+		f.Sort = SortName
+	}
+	if f.Limit <= 0 {
+		f.Limit = 20
+	}
+	var where strings.Builder
+	args := []any{store}
+	where.WriteString(`WHERE p.store_id = ?`)
+	if !f.IncludeArchived {
+		where.WriteString(` AND p.status = 'active'`)
+	}
+	if f.CategoryID != "" {
+		where.WriteString(` AND p.category_id = ?`)
+		args = append(args, f.CategoryID)
+	}
+	if q := tx.db.searchTerms(f.Query); q != "" {
+		where.WriteString(` AND ` + tx.db.searchClause())
+		args = append(args, q)
+	} else if strings.TrimSpace(f.Query) != "" {
+		return ProductPage{}, nil // nothing searchable in the query: no match
+	}
+	order := ``
+	switch f.Sort {
+	case SortName:
+		order = ` ORDER BY p.name, p.id`
+	case SortPrice:
+		order = ` ORDER BY p.price_amount, p.id`
+	case SortNewest:
+		order = ` ORDER BY p.created_at DESC, p.id DESC`
+	default:
+		return ProductPage{}, shop.Invalid(shop.FieldError{Field: "sort", Message: "must be name, price or newest"})
+	}
+	if f.Cursor != "" {
+		c, ok := decodeCursor(f.Cursor, f.Sort)
+		if !ok {
+			return ProductPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
+		}
+		switch f.Sort {
+		case SortName:
+			where.WriteString(` AND (p.name > ? OR (p.name = ? AND p.id > ?))`)
+			args = append(args, c.Key, c.Key, c.ID)
+		case SortPrice:
+			where.WriteString(` AND (p.price_amount > ? OR (p.price_amount = ? AND p.id > ?))`)
+			args = append(args, c.Price, c.Price, c.ID)
+		case SortNewest:
+			where.WriteString(` AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))`)
+			args = append(args, c.Key, c.Key, c.ID)
+		}
+	}
+	args = append(args, f.Limit+1)
+	rows, err := tx.query(ctx, productSelect+where.String()+order+` LIMIT ?`, args...)
 	if err != nil {
 		return ProductPage{}, err
 	}
@@ -123,11 +241,43 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, cursor strin
 		}
 		page.Products = append(page.Products, p)
 	}
-	if len(page.Products) > limit {
-		page.Products = page.Products[:limit]
-		page.NextCursor = page.Products[limit-1].ID
+	if len(page.Products) > f.Limit {
+		page.Products = page.Products[:f.Limit]
+		last := page.Products[f.Limit-1]
+		c := productCursor{Sort: f.Sort, ID: last.ID, Key: last.Name, Price: last.PriceAmount}
+		if f.Sort == SortNewest {
+			c.Key = ts(last.CreatedAt.T)
+		}
+		page.NextCursor = encodeCursor(c)
 	}
 	return page, rows.Err()
+}
+
+// searchClause is the one place the two databases' full-text search differs.
+func (db *DB) searchClause() string {
+	if db.dialect == Postgres {
+		return `p.search @@ websearch_to_tsquery('english', ?)`
+	}
+	return `p.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)`
+}
+
+// searchTerms turns what a visitor typed into a safe query: words only, never the database's
+// query syntax. SQLite gets each word quoted as a prefix term; PostgreSQL gets plain words.
+func (db *DB) searchTerms(q string) string {
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	if len(words) == 0 {
+		return ""
+	}
+	if db.dialect == Postgres {
+		return strings.Join(words, " ")
+	}
+	for i, w := range words {
+		words[i] = `"` + w + `"*`
+	}
+	return strings.Join(words, " ")
 }
 
 // CountProducts counts the products of store, archived included.

@@ -331,3 +331,8 @@ func nullStr(s string) any {
 	}
 	return s
 }
+
+// dbTimeOut is a scanned time that marshals as RFC 3339 in JSON.
+type dbTimeOut struct{ dbTime }
+
+func (d dbTimeOut) MarshalJSON() ([]byte, error) { return d.T.MarshalJSON() }

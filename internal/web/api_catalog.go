@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"secureshop/internal/audit"
+	"secureshop/internal/catalog"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
@@ -29,21 +30,35 @@ func viewProduct(p sqlstore.Product, currency string) productView {
 		Status: p.Status, CreatedAt: p.CreatedAt.T, UpdatedAt: p.UpdatedAt.T}
 }
 
-func (s *Server) apiProducts(w http.ResponseWriter, r *http.Request) error {
+func viewProducts(ps []sqlstore.Product, currency string) []productView {
+	out := make([]productView, len(ps))
+	for i, p := range ps {
+		out[i] = viewProduct(p, currency)
+	}
+	return out
+}
+
+// catalogQuery reads ?q=&category=&sort=&limit=&cursor=.
+func catalogQuery(r *http.Request) (catalog.Query, error) {
 	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return catalog.Query{}, err
+	}
+	q := r.URL.Query()
+	return catalog.Query{Text: q.Get("q"), Category: q.Get("category"), Sort: q.Get("sort"), Cursor: cursor, Limit: limit}, nil
+}
+
+func (s *Server) apiProducts(w http.ResponseWriter, r *http.Request) error {
+	q, err := catalogQuery(r)
 	if err != nil {
 		return err
 	}
 	st := infoOf(r).store
-	page, err := s.catalog.Products(r.Context(), st.ID, cursor, limit)
+	page, err := s.catalog.Products(r.Context(), st.ID, q)
 	if err != nil {
 		return err
 	}
-	items := make([]productView, len(page.Products))
-	for i, p := range page.Products {
-		items[i] = viewProduct(p, st.Currency)
-	}
-	return writeJSON(w, http.StatusOK, newList(items, page.NextCursor))
+	return writeJSON(w, http.StatusOK, newList(viewProducts(page.Products, st.Currency), page.NextCursor))
 }
 
 func (s *Server) apiProduct(w http.ResponseWriter, r *http.Request) error {
@@ -53,6 +68,84 @@ func (s *Server) apiProduct(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, viewProduct(p, st.Currency))
+}
+
+// productBody is a product as a client sends it; nil fields are absent.
+type productBody struct {
+	SKU         *string     `json:"sku"`
+	Name        *string     `json:"name"`
+	Description *string     `json:"description"`
+	Price       *shop.Money `json:"price"`
+	Stock       *int        `json:"stock"`
+	Category    *string     `json:"category"`
+}
+
+func (b productBody) input() catalog.ProductInput {
+	return catalog.ProductInput{SKU: b.SKU, Name: b.Name, Description: b.Description, Price: b.Price, Stock: b.Stock, Category: b.Category}
+}
+
+func (s *Server) apiCreateProduct(w http.ResponseWriter, r *http.Request) error {
+	var in productBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	info := infoOf(r)
+	p, err := s.catalog.CreateProduct(r.Context(), info.principal, *info.store, in.input())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/stores/"+info.store.Slug+"/products/"+p.ID)
+	return writeJSON(w, http.StatusCreated, viewProduct(p, info.store.Currency))
+}
+
+func (s *Server) apiUpdateProduct(w http.ResponseWriter, r *http.Request) error {
+	var in productBody
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	info := infoOf(r)
+	p, err := s.catalog.UpdateProduct(r.Context(), info.principal, *info.store, r.PathValue("id"), in.input())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewProduct(p, info.store.Currency))
+}
+
+func (s *Server) apiArchiveProduct(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if err := s.catalog.ArchiveProduct(r.Context(), info.principal, info.store.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiAdjustStock(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Delta  *int   `json:"delta"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Delta == nil {
+		return shop.Invalid(shop.FieldError{Field: "delta", Message: "is required"})
+	}
+	info := infoOf(r)
+	p, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), *in.Delta, in.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, viewProduct(p, info.store.Currency))
+}
+
+func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	entries, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(entries, ""))
 }
 
 func (s *Server) apiCategories(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"secureshop/internal/identity"
@@ -23,12 +24,15 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pageStore(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageParams(r)
+	q, err := catalogQuery(r)
 	if err != nil {
 		return err
 	}
+	if q.Limit == 20 && r.URL.Query().Get("limit") == "" {
+		q.Limit = 24
+	}
 	st := infoOf(r).store
-	page, err := s.catalog.Products(r.Context(), st.ID, cursor, limit)
+	page, err := s.catalog.Products(r.Context(), st.ID, q)
 	if err != nil {
 		return err
 	}
@@ -36,10 +40,8 @@ func (s *Server) pageStore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := pageData{Title: st.Name, NextCursor: page.NextCursor}
-	for _, p := range page.Products {
-		d.Products = append(d.Products, viewProduct(p, st.Currency))
-	}
+	d := pageData{Title: st.Name, NextCursor: page.NextCursor, Products: viewProducts(page.Products, st.Currency),
+		Query: queryState{Text: q.Text, Category: q.Category, Sort: q.Sort}}
 	for _, c := range cats {
 		d.Categories = append(d.Categories, categoryView{c.Slug, c.Name})
 	}
@@ -57,17 +59,28 @@ func (s *Server) pageProduct(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, "login", pageData{Title: "Sign in", Login: loginForm{Action: r.URL.Path}})
+	return s.render(w, r, "login", pageData{Title: "Sign in", Login: loginForm{Action: r.URL.Path, Next: r.URL.Query().Get("next")}})
 }
 
-// pageLoginPost signs in from the form. A fresh session token is issued at every sign-in.
+// safeNext accepts a return path only inside the store the visitor signs in to.
+func safeNext(next string, st *shop.Store) string {
+	if st == nil || !strings.HasPrefix(next, "/s/"+st.Slug+"/") || strings.ContainsAny(next, "\\\r\n") ||
+		strings.Contains(next, "//") || strings.Contains(next, "/../") || len(next) > 200 {
+		return ""
+	}
+	return next
+}
+
+// pageLoginPost signs in from the form. A fresh session token is issued at every sign-in, and a
+// visitor's cart moves into the customer's.
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"), info.store)
 	token, sess, err := s.id.LoginBrowser(r.Context(), info.store, email, password, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
 	if shop.KindOf(err) == shop.KindUnauthenticated {
 		s.renderStatus(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in",
-			Login: loginForm{Action: r.URL.Path, Email: email, Error: "Invalid credentials."}})
+			Login: loginForm{Action: r.URL.Path, Email: email, Error: "Invalid credentials.", Next: next}})
 		return nil
 	}
 	if err != nil {
@@ -78,11 +91,23 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt) / time.Second)})
-	next := "/platform/"
 	if info.store != nil {
-		next = "/s/" + info.store.Slug + "/"
+		if c, err := r.Cookie(visitorCookie); err == nil {
+			p := shop.Principal{UserID: sess.UserID, StoreID: sess.StoreID, Role: sess.Role, Email: sess.Email, SessionID: sess.ID}
+			if err := s.orders.MergeItems(r.Context(), p, info.store.ID, s.id.VisitorCart(r.Context(), c.Value)); err != nil {
+				s.log.WarnContext(r.Context(), "cart merge failed", "request_id", info.id, "err", err)
+			}
+			s.id.EndVisitor(r.Context(), c.Value)
+			http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+		}
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	if next == "" {
+		next = "/platform/"
+		if info.store != nil {
+			next = "/s/" + info.store.Slug + "/"
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther) // #nosec G710 -- next is checked by safeNext to stay inside this store
 	return nil
 }
 

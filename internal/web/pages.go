@@ -32,6 +32,26 @@ type pageData struct {
 	Product    *productView
 	NextCursor string
 	Login      loginForm
+	Query      queryState
+	Cart       *cartView
+	Checkout   checkoutForm
+	Orders     []orderView
+	Order      *orderView
+	Flash      string // a message for the visitor: what went wrong, or what just happened
+	Errors     []shop.FieldError
+}
+
+// queryState is the catalogue's search, filter and sort, to keep them in links and forms.
+type queryState struct {
+	Text     string
+	Category string
+	Sort     string
+}
+
+type checkoutForm struct {
+	Key      string // Idempotency-Key: a double-submitted form makes one order
+	ExpMonth string
+	ExpYear  string
 }
 
 type categoryView struct {
@@ -43,6 +63,7 @@ type loginForm struct {
 	Action string
 	Email  string
 	Error  string
+	Next   string
 }
 
 // staticFiles maps a content-hashed name (app-1a2b3c4d.css) to a file, so that static files can
@@ -69,13 +90,16 @@ var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
 var funcs = template.FuncMap{
 	"asset": func(name string) string { return "/static/" + staticNames[name] },
 	"money": formatMoney,
+	"status": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"canCancel": func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
+	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
 }
 
 // parsePages parses every page with the layout once, at start-up; a missing or broken template
 // stops the shop from starting rather than failing a request later.
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"home", "store", "product", "login", "platform", "error"} {
+	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

@@ -30,6 +30,7 @@ var kindStatus = map[shop.Kind]int{
 	shop.KindConflict:        http.StatusConflict,
 	shop.KindRateLimited:     http.StatusTooManyRequests,
 	shop.KindUnavailable:     http.StatusServiceUnavailable,
+	shop.KindPaymentRequired: http.StatusPaymentRequired,
 	shop.KindInternal:        http.StatusInternalServerError,
 }
 

@@ -26,6 +26,21 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/v1/stores/{store}/products", API: true, h: s.apiProducts},
 		{Method: "GET", Path: "/api/v1/stores/{store}/products/{id}", API: true, h: s.apiProduct},
 		{Method: "GET", Path: "/api/v1/stores/{store}/categories", API: true, h: s.apiCategories},
+		{Method: "POST", Path: "/api/v1/stores/{store}/products", API: true, Perm: access.CatalogWrite, h: s.apiCreateProduct},
+		{Method: "PATCH", Path: "/api/v1/stores/{store}/products/{id}", API: true, Perm: access.CatalogWrite, h: s.apiUpdateProduct},
+		{Method: "DELETE", Path: "/api/v1/stores/{store}/products/{id}", API: true, Perm: access.CatalogArchive, h: s.apiArchiveProduct},
+		{Method: "POST", Path: "/api/v1/stores/{store}/products/{id}/stock-adjustments", API: true, Perm: access.InventoryAdjust, h: s.apiAdjustStock},
+		{Method: "GET", Path: "/api/v1/stores/{store}/products/{id}/stock-adjustments", API: true, Perm: access.InventoryAdjust, h: s.apiLedger},
+
+		// Cart, checkout and orders.
+		{Method: "GET", Path: "/api/v1/stores/{store}/cart", API: true, Perm: access.CartUse, h: s.apiCart},
+		{Method: "PUT", Path: "/api/v1/stores/{store}/cart/items/{product_id}", API: true, Perm: access.CartUse, h: s.apiSetCartItem},
+		{Method: "DELETE", Path: "/api/v1/stores/{store}/cart/items/{product_id}", API: true, Perm: access.CartUse, h: s.apiRemoveCartItem},
+		{Method: "POST", Path: "/api/v1/stores/{store}/checkout", API: true, Perm: access.CartUse, h: s.apiCheckout},
+		{Method: "GET", Path: "/api/v1/stores/{store}/orders", API: true, Perm: access.OrdersRead, h: s.apiOrders},
+		{Method: "GET", Path: "/api/v1/stores/{store}/orders/{id}", API: true, Perm: access.OrdersRead, h: s.apiOrder},
+		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/cancel", API: true, Perm: access.OrdersCancelOwn, h: s.apiCancelOrder},
+		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/status", API: true, Perm: access.OrdersUpdateStatus, h: s.apiOrderStatus},
 
 		// Back office.
 		{Method: "GET", Path: "/api/v1/stores/{store}/users", API: true, Perm: access.UsersRead, h: s.apiUsers},
@@ -52,6 +67,14 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/platform/login", h: s.pageLoginPost},
 		{Method: "GET", Path: "/platform/{$}", Perm: access.PlatformStores, h: s.pagePlatform},
 		{Method: "POST", Path: "/logout", Auth: true, h: s.pageLogout},
+		{Method: "GET", Path: "/s/{store}/cart", h: s.pageCart},
+		{Method: "POST", Path: "/s/{store}/cart/items", h: s.pageCartAdd},
+		{Method: "POST", Path: "/s/{store}/cart/items/{product_id}", h: s.pageCartSet},
+		{Method: "GET", Path: "/s/{store}/checkout", Perm: access.CartUse, h: s.pageCheckout},
+		{Method: "POST", Path: "/s/{store}/checkout", Perm: access.CartUse, h: s.pageCheckoutPost},
+		{Method: "GET", Path: "/s/{store}/orders", Perm: access.OrdersRead, h: s.pageOrders},
+		{Method: "GET", Path: "/s/{store}/orders/{id}", Perm: access.OrdersRead, h: s.pageOrder},
+		{Method: "POST", Path: "/s/{store}/orders/{id}/cancel", Perm: access.OrdersCancelOwn, h: s.pageOrderCancel},
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"secureshop/internal/access"
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
@@ -33,6 +35,7 @@ type Server struct {
 	stores  *tenancy.Service
 	catalog *catalog.Service
 	audit   *auditlog.Service
+	orders  *orders.Service
 	pages   map[string]*template.Template
 	routes  []Route
 	mux     *http.ServeMux
@@ -45,6 +48,7 @@ type Deps struct {
 	Stores   *tenancy.Service
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
+	Orders   *orders.Service
 	Log      *slog.Logger
 }
 
@@ -53,7 +57,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit}
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -122,8 +126,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.admit(rt, r); err != nil {
 			if !rt.API && shop.KindOf(err) == shop.KindUnauthenticated && r.Method == http.MethodGet {
+				target := s.loginPath(r)
+				if strings.HasPrefix(target, "/s/") {
+					target += "?next=" + url.QueryEscape(r.URL.Path)
+				}
 				// #nosec G710 -- loginPath builds a local path from a slug that matched the slug pattern
-				http.Redirect(w, r, s.loginPath(r), http.StatusSeeOther)
+				http.Redirect(w, r, target, http.StatusSeeOther)
 				return
 			}
 			s.fail(w, r, err)

@@ -1,0 +1,174 @@
+// Package orders runs the way from cart to delivered order: the customer's cart, checkout (stock,
+// price snapshot and payment in one transaction) and the order state machine.
+package orders
+
+import (
+	"context"
+	"sort"
+	"strconv"
+
+	"secureshop/internal/access"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// CartLine is a cart line priced from the catalogue as it is now.
+type CartLine struct {
+	ProductID string
+	SKU       string
+	Name      string
+	UnitPrice int64
+	Quantity  int
+	LineTotal int64
+	Available bool // the product is on sale and enough is in stock
+	Stock     int
+}
+
+// Cart is a customer's cart.
+type Cart struct {
+	Lines []CartLine
+	Total int64
+}
+
+// MaxQuantity is the most of one product a cart line may hold.
+const MaxQuantity = 99
+
+// Cart returns the signed-in customer's cart.
+func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.StoreID) (Cart, error) {
+	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
+		return Cart{}, err
+	}
+	var lines []sqlstore.CartLine
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { lines, err = tx.CartLines(ctx, store, actor.UserID); return })
+	if err != nil {
+		return Cart{}, err
+	}
+	var c Cart
+	for _, l := range lines {
+		cl := CartLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount, Quantity: l.Quantity,
+			LineTotal: l.PriceAmount * int64(l.Quantity), Available: l.Status == "active" && l.Stock >= l.Quantity, Stock: l.Stock}
+		c.Lines = append(c.Lines, cl)
+		c.Total += cl.LineTotal
+	}
+	return c, nil
+}
+
+// SetItem puts quantity of a product in the customer's cart (1 to 99, and no more than is in stock).
+func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) error {
+	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
+		return err
+	}
+	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+		if err := checkItem(ctx, tx, store, productID, quantity); err != nil {
+			return err
+		}
+		return tx.SetCartItem(ctx, store, actor.UserID, productID, quantity)
+	})
+}
+
+// AddItem adds quantity of a product to what the customer's cart already holds.
+func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) error {
+	c, err := s.Cart(ctx, actor, store)
+	if err != nil {
+		return err
+	}
+	for _, l := range c.Lines {
+		if l.ProductID == productID {
+			quantity += l.Quantity
+		}
+	}
+	return s.SetItem(ctx, actor, store, productID, quantity)
+}
+
+// checkItem is the one rule for a cart line: a product on sale, 1 to 99 of it, no more than in stock.
+func checkItem(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, productID string, quantity int) error {
+	if quantity < 1 || quantity > MaxQuantity {
+		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "must be from 1 to 99"})
+	}
+	p, err := tx.ProductByID(ctx, store, productID)
+	if err != nil {
+		return err
+	}
+	if p.Status != "active" {
+		return shop.NotFound("Product")
+	}
+	if quantity > p.Stock {
+		msg := "is more than we have: " + strconv.Itoa(p.Stock) + " in stock"
+		if p.Stock == 0 {
+			msg = "is more than we have: the product is out of stock"
+		}
+		return shop.Invalid(shop.FieldError{Field: "quantity", Message: msg})
+	}
+	return nil
+}
+
+// CheckVisitorItem applies the cart rules to a line of a visitor's cart (kept in their session).
+func (s *Service) CheckVisitorItem(ctx context.Context, store shop.StoreID, productID string, quantity int) error {
+	return s.db.View(ctx, store, func(tx *sqlstore.Tx) error { return checkItem(ctx, tx, store, productID, quantity) })
+}
+
+// VisitorCart prices a visitor's cart from the catalogue; products gone from sale are left out.
+func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, items map[string]int) (Cart, error) {
+	var c Cart
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		for id, q := range items {
+			p, err := tx.ProductByID(ctx, store, id)
+			if shop.KindOf(err) == shop.KindNotFound || (err == nil && p.Status != "active") {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			l := CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, UnitPrice: p.PriceAmount, Quantity: q,
+				LineTotal: p.PriceAmount * int64(q), Available: p.Stock >= q, Stock: p.Stock}
+			c.Lines = append(c.Lines, l)
+			c.Total += l.LineTotal
+		}
+		return nil
+	})
+	sort.Slice(c.Lines, func(i, j int) bool { return c.Lines[i].Name < c.Lines[j].Name })
+	return c, err
+}
+
+// RemoveItem takes a product out of the customer's cart.
+func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string) error {
+	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
+		return err
+	}
+	if !shop.ValidID(productID) {
+		return shop.NotFound("Product")
+	}
+	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error { return tx.RemoveCartItem(ctx, store, actor.UserID, productID) })
+}
+
+// MergeItems adds a visitor's cart (product id → quantity) to the customer's cart at sign-in.
+// Quantities add up, capped at 99 and at the stock; products no longer on sale are dropped.
+func (s *Service) MergeItems(ctx context.Context, actor shop.Principal, store shop.StoreID, items map[string]int) error {
+	if len(items) == 0 || access.CheckStore(actor, store, access.CartUse, "Store") != nil {
+		return nil // only customers have carts; staff signing in simply leave the visitor's cart behind
+	}
+	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+		have, err := tx.CartLines(ctx, store, actor.UserID)
+		if err != nil {
+			return err
+		}
+		current := map[string]int{}
+		for _, l := range have {
+			current[l.ProductID] = l.Quantity
+		}
+		for id, q := range items {
+			p, err := tx.ProductByID(ctx, store, id)
+			if err != nil || p.Status != "active" || q < 1 {
+				continue
+			}
+			n := min(current[id]+q, MaxQuantity, p.Stock)
+			if n < 1 {
+				continue
+			}
+			if err := tx.SetCartItem(ctx, store, actor.UserID, id, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

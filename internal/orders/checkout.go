@@ -1,0 +1,181 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"secureshop/internal/access"
+	"secureshop/internal/mail"
+	"secureshop/internal/payment"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// CheckoutRequest is a checkout: the card, and the client's Idempotency-Key with the request body
+// it came with (kept only as a keyed hash, to tell a retry from a different request).
+type CheckoutRequest struct {
+	Card           payment.Card
+	IdempotencyKey string
+	RequestBody    []byte
+}
+
+// Checkout errors a client can act on.
+var (
+	ErrCartEmpty   = shop.Errorf(shop.KindConflict, "Your cart is empty.")
+	ErrKeyReused   = &shop.Error{Kind: shop.KindInvalid, Code: "idempotency-key-reused", Message: "This Idempotency-Key was already used with a different request."}
+	ErrUnverified  = &shop.Error{Kind: shop.KindForbidden, Code: "email-unverified", Message: "Verify your e-mail address before you check out."}
+	errKeyInFlight = errors.New("idempotency key taken by a concurrent checkout")
+)
+
+const keyLifetime = 24 * time.Hour
+
+// Checkout turns the customer's cart into a paid order in one transaction: it re-prices every
+// line from the catalogue, takes the stock with conditional updates, writes the order with its
+// price snapshots and charges the card. A declined card or missing stock leaves nothing behind —
+// no order, no stock taken, the cart as it was. A retried request with the same Idempotency-Key
+// returns the first order (replayed = true) instead of making a second.
+func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o sqlstore.Order, replayed bool, err error) {
+	if err := access.CheckStore(actor, st.ID, access.CartUse, "Store"); err != nil {
+		return sqlstore.Order{}, false, err
+	}
+	card := req.Card.Normalize()
+	if err := card.Validate(s.now()); err != nil {
+		return sqlstore.Order{}, false, err
+	}
+	if len(req.IdempotencyKey) > 200 {
+		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "Idempotency-Key", Message: "must be at most 200 characters"})
+	}
+	hash := ""
+	if req.IdempotencyKey != "" {
+		hash = s.keyHash(string(req.RequestBody))
+	}
+	for attempt := 0; ; attempt++ {
+		o, replayed, err = s.checkout(ctx, actor, st, card, req.IdempotencyKey, hash)
+		if !errors.Is(err, errKeyInFlight) || attempt > 0 {
+			break
+		}
+		// The same key committed an order a moment ago in another request: answer with that order.
+	}
+	if err != nil || replayed {
+		return o, replayed, err
+	}
+	s.confirm(ctx, actor, st, o)
+	return o, false, nil
+}
+
+func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, key, hash string) (sqlstore.Order, bool, error) {
+	var o sqlstore.Order
+	replayed := false
+	charged := ""
+	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		orderID := shop.NewID()
+		if key != "" {
+			prevHash, prevOrder, err := tx.CheckoutKey(ctx, st.ID, actor.UserID, key, tx.Now().Add(-keyLifetime))
+			switch {
+			case err == nil && prevHash != hash:
+				return ErrKeyReused
+			case err == nil:
+				replayed = true
+				o, err = tx.OrderByID(ctx, st.ID, prevOrder)
+				return err
+			case !errors.Is(err, shop.ErrNoRows):
+				return err
+			}
+			// Claim the key first: a concurrent request with the same key waits here, then fails,
+			// and is answered with this order — so the card is never charged twice.
+			if err := tx.SaveCheckoutKey(ctx, st.ID, actor.UserID, key, hash, orderID); err != nil {
+				if errors.Is(err, shop.ErrDuplicate) {
+					return errKeyInFlight
+				}
+				return err
+			}
+		}
+		u, err := tx.UserByID(ctx, st.ID, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if u.EmailVerifiedAt == nil {
+			return ErrUnverified
+		}
+		lines, err := tx.CartLines(ctx, st.ID, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if len(lines) == 0 {
+			return ErrCartEmpty
+		}
+		o = sqlstore.Order{ID: orderID, CustomerID: actor.UserID, Status: PendingPayment, Currency: st.Currency}
+		for _, l := range lines {
+			if l.Status != "active" {
+				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
+			}
+			// Prices come from the catalogue, never from the client.
+			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
+				Quantity: l.Quantity, LineTotal: l.PriceAmount * int64(l.Quantity)}
+			if _, err := tx.MoveStock(ctx, st.ID, l.ProductID, -l.Quantity, "sold", string(actor.UserID), orderID); err != nil {
+				if errors.Is(err, sqlstore.ErrInsufficientStock) {
+					return shop.Errorf(shop.KindConflict, "Not enough %s in stock for your order; lower the quantity and try again.", l.Name)
+				}
+				return err
+			}
+			o.Lines = append(o.Lines, line)
+			o.TotalAmount += line.LineTotal
+		}
+		if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {
+			return err
+		}
+		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
+		if err != nil {
+			return err
+		}
+		charged = ref
+		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
+		if err := tx.SetOrderPayment(ctx, st.ID, &o); err != nil {
+			return err
+		}
+		if err := tx.MoveOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref); err != nil {
+			return err
+		}
+		return tx.ClearCart(ctx, st.ID, actor.UserID)
+	})
+	if err != nil && charged != "" {
+		// The payment went through but the order did not: give the money back.
+		if rerr := s.gateway.Refund(context.WithoutCancel(ctx), charged, o.TotalAmount); rerr != nil {
+			s.log.ErrorContext(ctx, "refund after failed checkout failed: reconcile by hand", "payment_ref", charged, "err", rerr)
+		}
+	}
+	return o, replayed, err
+}
+
+// confirm mails the customer their order. A mail failure does not undo the order.
+func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order) {
+	if s.mailer == nil || actor.Email == "" {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Thank you for your order at %s.\n\nOrder %s\n\n", st.Name, o.ID)
+	for _, l := range o.Lines {
+		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, FormatMoney(l.LineTotal, o.Currency))
+	}
+	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", FormatMoney(o.TotalAmount, o.Currency), o.CardBrand, o.CardLast4)
+	err := s.mailer.Send(context.WithoutCancel(ctx), mail.Message{To: actor.Email, Subject: st.Name + ": order confirmation", Body: b.String()})
+	if err != nil {
+		s.log.ErrorContext(ctx, "order confirmation mail failed", "order_id", o.ID, "err", err)
+	}
+}
+
+// FormatMoney writes an amount in minor units with its currency, as people read it.
+func FormatMoney(amount int64, currency string) string {
+	sym := map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}[currency]
+	if sym == "" {
+		sym = currency + " "
+	}
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	return fmt.Sprintf("%s%s%d.%02d", sign, sym, amount/100, amount%100)
+}

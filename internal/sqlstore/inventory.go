@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"secureshop/internal/shop"
+)
+
+// LedgerEntry is one stock change.
+type LedgerEntry struct {
+	ID         string    `json:"id"`
+	ProductID  string    `json:"product_id"`
+	Delta      int       `json:"delta"`
+	StockAfter int       `json:"stock_after"`
+	Reason     string    `json:"reason"`
+	ActorID    string    `json:"actor_id"`
+	OrderID    string    `json:"order_id,omitempty"`
+	CreatedAt  dbTimeOut `json:"created_at"`
+}
+
+// ErrInsufficientStock is returned when a stock change would take a product below zero.
+var ErrInsufficientStock = errors.New("insufficient stock")
+
+// MoveStock changes a product's stock by delta with a conditional update — the level can never go
+// below zero, whatever runs at the same time — and writes the change to the inventory ledger.
+// It returns the new level, or ErrInsufficientStock.
+func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID string, delta int, reason, actorID, orderID string) (int, error) {
+	if !shop.ValidID(productID) {
+		return 0, shop.NotFound("Product")
+	}
+	var after int
+	err := tx.queryRow(ctx, []any{&after}, `UPDATE products SET stock = stock + ?, updated_at = ?
+		WHERE store_id = ? AND id = ? AND stock + ? >= 0 RETURNING stock`, delta, ts(tx.now), store, productID, delta)
+	if errors.Is(err, shop.ErrNoRows) {
+		if _, ferr := tx.ProductByID(ctx, store, productID); ferr != nil {
+			return 0, ferr
+		}
+		return 0, ErrInsufficientStock
+	}
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id,
+		order_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shop.NewID(), store, productID, delta, after, reason, actorID, nullStr(orderID), ts(tx.now))
+	return after, err
+}
+
+// Ledger lists a product's stock changes, newest first.
+func (tx *Tx) Ledger(ctx context.Context, store shop.StoreID, productID string, limit int) ([]LedgerEntry, error) {
+	rows, err := tx.query(ctx, `SELECT id, product_id, delta, stock_after, reason, actor_id, COALESCE(CAST(order_id AS TEXT), ''), created_at
+		FROM inventory_ledger WHERE store_id = ? AND product_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, store, productID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []LedgerEntry
+	for rows.Next() {
+		var e LedgerEntry
+		if err := rows.Scan(&e.ID, &e.ProductID, &e.Delta, &e.StockAfter, &e.Reason, &e.ActorID, &e.OrderID, &e.CreatedAt.dbTime); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LedgerSum adds up every change of a product, for reconciliation against its stock.
+func (tx *Tx) LedgerSum(ctx context.Context, store shop.StoreID, productID string) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, []any{&n}, `SELECT COALESCE(SUM(delta), 0) FROM inventory_ledger WHERE store_id = ? AND product_id = ?`, store, productID)
+	return n, err
+}

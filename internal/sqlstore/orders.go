@@ -1,0 +1,235 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"secureshop/internal/shop"
+)
+
+// Order is a customer's order with its lines and history.
+type Order struct {
+	ID             string
+	StoreID        shop.StoreID
+	CustomerID     shop.UserID
+	Status         string
+	Currency       string
+	TotalAmount    int64
+	RefundedAmount int64
+	CardBrand      string
+	CardLast4      string
+	PaymentRef     string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Lines          []OrderLine
+	History        []OrderEvent
+}
+
+// OrderLine is what was sold at what price. Written once, never changed.
+type OrderLine struct {
+	ProductID string
+	SKU       string
+	Name      string
+	UnitPrice int64
+	Quantity  int
+	LineTotal int64
+}
+
+// OrderEvent is one move of an order's status.
+type OrderEvent struct {
+	From      string
+	To        string
+	ActorID   string
+	ActorRole string
+	Note      string
+	At        time.Time
+}
+
+// InsertOrder writes a new order with its lines and its first history entry.
+func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, actor shop.Principal) error {
+	if o.ID == "" {
+		o.ID = shop.NewID()
+	}
+	o.StoreID, o.CreatedAt, o.UpdatedAt = store, tx.now, tx.now
+	_, err := tx.exec(ctx, `INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
+		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4, o.PaymentRef,
+		ts(tx.now), ts(tx.now))
+	if err != nil {
+		return err
+	}
+	for _, l := range o.Lines {
+		if _, err := tx.exec(ctx, `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price,
+			quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal); err != nil {
+			return err
+		}
+	}
+	return tx.addHistory(ctx, store, o, "", o.Status, actor, "")
+}
+
+func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *Order, from, to string, actor shop.Principal, note string) error {
+	_, err := tx.exec(ctx, `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role,
+		note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shop.NewID(), store, o.ID, from, to, string(actor.UserID), string(actor.Role), note, ts(tx.now))
+	if err == nil {
+		o.History = append(o.History, OrderEvent{From: from, To: to, ActorID: string(actor.UserID), ActorRole: string(actor.Role), Note: note, At: tx.now})
+	}
+	return err
+}
+
+// ErrStatusChanged is returned when an order is no longer in the status a move started from.
+var ErrStatusChanged = errors.New("order status changed meanwhile")
+
+// MoveOrder moves an order from one status to another — only if it is still in from — and records
+// the move in its history.
+func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
+	res, err := tx.exec(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE store_id = ? AND id = ? AND status = ?`,
+		to, ts(tx.now), store, o.ID, o.Status)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrStatusChanged
+	}
+	from := o.Status
+	o.Status, o.UpdatedAt = to, tx.now
+	return tx.addHistory(ctx, store, o, from, to, actor, note)
+}
+
+// SetOrderPayment records how an order was paid: card brand, last four digits and the gateway's reference.
+func (tx *Tx) SetOrderPayment(ctx context.Context, store shop.StoreID, o *Order) error {
+	res, err := tx.exec(ctx, `UPDATE orders SET card_brand = ?, card_last4 = ?, payment_ref = ?, updated_at = ?
+		WHERE store_id = ? AND id = ?`, o.CardBrand, o.CardLast4, o.PaymentRef, ts(tx.now), store, o.ID)
+	return mustAffect(res, err, "Order")
+}
+
+const orderCols = `id, customer_id, status, currency, total_amount, refunded_amount, card_brand, card_last4, payment_ref,
+	created_at, updated_at`
+
+func scanOrder(store shop.StoreID, scan func(...any) error) (Order, error) {
+	o := Order{StoreID: store}
+	var created, updated dbTime
+	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &o.RefundedAmount, &o.CardBrand,
+		&o.CardLast4, &o.PaymentRef, &created, &updated)
+	o.CreatedAt, o.UpdatedAt = created.T, updated.T
+	return o, err
+}
+
+// OrderByID returns an order of store with its lines and history; another store's order is NotFound.
+func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Order, error) {
+	if !shop.ValidID(id) {
+		return Order{}, shop.NotFound("Order")
+	}
+	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND id = ?`), store, id)
+	o, err := scanOrder(store, row.Scan)
+	if err != nil {
+		return Order{}, notFound(err, "Order")
+	}
+	lines, err := tx.query(ctx, `SELECT product_id, sku, name, unit_price, quantity, line_total FROM order_lines
+		WHERE store_id = ? AND order_id = ? ORDER BY sku, id`, store, id)
+	if err != nil {
+		return Order{}, err
+	}
+	for lines.Next() {
+		var l OrderLine
+		if err := lines.Scan(&l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal); err != nil {
+			_ = lines.Close()
+			return Order{}, err
+		}
+		o.Lines = append(o.Lines, l)
+	}
+	_ = lines.Close()
+	hist, err := tx.query(ctx, `SELECT from_status, to_status, actor_id, actor_role, note, created_at FROM order_history
+		WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, id)
+	if err != nil {
+		return Order{}, err
+	}
+	defer func() { _ = hist.Close() }()
+	for hist.Next() {
+		var e OrderEvent
+		var at dbTime
+		if err := hist.Scan(&e.From, &e.To, &e.ActorID, &e.ActorRole, &e.Note, &at); err != nil {
+			return Order{}, err
+		}
+		e.At = at.T
+		o.History = append(o.History, e)
+	}
+	return o, hist.Err()
+}
+
+// OrderFilter selects orders.
+type OrderFilter struct {
+	CustomerID shop.UserID // only this customer's orders, when set
+	Status     string
+	Cursor     string // the id of the last order of the previous page
+	Limit      int
+}
+
+// OrderPage is one page of orders, newest first.
+type OrderPage struct {
+	Orders     []Order
+	NextCursor string
+}
+
+// ListOrders lists orders of store, newest first (ids are time-ordered).
+func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter) (OrderPage, error) {
+	q := `SELECT ` + orderCols + ` FROM orders WHERE store_id = ?`
+	args := []any{store}
+	if f.CustomerID != "" {
+		q += ` AND customer_id = ?`
+		args = append(args, f.CustomerID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Cursor != "" {
+		if !shop.ValidID(f.Cursor) {
+			return OrderPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
+		}
+		q += ` AND id < ?`
+		args = append(args, f.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit+1)
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return OrderPage{}, err
+	}
+	defer func() { _ = rows.Close() }()
+	var page OrderPage
+	for rows.Next() {
+		o, err := scanOrder(store, rows.Scan)
+		if err != nil {
+			return OrderPage{}, err
+		}
+		page.Orders = append(page.Orders, o)
+	}
+	if len(page.Orders) > f.Limit {
+		page.Orders = page.Orders[:f.Limit]
+		page.NextCursor = page.Orders[f.Limit-1].ID
+	}
+	return page, rows.Err()
+}
+
+// CheckoutKey returns the request hash and order of an Idempotency-Key used by user since the
+// given time; an older use of the key is forgotten.
+func (tx *Tx) CheckoutKey(ctx context.Context, store shop.StoreID, user shop.UserID, key string, since time.Time) (hash, orderID string, err error) {
+	if _, err := tx.exec(ctx, `DELETE FROM checkout_keys WHERE store_id = ? AND user_id = ? AND key = ? AND created_at < ?`,
+		store, user, key, ts(since)); err != nil {
+		return "", "", err
+	}
+	err = tx.queryRow(ctx, []any{&hash, &orderID}, `SELECT request_hash, order_id FROM checkout_keys
+		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key)
+	return hash, orderID, err
+}
+
+// SaveCheckoutKey records the order an Idempotency-Key made. A key used concurrently by a
+// request that committed first returns shop.ErrDuplicate.
+func (tx *Tx) SaveCheckoutKey(ctx context.Context, store shop.StoreID, user shop.UserID, key, hash, orderID string) error {
+	_, err := tx.exec(ctx, `INSERT INTO checkout_keys (store_id, user_id, key, request_hash, order_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, store, user, key, hash, orderID, ts(tx.now))
+	return err
+}

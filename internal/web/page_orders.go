@@ -1,0 +1,238 @@
+package web
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"secureshop/internal/identity"
+	"secureshop/internal/orders"
+	"secureshop/internal/payment"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+const visitorCookie = "__Host-shop_visitor"
+
+// shopper tells how the visitor shops in the path's store: as a signed-in customer of it, or as a
+// visitor whose cart lives in their session. Staff accounts do not shop.
+func (s *Server) shopper(r *http.Request) (customer bool, err error) {
+	info := infoOf(r)
+	p := info.principal
+	if !p.Authenticated() || p.StoreID != info.store.ID {
+		return false, nil
+	}
+	if p.Role != shop.RoleCustomer {
+		return false, shop.Errorf(shop.KindForbidden, "Staff accounts cannot shop; sign in with a customer account.")
+	}
+	return true, nil
+}
+
+func (s *Server) visitorToken(r *http.Request) string {
+	if c, err := r.Cookie(visitorCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (s *Server) pageCart(w http.ResponseWriter, r *http.Request) error {
+	return s.renderCart(w, r, http.StatusOK, "", nil)
+}
+
+func (s *Server) renderCart(w http.ResponseWriter, r *http.Request, status int, flash string, fields []shop.FieldError) error {
+	info := infoOf(r)
+	customer, err := s.shopper(r)
+	if err != nil {
+		return err
+	}
+	var c orders.Cart
+	if customer {
+		c, err = s.orders.Cart(r.Context(), info.principal, info.store.ID)
+	} else {
+		c, err = s.orders.VisitorCart(r.Context(), info.store.ID, s.id.VisitorCart(r.Context(), s.visitorToken(r)))
+	}
+	if err != nil {
+		return err
+	}
+	v := viewCart(c, info.store.Currency)
+	s.renderStatus(w, r, status, "cart", pageData{Title: "Your cart", Cart: &v, Flash: flash, Errors: fields})
+	return nil
+}
+
+// pageCartAdd adds a product to the cart: the customer's in the database, or the visitor's in
+// their session.
+func (s *Server) pageCartAdd(w http.ResponseWriter, r *http.Request) error {
+	id := r.PostFormValue("product_id")
+	q, err := strconv.Atoi(r.PostFormValue("quantity"))
+	if err != nil {
+		q = 0
+	}
+	return s.changeCart(w, r, id, q, true)
+}
+
+// pageCartSet changes a line's quantity, or removes it (action=remove).
+func (s *Server) pageCartSet(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("product_id")
+	if r.PostFormValue("action") == "remove" {
+		return s.changeCart(w, r, id, 0, false)
+	}
+	q, err := strconv.Atoi(r.PostFormValue("quantity"))
+	if err != nil {
+		q = -1
+	}
+	return s.changeCart(w, r, id, q, false)
+}
+
+func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q int, add bool) error {
+	info := infoOf(r)
+	customer, err := s.shopper(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	switch {
+	case customer && q == 0 && !add:
+		err = s.orders.RemoveItem(ctx, info.principal, info.store.ID, id)
+	case customer && add:
+		err = s.orders.AddItem(ctx, info.principal, info.store.ID, id, q)
+	case customer:
+		err = s.orders.SetItem(ctx, info.principal, info.store.ID, id, q)
+	default:
+		token := s.visitorToken(r)
+		cart := s.id.VisitorCart(ctx, token)
+		if cart == nil {
+			cart = map[string]int{}
+		}
+		if q == 0 && !add {
+			delete(cart, id)
+		} else {
+			if add {
+				q += cart[id]
+			}
+			if err = s.orders.CheckVisitorItem(ctx, info.store.ID, id, q); err == nil {
+				cart[id] = q
+			}
+		}
+		if err == nil {
+			var next string
+			if next, err = s.id.SetVisitorCart(ctx, token, cart, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()}); err == nil && next != token {
+				http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: next, Path: "/", Secure: true, HttpOnly: true,
+					SameSite: http.SameSiteLaxMode, MaxAge: 12 * 3600})
+			}
+		}
+	}
+	if e := shop.AsError(err); e != nil && e.Kind == shop.KindInvalid {
+		return s.renderCart(w, r, http.StatusUnprocessableEntity, "That quantity cannot go in your cart.", e.Fields)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/s/"+info.store.Slug+"/cart", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
+	return s.renderCheckout(w, r, http.StatusOK, checkoutForm{Key: rand.Text()}, "", nil)
+}
+
+func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, f checkoutForm, flash string, fields []shop.FieldError) error {
+	info := infoOf(r)
+	c, err := s.orders.Cart(r.Context(), info.principal, info.store.ID)
+	if err != nil {
+		return err
+	}
+	if len(c.Lines) == 0 && flash == "" {
+		http.Redirect(w, r, "/s/"+info.store.Slug+"/cart", http.StatusSeeOther)
+		return nil
+	}
+	v := viewCart(c, info.store.Currency)
+	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Checkout: f, Flash: flash, Errors: fields})
+	return nil
+}
+
+// pageCheckoutPost pays for the cart from the checkout form. The form's key makes a double
+// submission one order. Card details are never echoed back into the page.
+func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	f := checkoutForm{Key: r.PostFormValue("key"), ExpMonth: r.PostFormValue("exp_month"), ExpYear: r.PostFormValue("exp_year")}
+	if f.Key == "" || len(f.Key) > 64 {
+		f.Key = rand.Text()
+	}
+	month, _ := strconv.Atoi(f.ExpMonth)
+	year, _ := strconv.Atoi(f.ExpYear)
+	card := payment.Card{Number: r.PostFormValue("card_number"), ExpMonth: month, ExpYear: year, CVC: r.PostFormValue("cvc")}
+	body := url.Values{"n": {card.Number}, "m": {f.ExpMonth}, "y": {f.ExpYear}, "c": {card.CVC}}.Encode()
+	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, orders.CheckoutRequest{
+		Card: card, IdempotencyKey: f.Key, RequestBody: []byte(body)})
+	if e := shop.AsError(err); e != nil {
+		switch e.Kind {
+		case shop.KindInvalid, shop.KindPaymentRequired, shop.KindConflict:
+			status, _, _ := statusOf(err)
+			if errors.Is(err, orders.ErrKeyReused) {
+				f.Key = rand.Text()
+			}
+			return s.renderCheckout(w, r, status, f, e.Message, e.Fields)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/s/"+info.store.Slug+"/orders/"+o.ID+"?placed=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	info := infoOf(r)
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, sqlstore.OrderFilter{Cursor: cursor, Limit: limit})
+	if err != nil {
+		return err
+	}
+	d := pageData{Title: "Orders", NextCursor: page.NextCursor}
+	for _, o := range page.Orders {
+		d.Orders = append(d.Orders, viewOrder(o))
+	}
+	return s.render(w, r, "orders", d)
+}
+
+func (s *Server) pageOrder(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, err := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := viewOrder(o)
+	d := pageData{Title: "Order " + strings.SplitN(o.ID, "-", 2)[0], Order: &v}
+	if r.URL.Query().Get("placed") == "1" {
+		d.Flash = "Thank you! Your order is placed and paid. A confirmation is on its way by e-mail."
+	}
+	return s.render(w, r, "order", d)
+}
+
+func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if shop.KindOf(err) == shop.KindConflict {
+		v := viewOrder(o)
+		if o.ID == "" {
+			got, gerr := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+			if gerr != nil {
+				return gerr
+			}
+			v = viewOrder(got)
+		}
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/s/"+info.store.Slug+"/orders/"+o.ID, http.StatusSeeOther)
+	return nil
+}
