@@ -28,6 +28,7 @@ func startDemo(t *testing.T) (string, []app.DemoCredential) {
 	cfg := app.Defaults()
 	cfg.Database = testenv.SQLiteURL(t)
 	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
+	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

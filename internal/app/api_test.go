@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"secureshop/internal/audit"
+	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
@@ -94,7 +95,7 @@ func (s *testShop) product(slug string) string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	page, err := s.app.Catalog.Products(context.Background(), st.ID, "", 1)
+	page, err := s.app.Catalog.Products(context.Background(), st.ID, catalog.Query{Limit: 1})
 	if err != nil {
 		s.t.Fatal(err)
 	}

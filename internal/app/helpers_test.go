@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func startShop(t *testing.T, url string) *testShop {
 	cfg := app.Defaults()
 	cfg.Database = url
 	cfg.SecretKey = hex.EncodeToString(secret)
+	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

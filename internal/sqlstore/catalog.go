@@ -256,13 +256,13 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFil
 // searchClause is the one place the two databases' full-text search differs.
 func (db *DB) searchClause() string {
 	if db.dialect == Postgres {
-		return `p.search @@ websearch_to_tsquery('english', ?)`
+		return `p.search @@ to_tsquery('english', ?)`
 	}
 	return `p.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)`
 }
 
 // searchTerms turns what a visitor typed into a safe query: words only, never the database's
-// query syntax. SQLite gets each word quoted as a prefix term; PostgreSQL gets plain words.
+// query syntax. Every word must match, as a prefix, in both databases.
 func (db *DB) searchTerms(q string) string {
 	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) > 8 {
@@ -272,7 +272,10 @@ func (db *DB) searchTerms(q string) string {
 		return ""
 	}
 	if db.dialect == Postgres {
-		return strings.Join(words, " ")
+		for i, w := range words {
+			words[i] = w + ":*"
+		}
+		return strings.Join(words, " & ")
 	}
 	for i, w := range words {
 		words[i] = `"` + w + `"*`

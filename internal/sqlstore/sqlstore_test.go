@@ -279,3 +279,121 @@ func TestAudit_ChainDetectsEditsAndDeletes(t *testing.T) {
 		}
 	})
 }
+
+func TestProducts_SearchSortAndPages(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		s := newStore(t, db, "search")
+		other := newStore(t, db, "search-other")
+		names := []string{"Earl Grey Tea", "Green Tea", "Teapot", "Coffee Beans", "Dark Chocolate", "Chocolate Tea", "Zebra Mug"}
+		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			for i, n := range names {
+				p := sqlstore.Product{SKU: "S" + string(rune('A'+i)), Name: n, Description: "about " + strings.ToLower(n), PriceAmount: int64(1000 - i*100), Stock: 1}
+				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Update(ctx, other.ID, func(tx *sqlstore.Tx) error {
+			p := sqlstore.Product{SKU: "O", Name: "Other Tea", PriceAmount: 1, Stock: 1}
+			return tx.CreateProduct(ctx, other.ID, &p)
+		})
+		list := func(f sqlstore.ProductFilter) []string {
+			var out []string
+			for {
+				var page sqlstore.ProductPage
+				if err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListProducts(ctx, s.ID, f); return }); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range page.Products {
+					out = append(out, p.Name)
+				}
+				if page.NextCursor == "" {
+					return out
+				}
+				f.Cursor = page.NextCursor
+			}
+		}
+		got := strings.Join(list(sqlstore.ProductFilter{Query: "tea", Limit: 2}), ",")
+		if got != "Chocolate Tea,Earl Grey Tea,Green Tea,Teapot" {
+			t.Errorf("search tea: %s", got)
+		}
+		if got := strings.Join(list(sqlstore.ProductFilter{Query: `"chocolate*" -(`, Limit: 10}), ","); got != "Chocolate Tea,Dark Chocolate" {
+			t.Errorf("search with query syntax: %s", got)
+		}
+		if got := strings.Join(list(sqlstore.ProductFilter{Query: "choc tea", Limit: 10}), ","); got != "Chocolate Tea" {
+			t.Errorf("two words must both match: %s", got)
+		}
+		if got := list(sqlstore.ProductFilter{Query: `'; DROP TABLE products; --`, Limit: 10}); len(got) != 0 {
+			t.Errorf("search of SQL: %v", got)
+		}
+		if got := strings.Join(list(sqlstore.ProductFilter{Sort: sqlstore.SortPrice, Limit: 3}), ","); got != "Zebra Mug,Chocolate Tea,Dark Chocolate,Coffee Beans,Teapot,Green Tea,Earl Grey Tea" {
+			t.Errorf("by price: %s", got)
+		}
+		if got := list(sqlstore.ProductFilter{Sort: sqlstore.SortName, Limit: 3}); len(got) != 7 || got[0] != "Chocolate Tea" || got[6] != "Zebra Mug" {
+			t.Errorf("by name: %v", got)
+		}
+		if got := list(sqlstore.ProductFilter{Sort: sqlstore.SortNewest, Limit: 4}); len(got) != 7 {
+			t.Errorf("newest: %v", got)
+		}
+		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			_, err := tx.ListProducts(ctx, s.ID, sqlstore.ProductFilter{Sort: sqlstore.SortPrice, Cursor: "garbage", Limit: 3})
+			return err
+		})
+		if shop.KindOf(err) != shop.KindInvalid {
+			t.Errorf("forged cursor: %v", err)
+		}
+	})
+}
+
+func TestOrderLines_AreImmutable(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		s := newStore(t, db, "immutable")
+		u := newUser(t, db, s.ID, "c@example.com", shop.RoleCustomer)
+		var o sqlstore.Order
+		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			p := sqlstore.Product{SKU: "A", Name: "A", PriceAmount: 300, Stock: 5}
+			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
+				return err
+			}
+			o = sqlstore.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 600,
+				Lines: []sqlstore.OrderLine{{ProductID: p.ID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 600}}}
+			return tx.InsertOrder(ctx, s.ID, &o, shop.Principal{UserID: u.ID, Role: shop.RoleCustomer})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{`UPDATE order_lines SET unit_price = 1 WHERE order_id = ?`, `DELETE FROM order_lines WHERE order_id = ?`} {
+			err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return sqlstore.ExecForTest(ctx, tx, q, o.ID) })
+			if err == nil {
+				t.Errorf("%s was allowed", q)
+			}
+		}
+		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			got, err := tx.OrderByID(ctx, s.ID, o.ID)
+			if err == nil && (len(got.Lines) != 1 || got.Lines[0].UnitPrice != 300) {
+				t.Errorf("lines changed: %+v", got.Lines)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A line whose total does not match its price and quantity is refused by the database.
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			bad := sqlstore.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 1,
+				Lines: []sqlstore.OrderLine{{ProductID: o.Lines[0].ProductID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 1}}}
+			return tx.InsertOrder(ctx, s.ID, &bad, shop.Principal{UserID: u.ID})
+		})
+		if err == nil {
+			t.Error("inconsistent line total accepted")
+		}
+	})
+}

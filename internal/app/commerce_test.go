@@ -1,0 +1,326 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/testenv"
+)
+
+const goodCard = `{"payment":{"card_number":"4242 4242 4242 4242","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+const declinedCard = `{"payment":{"card_number":"4000000000000002","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+
+type productJSON struct {
+	ID    string     `json:"id"`
+	Stock int        `json:"stock"`
+	Price shop.Money `json:"price"`
+}
+
+type orderJSON struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Total  shop.Money
+	Items  []struct {
+		ProductID string     `json:"product_id"`
+		Quantity  int        `json:"quantity"`
+		UnitPrice shop.Money `json:"unit_price"`
+	} `json:"items"`
+	Payment struct {
+		Brand string `json:"brand"`
+		Last4 string `json:"last4"`
+	} `json:"payment"`
+	History []struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	} `json:"history"`
+}
+
+// newProduct creates a product through the API as the store's admin.
+func (s *testShop) newProduct(store, sku string, price int64, stock int) productJSON {
+	s.t.Helper()
+	admin := s.login(store, "admin@example.com")
+	a := s.call("POST", "/api/v1/stores/"+store+"/products", admin.AccessToken, map[string]any{
+		"sku": sku, "name": "Product " + sku, "description": "A fine " + sku, "price": map[string]any{"amount": price, "currency": "GBP"}, "stock": stock})
+	expectStatus(s.t, "create product", a, http.StatusCreated)
+	var p productJSON
+	a.json(s.t, &p)
+	return p
+}
+
+// customer creates another customer account in store and signs it in.
+func (s *testShop) customer(store, email string) identity.Tokens {
+	s.t.Helper()
+	st, err := s.app.Stores.BySlug(context.Background(), store)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.app.Identity.CreateUser(context.Background(), shop.System(), st.ID, identity.NewUser{Email: email, Role: shop.RoleCustomer, Password: testPassword}); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.login(store, email)
+}
+
+func (s *testShop) stockAndLedger(store, productID string) (int, int) {
+	s.t.Helper()
+	ctx := context.Background()
+	st, _ := s.app.Stores.BySlug(ctx, store)
+	var stock, sum int
+	err := s.app.DB.View(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		p, err := tx.ProductByID(ctx, st.ID, productID)
+		if err != nil {
+			return err
+		}
+		stock = p.Stock
+		sum, err = tx.LedgerSum(ctx, st.ID, productID)
+		return err
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return stock, sum
+}
+
+func TestCheckout_64BuyersNeverOversell(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("race")
+		p := s.newProduct("race", "LAST-10", 999, 10)
+		const buyers = 64
+		tokens := make([]string, buyers)
+		for i := range tokens {
+			tok := s.customer("race", fmt.Sprintf("buyer%02d@example.com", i))
+			tokens[i] = tok.AccessToken
+			expectStatus(t, "add to cart", s.call("PUT", "/api/v1/stores/race/cart/items/"+p.ID, tok.AccessToken, `{"quantity":1}`), http.StatusOK)
+		}
+		var wg sync.WaitGroup
+		statuses := make([]int, buyers)
+		start := make(chan struct{})
+		for i := range tokens {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				a := s.call("POST", "/api/v1/stores/race/checkout", tokens[i], goodCard, "Idempotency-Key", fmt.Sprintf("race-%d", i))
+				statuses[i] = a.status
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		count := map[int]int{}
+		for _, st := range statuses {
+			count[st]++
+		}
+		if count[http.StatusCreated] != 10 || count[http.StatusConflict] != buyers-10 {
+			t.Fatalf("outcomes %v: want 10 × 201 and %d × 409", count, buyers-10)
+		}
+		stock, ledger := s.stockAndLedger("race", p.ID)
+		if stock != 0 || ledger != stock {
+			t.Fatalf("stock %d, ledger sum %d: want 0 and equal", stock, ledger)
+		}
+		admin := s.login("race", "admin@example.com")
+		a := s.call("GET", "/api/v1/stores/race/orders?limit=100&status=paid", admin.AccessToken, nil)
+		var page struct{ Items []orderJSON }
+		a.json(t, &page)
+		if len(page.Items) != 10 {
+			t.Fatalf("%d paid orders, want 10", len(page.Items))
+		}
+	})
+}
+
+func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("idem")
+		p := s.newProduct("idem", "TEA-1", 450, 5)
+		tok := s.login("idem", "customer@example.com").AccessToken
+		cart := "/api/v1/stores/idem/cart/items/" + p.ID
+		checkout := "/api/v1/stores/idem/checkout"
+
+		// The client cannot set the price, and quantities are checked.
+		expectStatus(t, "cart with a price", s.call("PUT", cart, tok, `{"quantity":2,"price":{"amount":1,"currency":"GBP"}}`), 422)
+		expectStatus(t, "quantity 0", s.call("PUT", cart, tok, `{"quantity":0}`), 422)
+		expectStatus(t, "quantity 100", s.call("PUT", cart, tok, `{"quantity":100}`), 422)
+		expectStatus(t, "more than in stock", s.call("PUT", cart, tok, `{"quantity":6}`), 422)
+		expectStatus(t, "quantity 2", s.call("PUT", cart, tok, `{"quantity":2}`), 200)
+		expectStatus(t, "checkout with a price", s.call("POST", checkout, tok, `{"payment":{"card_number":"4242424242424242","exp_month":12,"exp_year":2035,"cvc":"123"},"total":{"amount":1}}`, "Idempotency-Key", "k0"), 422)
+		expectStatus(t, "bad card number", s.call("POST", checkout, tok, `{"payment":{"card_number":"4242424242424241","exp_month":12,"exp_year":2035,"cvc":"123"}}`, "Idempotency-Key", "k0"), 422)
+
+		// A declined card takes nothing and leaves the cart.
+		a := s.call("POST", checkout, tok, declinedCard, "Idempotency-Key", "k1")
+		expectStatus(t, "declined card", a, http.StatusPaymentRequired)
+		if !strings.HasSuffix(a.problemType(t), "card-declined") || strings.Contains(string(a.body), "4000000000000002") {
+			t.Fatalf("decline answer: %s", a.body)
+		}
+		if stock, _ := s.stockAndLedger("idem", p.ID); stock != 5 {
+			t.Fatalf("stock after a decline: %d, want 5", stock)
+		}
+		a = s.call("GET", "/api/v1/stores/idem/orders", tok, nil)
+		if strings.Contains(string(a.body), `"id"`) {
+			t.Fatalf("an order exists after a decline: %s", a.body)
+		}
+		a = s.call("GET", "/api/v1/stores/idem/cart", tok, nil)
+		if !strings.Contains(string(a.body), `"quantity":2`) {
+			t.Fatalf("cart lost after a decline: %s", a.body)
+		}
+
+		// A retried checkout returns the same order.
+		first := s.call("POST", checkout, tok, goodCard, "Idempotency-Key", "k2")
+		expectStatus(t, "checkout", first, http.StatusCreated)
+		var o orderJSON
+		first.json(t, &o)
+		if o.Status != "paid" || o.Total.Amount != 900 || o.Payment.Last4 != "4242" || o.Payment.Brand != "visa" || len(o.Items) != 1 || o.Items[0].UnitPrice.Amount != 450 {
+			t.Fatalf("order %s", first.body)
+		}
+		if strings.Contains(string(first.body), "4242424242424242") || strings.Contains(string(first.body), `"123"`) {
+			t.Fatal("card number or CVC echoed")
+		}
+		again := s.call("POST", checkout, tok, goodCard, "Idempotency-Key", "k2")
+		expectStatus(t, "retried checkout", again, http.StatusCreated)
+		var o2 orderJSON
+		again.json(t, &o2)
+		if o2.ID != o.ID || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry made %s (replayed=%q), want %s", o2.ID, again.header.Get("Idempotent-Replayed"), o.ID)
+		}
+		expectStatus(t, "same key, other body", s.call("POST", checkout, tok, `{"payment":{"card_number":"5555555555554444","exp_month":12,"exp_year":2035,"cvc":"123"}}`, "Idempotency-Key", "k2"), 422)
+		if stock, ledger := s.stockAndLedger("idem", p.ID); stock != 3 || ledger != 3 {
+			t.Fatalf("stock %d ledger %d after one order of 2, want 3 and 3", stock, ledger)
+		}
+		expectStatus(t, "empty cart", s.call("POST", checkout, tok, goodCard, "Idempotency-Key", "k3"), http.StatusConflict)
+
+		// The customer got a mail that holds the order but not the card.
+		mails, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
+		if len(mails) != 1 {
+			t.Fatalf("%d mails, want 1", len(mails))
+		}
+		m, _ := os.ReadFile(mails[0])
+		if !strings.Contains(string(m), "To: customer@example.com") || !strings.Contains(string(m), o.ID) || strings.Contains(string(m), "4242424242424242") {
+			t.Fatalf("confirmation mail:\n%s", m)
+		}
+	})
+}
+
+func TestOrders_OtherCustomersAndStoresSeeNothing(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("own")
+		s.store("other")
+		p := s.newProduct("own", "X-1", 100, 10)
+		alice := s.login("own", "customer@example.com").AccessToken
+		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/own/cart/items/"+p.ID, alice, `{"quantity":1}`), 200)
+		a := s.call("POST", "/api/v1/stores/own/checkout", alice, goodCard, "Idempotency-Key", "a")
+		expectStatus(t, "checkout", a, 201)
+		var o orderJSON
+		a.json(t, &o)
+
+		bob := s.customer("own", "bob@example.com").AccessToken
+		expectStatus(t, "bob reads alice's order", s.call("GET", "/api/v1/stores/own/orders/"+o.ID, bob, nil), 404)
+		expectStatus(t, "bob cancels alice's order", s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/cancel", bob, nil), 404)
+		a = s.call("GET", "/api/v1/stores/own/orders", bob, nil)
+		if strings.Contains(string(a.body), o.ID) {
+			t.Fatal("alice's order in bob's list")
+		}
+		otherAdmin := s.login("other", "admin@example.com").AccessToken
+		expectStatus(t, "other store's admin", s.call("GET", "/api/v1/stores/own/orders/"+o.ID, otherAdmin, nil), 404)
+		expectStatus(t, "through the other store's path", s.call("GET", "/api/v1/stores/other/orders/"+o.ID, otherAdmin, nil), 404)
+		otherCustomer := s.login("other", "customer@example.com").AccessToken
+		expectStatus(t, "other store's customer cancels", s.call("POST", "/api/v1/stores/other/orders/"+o.ID+"/cancel", otherCustomer, nil), 404)
+		expectStatus(t, "other store's customer puts own store's product in cart", s.call("PUT", "/api/v1/stores/other/cart/items/"+p.ID, otherCustomer, `{"quantity":1}`), 404)
+		expectStatus(t, "clerk checks out", s.call("POST", "/api/v1/stores/own/checkout", s.login("own", "clerk@example.com").AccessToken, goodCard), 403)
+
+		// Alice cancels: the stock comes back; the order's history shows every move.
+		a = s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/cancel", alice, nil)
+		expectStatus(t, "alice cancels", a, 200)
+		a.json(t, &o)
+		if o.Status != "cancelled" || len(o.History) != 3 || o.History[2].From != "paid" || o.History[2].To != "cancelled" {
+			t.Fatalf("cancelled order %+v", o)
+		}
+		if stock, ledger := s.stockAndLedger("own", p.ID); stock != 10 || ledger != 10 {
+			t.Fatalf("stock %d ledger %d after cancel, want 10", stock, ledger)
+		}
+		expectStatus(t, "cancel twice", s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/cancel", alice, nil), 409)
+	})
+}
+
+func TestOrders_StateMachine(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("flow")
+	p := s.newProduct("flow", "F-1", 250, 3)
+	cust := s.login("flow", "customer@example.com").AccessToken
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/flow/cart/items/"+p.ID, cust, `{"quantity":1}`), 200)
+	a := s.call("POST", "/api/v1/stores/flow/checkout", cust, goodCard)
+	expectStatus(t, "checkout without a key", a, 201)
+	var o orderJSON
+	a.json(t, &o)
+	clerk := s.login("flow", "clerk@example.com").AccessToken
+	move := func(to string, want int) {
+		t.Helper()
+		expectStatus(t, "move to "+to, s.call("POST", "/api/v1/stores/flow/orders/"+o.ID+"/status", clerk, map[string]string{"status": to, "note": "by test"}), want)
+	}
+	expectStatus(t, "customer moves status", s.call("POST", "/api/v1/stores/flow/orders/"+o.ID+"/status", cust, `{"status":"shipped"}`), 403)
+	move("paid", 422)
+	move("refunded", 422)
+	move("processing", 200)
+	move("shipped", 200)
+	expectStatus(t, "cancel after shipping", s.call("POST", "/api/v1/stores/flow/orders/"+o.ID+"/cancel", cust, nil), 409)
+	move("processing", 409)
+	move("delivered", 200)
+	move("cancelled", 409)
+	a = s.call("GET", "/api/v1/stores/flow/orders/"+o.ID, cust, nil)
+	a.json(t, &o)
+	var moves []string
+	for _, h := range o.History {
+		moves = append(moves, h.From+">"+h.To)
+	}
+	if got := strings.Join(moves, " "); got != ">pending_payment pending_payment>paid paid>processing processing>shipped shipped>delivered" {
+		t.Fatalf("history %s", got)
+	}
+}
+
+func TestCatalog_AdminAndClerkManageProducts(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("cat")
+		p := s.newProduct("cat", "SKU-1", 500, 2)
+		admin := s.login("cat", "admin@example.com").AccessToken
+		clerk := s.login("cat", "clerk@example.com").AccessToken
+		cust := s.login("cat", "customer@example.com").AccessToken
+		dup := s.call("POST", "/api/v1/stores/cat/products", clerk, `{"sku":"SKU-1","name":"Again","price":{"amount":1,"currency":"GBP"}}`)
+		expectStatus(t, "duplicate SKU", dup, http.StatusConflict)
+		expectStatus(t, "customer creates a product", s.call("POST", "/api/v1/stores/cat/products", cust, `{"sku":"C-1","name":"x","price":{"amount":1}}`), 403)
+		expectStatus(t, "wrong currency", s.call("POST", "/api/v1/stores/cat/products", clerk, `{"sku":"E-1","name":"x","price":{"amount":1,"currency":"EUR"}}`), 422)
+		expectStatus(t, "stock by PATCH", s.call("PATCH", "/api/v1/stores/cat/products/"+p.ID, clerk, `{"stock":100}`), 422)
+		a := s.call("PATCH", "/api/v1/stores/cat/products/"+p.ID, clerk, `{"name":"Renamed","price":{"amount":650,"currency":"GBP"}}`)
+		expectStatus(t, "clerk edits", a, 200)
+		expectStatus(t, "adjust without reason", s.call("POST", "/api/v1/stores/cat/products/"+p.ID+"/stock-adjustments", clerk, `{"delta":5,"reason":""}`), 422)
+		expectStatus(t, "below zero", s.call("POST", "/api/v1/stores/cat/products/"+p.ID+"/stock-adjustments", clerk, `{"delta":-3,"reason":"count"}`), 409)
+		a = s.call("POST", "/api/v1/stores/cat/products/"+p.ID+"/stock-adjustments", clerk, `{"delta":8,"reason":"delivery"}`)
+		expectStatus(t, "delivery", a, 201)
+		var got productJSON
+		a.json(t, &got)
+		if got.Stock != 10 || got.Price.Amount != 650 {
+			t.Fatalf("product after edits %s", a.body)
+		}
+		a = s.call("GET", "/api/v1/stores/cat/products/"+p.ID+"/stock-adjustments", clerk, nil)
+		if !strings.Contains(string(a.body), `"reason":"delivery"`) || !strings.Contains(string(a.body), `"stock_after":10`) {
+			t.Fatalf("ledger %s", a.body)
+		}
+		expectStatus(t, "clerk archives", s.call("DELETE", "/api/v1/stores/cat/products/"+p.ID, clerk, nil), 403)
+		expectStatus(t, "admin archives", s.call("DELETE", "/api/v1/stores/cat/products/"+p.ID, admin, nil), 204)
+		expectStatus(t, "archived product is gone from the shop", s.call("GET", "/api/v1/stores/cat/products/"+p.ID, "", nil), 404)
+		a = s.call("GET", "/api/v1/stores/cat/audit-events", admin, nil)
+		for _, action := range []string{"product.create", "product.update", "inventory.adjust", "product.archive"} {
+			if !strings.Contains(string(a.body), `"action":"`+action+`"`) {
+				t.Errorf("audit log lacks %s", action)
+			}
+		}
+	})
+}
