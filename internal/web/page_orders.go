@@ -58,7 +58,7 @@ func (s *Server) renderCart(w http.ResponseWriter, r *http.Request, status int, 
 		return err
 	}
 	v := viewCart(c, info.store.Currency)
-	s.renderStatus(w, r, status, "cart", pageData{Title: "Your cart", Cart: &v, Flash: flash, Errors: fields})
+	s.renderStatus(w, r, status, "cart", pageData{Title: "Your cart", Cart: &v, Flash: flash, Alert: flash != "", Errors: fields})
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 		return nil
 	}
 	v := viewCart(c, info.store.Currency)
-	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Checkout: f, Flash: flash, Errors: fields})
+	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Checkout: f, Flash: flash, Alert: flash != "", Errors: fields})
 	return nil
 }
 
@@ -227,7 +227,7 @@ func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
 			}
 			v = viewOrder(got)
 		}
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message})
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message, Alert: true})
 		return nil
 	}
 	if err != nil {

@@ -38,6 +38,7 @@ type pageData struct {
 	Orders     []orderView
 	Order      *orderView
 	Flash      string // a message for the visitor: what went wrong, or what just happened
+	Alert      bool   // Flash says what went wrong
 	Errors     []shop.FieldError
 }
 
@@ -88,10 +89,10 @@ var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
 }()
 
 var funcs = template.FuncMap{
-	"asset": func(name string) string { return "/static/" + staticNames[name] },
-	"money": formatMoney,
-	"status": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"canCancel": func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
+	"asset":      func(name string) string { return "/static/" + staticNames[name] },
+	"money":      formatMoney,
+	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"canCancel":  func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
 	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
 }
 

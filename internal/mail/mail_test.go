@@ -1,0 +1,31 @@
+package mail
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDir_WritesEMLAndRefusesHeaderInjection(t *testing.T) {
+	d := Dir{Path: filepath.Join(t.TempDir(), "mail"), From: "shop <shop@example.com>"}
+	if err := d.Send(context.Background(), Message{To: "a@example.com", Subject: "Grüße", Body: "line one\nline two"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.Path, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("%d files", len(files))
+	}
+	b, _ := os.ReadFile(files[0])
+	m := string(b)
+	if !strings.Contains(m, "To: a@example.com\r\n") || !strings.Contains(m, "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=") || !strings.Contains(m, "line one\r\nline two") {
+		t.Fatalf("message:\n%s", m)
+	}
+	if err := d.Send(context.Background(), Message{To: "a@example.com\r\nBcc: victim@example.com", Subject: "x"}); err == nil {
+		t.Fatal("header injection accepted")
+	}
+	if info, _ := os.Stat(files[0]); info.Mode().Perm() != 0o600 {
+		t.Fatalf("mail file mode %v", info.Mode().Perm())
+	}
+}

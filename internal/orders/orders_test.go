@@ -1,0 +1,39 @@
+package orders
+
+import "testing"
+
+func TestCanMove(t *testing.T) {
+	legal := [][2]string{{PendingPayment, Paid}, {Paid, Processing}, {Processing, Shipped}, {Shipped, Delivered},
+		{Paid, Cancelled}, {Processing, Cancelled}, {Delivered, Refunded}, {PartiallyRefunded, Refunded}}
+	illegal := [][2]string{{Shipped, Cancelled}, {Delivered, Processing}, {Cancelled, Paid}, {Refunded, Paid},
+		{Paid, PendingPayment}, {Delivered, Cancelled}, {"made-up", Paid}, {Paid, "made-up"}}
+	for _, m := range legal {
+		if !CanMove(m[0], m[1]) {
+			t.Errorf("%s → %s refused", m[0], m[1])
+		}
+	}
+	for _, m := range illegal {
+		if CanMove(m[0], m[1]) {
+			t.Errorf("%s → %s allowed", m[0], m[1])
+		}
+	}
+	for _, s := range []string{PendingPayment, Paid, Processing} {
+		if !cancellable(s) {
+			t.Errorf("%s not cancellable by the customer", s)
+		}
+	}
+	if cancellable(Shipped) || cancellable(Delivered) {
+		t.Error("a shipped order is cancellable by the customer")
+	}
+}
+
+func TestFormatMoney(t *testing.T) {
+	for amount, want := range map[int64]string{0: "£0.00", 5: "£0.05", 1999: "£19.99", -250: "-£2.50"} {
+		if got := FormatMoney(amount, "GBP"); got != want {
+			t.Errorf("FormatMoney(%d) = %q, want %q", amount, got, want)
+		}
+	}
+	if got := FormatMoney(100, "JPY"); got != "JPY 1.00" {
+		t.Errorf("unknown currency: %q", got)
+	}
+}
