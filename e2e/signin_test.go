@@ -109,8 +109,10 @@ func TestBrowser_SignInBrowseAndSignOut(t *testing.T) {
 	}
 	who, _ := chromedp.Run(step, chromedp.Text(".who"))
 	loc, _ := chromedp.Run(step, chromedp.Location())
-	if !strings.Contains(who, admin.Email) || loc != base+"/s/demo/" {
-		t.Fatalf("after sign-in: who=%q at %s", who, loc)
+	// Staff without a second factor land on their account page, asked to set one up.
+	main, _ := chromedp.Run(step, chromedp.Text("main"))
+	if !strings.Contains(who, admin.Email) || loc != base+"/s/demo/account" || !strings.Contains(main, "Staff accounts need two-factor sign-in") {
+		t.Fatalf("after sign-in: who=%q at %s: %q", who, loc, main)
 	}
 	// The session cookie is invisible to scripts.
 	visible, err := chromedp.Run(step, chromedp.Evaluate[string](`document.cookie`))

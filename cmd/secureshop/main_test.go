@@ -56,16 +56,16 @@ func TestCLI_StoresUsersAndAuditVerify(t *testing.T) {
 		if code, _, errOut := c.run("", "store", "create", "--slug", "Bad Slug!", "--name", "x"); code != 1 || !strings.Contains(errOut, "slug") {
 			t.Fatalf("bad slug: exit %d %s", code, errOut)
 		}
-		c.ok("a good long password\n", "user", "create", "--store", "acme", "--email", "boss@acme.example", "--role", "admin", "--password-stdin")
-		c.ok("another good password\n", "user", "create", "--store", "acme", "--email", "till@acme.example", "--role", "clerk", "--password-stdin")
-		c.ok("operator password ok\n", "user", "create", "--platform", "--email", "ops@platform.example", "--password-stdin")
+		c.ok("plum orbit canvas 42\n", "user", "create", "--store", "acme", "--email", "boss@acme.example", "--role", "admin", "--password-stdin")
+		c.ok("violet harbor spoon 7\n", "user", "create", "--store", "acme", "--email", "till@acme.example", "--role", "clerk", "--password-stdin")
+		c.ok("granite meadow tulip 9\n", "user", "create", "--platform", "--email", "ops@platform.example", "--password-stdin")
 		if code, _, errOut := c.run("short\n", "user", "create", "--store", "acme", "--email", "x@acme.example", "--password-stdin"); code != 1 || !strings.Contains(errOut, "password") {
 			t.Fatalf("short password: exit %d %s", code, errOut)
 		}
 		if code, _, _ := c.run("", "user", "create", "--store", "acme", "--email", "x@acme.example"); code != 1 {
 			t.Fatal("user create without --password-stdin succeeded")
 		}
-		if code, _, _ := c.run("a good long password\n", "user", "create", "--store", "acme", "--email", "x@acme.example", "--role", "root", "--password-stdin"); code != 1 {
+		if code, _, _ := c.run("plum orbit canvas 42\n", "user", "create", "--store", "acme", "--email", "x@acme.example", "--role", "root", "--password-stdin"); code != 1 {
 			t.Fatal("unknown role accepted")
 		}
 		out := c.ok("", "user", "list", "--store", "acme")
@@ -118,7 +118,7 @@ func TestCLI_AuditVerifyFindsDeletedEntries(t *testing.T) {
 		c := newCLI(t, url)
 		c.ok("", "store", "create", "--slug", "shop", "--name", "Shop")
 		for _, e := range []string{"a", "b", "c"} {
-			c.ok("a good long password\n", "user", "create", "--store", "shop", "--email", e+"@shop.example", "--role", "clerk", "--password-stdin")
+			c.ok("plum orbit canvas 42\n", "user", "create", "--store", "shop", "--email", e+"@shop.example", "--role", "clerk", "--password-stdin")
 		}
 		db := rawDB(t, url)
 		var id string

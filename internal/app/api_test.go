@@ -341,7 +341,7 @@ func TestAPI_StrictInput(t *testing.T) {
 	a := s.call("POST", "/api/v1/stores/strict/users", admin.AccessToken, `{"email":"new@example.com","role":"clerk","password":"long enough password","id":"x"}`)
 	expectStatus(t, "user with an id", a, 422)
 	expectStatus(t, "limit out of range", s.call("GET", "/api/v1/stores/strict/users?limit=1000", admin.AccessToken, nil), 422)
-	expectStatus(t, "unknown method", s.call("DELETE", "/api/v1/me", admin.AccessToken, nil), http.StatusMethodNotAllowed)
+	expectStatus(t, "unknown method", s.call("PUT", "/api/v1/me", admin.AccessToken, nil), http.StatusMethodNotAllowed)
 	expectStatus(t, "TRACE", s.call("TRACE", "/api/v1/me", "", nil), http.StatusMethodNotAllowed)
 	expectStatus(t, "no debug endpoints", s.call("GET", "/debug/pprof/", "", nil), http.StatusNotFound)
 }

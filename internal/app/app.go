@@ -27,19 +27,22 @@ import (
 	"secureshop/internal/payment"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
+	"secureshop/internal/vault"
 	"secureshop/internal/web"
 )
 
 // Config is the whole configuration, from flags and SHOP_* environment variables.
 type Config struct {
-	Listen        string // address to serve on
-	Database      string // sqlite:PATH or postgres://...
-	Redis         string // shared state; empty for in-process
-	SecretKeyFile string // master secret (JWT signing and more), created if missing
-	SecretKey     string // master secret as hex, instead of the file (SHOP_SECRET_KEY)
-	Env           string // "development" or "production"
-	LogFormat     string // "text" or "json"
-	MailDir       string // where mail goes as .eml files while no SMTP server is configured
+	Listen        string          // address to serve on
+	Database      string          // sqlite:PATH or postgres://...
+	Redis         string          // shared state; empty for in-process
+	SecretKeyFile string          // master secret (JWT signing and more), created if missing
+	SecretKey     string          // master secret as hex, instead of the file (SHOP_SECRET_KEY)
+	Env           string          // "development" or "production"
+	LogFormat     string          // "text" or "json"
+	MailDir       string          // where mail goes as .eml files while no SMTP server is configured
+	BaseURL       string          // the shop's public address, for links in mail (default http://LISTEN)
+	Identity      identity.Config // session lifetimes and attempt limits; zero values take the defaults
 	Demo          bool
 	HashParams    identity.Params // Argon2id cost; zero for the default
 }
@@ -138,8 +141,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if params.Memory == 0 {
 		params = identity.DefaultParams
 	}
+	v, err := vault.New(identity.DeriveKey(master, "vault"))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	mailer := mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
+	idCfg := cfg.Identity
+	if idCfg.BaseURL = cfg.BaseURL; idCfg.BaseURL == "" {
+		idCfg.BaseURL = "http://" + cfg.Listen
+	}
 	a := &App{Cfg: cfg, Log: log, DB: db}
-	a.Identity = identity.New(db, kv.NewMemorySessions(), identity.NewHasher(params, 0), signer, identity.Config{}, nil, log)
+	a.Identity = identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
+		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, Log: log}, idCfg)
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
 	a.Audit = auditlog.New(db)
@@ -149,7 +163,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		m.Write([]byte(body))
 		return hex.EncodeToString(m.Sum(nil))
 	}
-	mailer := mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
 	a.Orders = orders.New(db, payment.Dummy{}, mailer, keyHash, log)
 	a.Web, err = web.New(web.Config{}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
 		Audit: a.Audit, Orders: a.Orders, Log: log})

@@ -9,10 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
@@ -33,8 +38,15 @@ type testShop struct {
 	secret []byte
 }
 
-// startShop starts the shop on database url with a random secret and cheap password hashing.
+// startShop starts the shop on database url with a random secret, cheap password hashing and
+// attempt limits high enough for tests that sign in often.
 func startShop(t *testing.T, url string) *testShop {
+	t.Helper()
+	return startShopWith(t, url, identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000})
+}
+
+// startShopWith starts the shop with the given identity settings.
+func startShopWith(t *testing.T, url string, idc identity.Config) *testShop {
 	t.Helper()
 	secret := make([]byte, 32)
 	copy(secret, testenv.RandomName("k"))
@@ -43,6 +55,7 @@ func startShop(t *testing.T, url string) *testShop {
 	cfg.SecretKey = hex.EncodeToString(secret)
 	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	cfg.Identity = idc
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.Open(ctx, cfg, log)
@@ -82,8 +95,49 @@ func (s *testShop) store(slug string) (shop.Store, map[shop.Role]shop.User) {
 			s.t.Fatal(err)
 		}
 		users[r] = u
+		if r == shop.RoleAdmin || r == shop.RoleClerk {
+			s.enrolTOTP(st.ID, u)
+		}
 	}
 	return st, users
+}
+
+// enrolTOTP turns on TOTP for a user, as staff must, and returns the secret.
+func (s *testShop) enrolTOTP(store shop.StoreID, u shop.User) string {
+	s.t.Helper()
+	ctx := context.Background()
+	p := shop.Principal{UserID: u.ID, StoreID: store, Role: u.Role, Email: u.Email, IP: "127.0.0.1"}
+	e, err := s.app.Identity.EnrollTOTP(ctx, p, "test")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(e.Secret, time.Now())
+	if _, err := s.app.Identity.ConfirmTOTP(ctx, p, code, identity.Meta{IP: "127.0.0.1"}); err != nil {
+		s.t.Fatal(err)
+	}
+	return e.Secret
+}
+
+var codeRE = regexp.MustCompile(`code is (\d{6})`)
+
+// mailedCode returns the newest sign-in code mailed to address.
+func (s *testShop) mailedCode(address string) string {
+	s.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
+	sort.Strings(files)
+	for i := len(files) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if strings.Contains(string(b), "To: "+address+"\r\n") {
+			if m := codeRE.FindStringSubmatch(string(b)); m != nil {
+				return m[1]
+			}
+		}
+	}
+	s.t.Fatalf("no sign-in code mailed to %s", address)
+	return ""
 }
 
 type answer struct {
@@ -163,9 +217,27 @@ func (s *testShop) call(method, path, token string, body any, hdr ...string) ans
 // login signs in over the API and returns the token pair.
 func (s *testShop) login(store, email string) identity.Tokens {
 	s.t.Helper()
-	a := s.call("POST", "/api/v1/stores/"+store+"/auth/login", "", map[string]string{"email": email, "password": testPassword})
+	return s.loginWith(store, email, testPassword)
+}
+
+// loginWith signs in with a password, answering a second-factor challenge with a mailed code.
+func (s *testShop) loginWith(store, email, password string) identity.Tokens {
+	s.t.Helper()
+	a := s.call("POST", "/api/v1/stores/"+store+"/auth/login", "", map[string]string{"email": email, "password": password})
 	if a.status != http.StatusOK {
 		s.t.Fatalf("login %s: %d %s", email, a.status, a.body)
+	}
+	var challenge struct {
+		MFARequired bool   `json:"mfa_required"`
+		MFAToken    string `json:"mfa_token"`
+	}
+	a.json(s.t, &challenge)
+	if challenge.MFARequired {
+		// Staff have a second factor: take the one that can be used any number of times in a test, a mailed code.
+		mfa := "/api/v1/stores/" + store + "/auth/mfa"
+		expectStatus(s.t, "ask for a mailed code", s.call("POST", mfa, "", map[string]string{"mfa_token": challenge.MFAToken, "method": "email"}), http.StatusAccepted)
+		a = s.call("POST", mfa, "", map[string]string{"mfa_token": challenge.MFAToken, "method": "email", "code": s.mailedCode(email)})
+		expectStatus(s.t, "mailed code", a, http.StatusOK)
 	}
 	var tok identity.Tokens
 	a.json(s.t, &tok)

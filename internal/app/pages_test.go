@@ -76,25 +76,25 @@ func TestPages_SignInAndOut(t *testing.T) {
 	token := csrfOf(t, page)
 
 	// A form without the token is refused, and so is one with a forged token.
-	resp, _ = b.do("POST", "/s/pages/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}})
+	resp, _ = b.do("POST", "/s/pages/login", url.Values{"email": {"customer@example.com"}, "password": {testPassword}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("login without CSRF token: %d", resp.StatusCode)
 	}
-	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {"forged"}, "email": {"admin@example.com"}, "password": {testPassword}})
+	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {"forged"}, "email": {"customer@example.com"}, "password": {testPassword}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("login with forged CSRF token: %d", resp.StatusCode)
 	}
 	// A cross-site form post is refused even with the right token.
-	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"admin@example.com"}, "password": {testPassword}},
+	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"customer@example.com"}, "password": {testPassword}},
 		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site login post: %d", resp.StatusCode)
 	}
-	resp, page = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"admin@example.com"}, "password": {"wrong password here"}})
+	resp, page = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"customer@example.com"}, "password": {"wrong password here"}})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "Invalid credentials.") {
 		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
-	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"admin@example.com"}, "password": {testPassword}})
+	resp, _ = b.do("POST", "/s/pages/login", url.Values{"csrf": {token}, "email": {"customer@example.com"}, "password": {testPassword}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/pages/" {
 		t.Fatalf("login: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -104,7 +104,7 @@ func TestPages_SignInAndOut(t *testing.T) {
 	}
 	first := c.Value
 	resp, page = b.do("GET", "/s/pages/", nil)
-	if !strings.Contains(page, "admin@example.com") || resp.Header.Get("Cache-Control") != "no-store" {
+	if !strings.Contains(page, "customer@example.com") || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("signed-in page does not show the user or is cacheable")
 	}
 	sessionToken := csrfOf(t, page)
@@ -127,7 +127,7 @@ func TestPages_SignInAndOut(t *testing.T) {
 	// The old cookie is dead even if someone kept it.
 	b.cookies["__Host-shop_session"] = &http.Cookie{Name: "__Host-shop_session", Value: first}
 	_, page = b.do("GET", "/s/pages/", nil)
-	if strings.Contains(page, "admin@example.com") {
+	if strings.Contains(page, "customer@example.com") {
 		t.Fatal("session survived logout")
 	}
 	resp, _ = b.do("GET", "/platform/", nil)

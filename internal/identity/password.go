@@ -49,13 +49,13 @@ func NewHasher(params Params, workers int) *Hasher {
 	return h
 }
 
-// Hash returns the PHC string of password.
+// Hash returns the PHC string of password, in its NFKC form.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
 	defer h.release()
-	return h.hash([]byte(password)), nil
+	return h.hash([]byte(NormalizePassword(password))), nil
 }
 
 func (h *Hasher) hash(password []byte) string {
@@ -81,7 +81,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- key length comes from our own hash, 32 bytes
+	got := argon2.IDKey([]byte(NormalizePassword(password)), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- key length comes from our own hash, 32 bytes
 	h.release()
 	match := subtle.ConstantTimeCompare(got, key) == 1 && !unknown
 	weaker := p.Memory < h.params.Memory || p.Time < h.params.Time || p.Threads < h.params.Threads

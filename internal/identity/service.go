@@ -4,7 +4,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +11,10 @@ import (
 
 	"secureshop/internal/audit"
 	"secureshop/internal/kv"
+	"secureshop/internal/mail"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
+	"secureshop/internal/vault"
 )
 
 // SessionStore is where sessions live: in this process, or in Redis when instances share them.
@@ -27,28 +28,69 @@ type SessionStore interface {
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
 	ListUser(ctx context.Context, user shop.UserID) ([]kv.Session, error)
 	SetCart(ctx context.Context, id string, cart map[string]int) error
+	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 }
 
-// Config holds session lifetimes.
+// Limits is where rate-limit windows, failure runs, locks and mailed codes live.
+type Limits interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
+	Fail(ctx context.Context, key string) (int, error)
+	ClearFailures(ctx context.Context, key string) error
+	Lock(ctx context.Context, key string, until time.Time) error
+	Locked(ctx context.Context, key string, now time.Time) (bool, time.Duration, error)
+	Unlock(ctx context.Context, key string) error
+	PutCode(ctx context.Context, key string, c kv.Code) error
+	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
+}
+
+// Mailer sends mail.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// Config holds session lifetimes and the limits on guessing.
 type Config struct {
 	IdleTimeout     time.Duration // a session unused this long ends (default 30 minutes)
 	AbsoluteTimeout time.Duration // a session ends this long after sign-in whatever its use (default 12 hours)
 	AccessTTL       time.Duration // lifetime of an API access token (default and maximum 15 minutes)
+	MaxSessions     int           // sessions per user; the oldest ends when a new one would pass it (default 10)
+
+	AttemptsPerMinute   int           // sign-in, MFA, registration and reset attempts per account a minute (default 5)
+	AttemptsPerIPMinute int           // the same per client address (default 5)
+	LockAfter           int           // failures in a row that lock an account (default 10)
+	LockFor             time.Duration // how long a lock lasts (default 15 minutes)
+	BaseURL             string        // for links in mail, e.g. https://shop.example.com
+}
+
+// Deps are what the identity service works with.
+type Deps struct {
+	DB       *sqlstore.DB
+	Sessions SessionStore
+	Limits   Limits
+	Hasher   *Hasher
+	Signer   *Signer
+	Vault    *vault.Vault
+	Mailer   Mailer
+	Now      func() time.Time // nil for the wall clock
+	Log      *slog.Logger
 }
 
 // Service is the identity service.
 type Service struct {
 	db       *sqlstore.DB
 	sessions SessionStore
+	limits   Limits
 	hasher   *Hasher
 	signer   *Signer
+	vault    *vault.Vault
+	mailer   Mailer
 	cfg      Config
 	now      func() time.Time
 	log      *slog.Logger
 }
 
-// New returns an identity service. now may be nil for the wall clock.
-func New(db *sqlstore.DB, sessions SessionStore, hasher *Hasher, signer *Signer, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+// New returns an identity service.
+func New(d Deps, cfg Config) *Service {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 30 * time.Minute
 	}
@@ -58,10 +100,26 @@ func New(db *sqlstore.DB, sessions SessionStore, hasher *Hasher, signer *Signer,
 	if cfg.AccessTTL <= 0 || cfg.AccessTTL > 15*time.Minute {
 		cfg.AccessTTL = 15 * time.Minute
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 10
 	}
-	return &Service{db: db, sessions: sessions, hasher: hasher, signer: signer, cfg: cfg, now: now, log: log}
+	if cfg.AttemptsPerMinute <= 0 {
+		cfg.AttemptsPerMinute = 5
+	}
+	if cfg.AttemptsPerIPMinute <= 0 {
+		cfg.AttemptsPerIPMinute = 5
+	}
+	if cfg.LockAfter <= 0 {
+		cfg.LockAfter = 10
+	}
+	if cfg.LockFor <= 0 {
+		cfg.LockFor = 15 * time.Minute
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{db: d.DB, sessions: d.Sessions, limits: d.Limits, hasher: d.Hasher, signer: d.Signer, vault: d.Vault,
+		mailer: d.Mailer, cfg: cfg, now: d.Now, log: d.Log}
 }
 
 // Hasher returns the password hasher, for commands that create users.
@@ -88,62 +146,6 @@ const (
 	KindVisitor = "visitor" // a browser not signed in, holding a cart
 )
 
-// checkPassword signs a user of store (or a platform operator when store is nil) in by e-mail and
-// password. Every failure — unknown e-mail, wrong password, deactivated account, suspended store —
-// answers shop.ErrInvalidCredentials after the same amount of work, and is audited.
-func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, password string, meta Meta) (shop.User, error) {
-	var storeID shop.StoreID
-	if store != nil {
-		storeID = store.ID
-	}
-	var u shop.User
-	err := s.db.View(ctx, storeID, func(tx *sqlstore.Tx) error {
-		var err error
-		if store != nil {
-			u, err = tx.UserByEmail(ctx, storeID, email)
-		} else {
-			u, err = tx.OperatorByEmail(ctx, email)
-		}
-		return err
-	})
-	if err != nil && shop.KindOf(err) != shop.KindNotFound {
-		return shop.User{}, err
-	}
-	if len(password) > 1024 {
-		password = password[:1024] // bounded work; the policy allows at most 128 characters anyway
-	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
-	if err != nil && u.ID != "" {
-		s.log.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
-	}
-	reason := ""
-	switch {
-	case u.ID == "":
-		reason = "unknown e-mail"
-	case !ok:
-		reason = "wrong password"
-	case !u.Active:
-		reason = "account deactivated"
-	case store != nil && store.Status != shop.StoreActive:
-		reason = "store suspended"
-	}
-	actor := shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, Email: u.Email, IP: meta.IP}
-	if reason != "" {
-		s.record(ctx, storeID, audit.Record{Actor: actor, Action: "auth.login.failure", TargetType: "user",
-			TargetID: string(u.ID), Detail: map[string]string{"email": sqlstore.NormalizeEmail(email), "reason": reason}})
-		return shop.User{}, shop.ErrInvalidCredentials
-	}
-	if rehash {
-		if h, err := s.hasher.Hash(ctx, password); err == nil {
-			err = s.db.Update(ctx, storeID, func(tx *sqlstore.Tx) error { return tx.SetPasswordHash(ctx, storeID, u.ID, h) })
-			if err != nil {
-				s.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
-			}
-		}
-	}
-	return u, nil
-}
-
 // record writes an audit entry in its own transaction. The audit log must not silently lose
 // entries, so a failure is logged as an error.
 func (s *Service) record(ctx context.Context, store shop.StoreID, r audit.Record) {
@@ -154,50 +156,6 @@ func (s *Service) record(ctx context.Context, store shop.StoreID, r audit.Record
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "action", r.Action, "err", err)
 	}
-}
-
-func (s *Service) newSession(u shop.User, kind string, meta Meta) kv.Session {
-	now := s.now().UTC()
-	return kv.Session{
-		ID: shop.NewID(), UserID: u.ID, StoreID: u.StoreID, Role: u.Role, Email: u.Email, Kind: kind,
-		IP: meta.IP, UserAgent: truncate(meta.UserAgent, 200), CSRFToken: rand.Text(),
-		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.AbsoluteTimeout),
-	}
-}
-
-// LoginAPI signs in over the API and returns a token pair bound to a new session.
-func (s *Service) LoginAPI(ctx context.Context, store *shop.Store, email, password string, meta Meta) (Tokens, error) {
-	u, err := s.checkPassword(ctx, store, email, password, meta)
-	if err != nil {
-		return Tokens{}, err
-	}
-	sess := s.newSession(u, KindAPI, meta)
-	refresh, refreshHash := newToken()
-	sess.RefreshHash = refreshHash
-	if err := s.sessions.Create(ctx, sess); err != nil {
-		return Tokens{}, err
-	}
-	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
-		TargetID: sess.ID, Detail: map[string]string{"kind": KindAPI}})
-	return s.tokens(sess, refresh)
-}
-
-// LoginBrowser signs in from a browser and returns the new cookie token. A fresh token is made at
-// every sign-in, so a token planted before sign-in is worthless after it.
-func (s *Service) LoginBrowser(ctx context.Context, store *shop.Store, email, password string, meta Meta) (string, kv.Session, error) {
-	u, err := s.checkPassword(ctx, store, email, password, meta)
-	if err != nil {
-		return "", kv.Session{}, err
-	}
-	sess := s.newSession(u, KindBrowser, meta)
-	token, hash := newToken()
-	sess.TokenHash = hash
-	if err := s.sessions.Create(ctx, sess); err != nil {
-		return "", kv.Session{}, err
-	}
-	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
-		TargetID: sess.ID, Detail: map[string]string{"kind": KindBrowser}})
-	return token, sess, nil
 }
 
 func (s *Service) tokens(sess kv.Session, refresh string) (Tokens, error) {
@@ -297,7 +255,7 @@ func (s *Service) EndUserSessions(ctx context.Context, user shop.UserID) (int, e
 
 func principalOf(sess kv.Session) shop.Principal {
 	return shop.Principal{UserID: sess.UserID, StoreID: sess.StoreID, Role: sess.Role, Email: sess.Email,
-		SessionID: sess.ID, IP: sess.IP}
+		SessionID: sess.ID, IP: sess.IP, MFAEnrollRequired: sess.MFAEnroll}
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"io"
 	"log/slog"
 	"sync"
@@ -10,10 +12,12 @@ import (
 
 	"secureshop/internal/identity"
 	"secureshop/internal/kv"
+	"secureshop/internal/mail"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 	"secureshop/internal/testenv"
+	"secureshop/internal/vault"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -27,6 +31,11 @@ func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func newService(t *testing.T) (*identity.Service, *clock, *shop.Store) {
+	svc, c, st, _ := newServiceMail(t)
+	return svc, c, st
+}
+
+func newServiceMail(t *testing.T) (*identity.Service, *clock, *shop.Store, *mailbox) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, testenv.SQLiteURL(t), sqlstore.Options{})
@@ -39,8 +48,11 @@ func newService(t *testing.T) (*identity.Service, *clock, *shop.Store) {
 	}
 	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	signer, _ := identity.NewSigner(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
-	svc := identity.New(db, kv.NewMemorySessions(), identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1),
-		signer, identity.Config{}, c.now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	v, _ := vault.New(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "vault"))
+	mailer := &mailbox{}
+	svc := identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
+		Hasher: identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1), Signer: signer, Vault: v,
+		Mailer: mailer, Now: c.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
 	st, err := tenancy.New(db).Create(ctx, shop.System(), tenancy.NewStore{Slug: "clocked", Name: "Clocked"})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +60,7 @@ func newService(t *testing.T) (*identity.Service, *clock, *shop.Store) {
 	if _, err := svc.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "c@example.com", Role: shop.RoleCustomer, Password: "twelve chars long"}); err != nil {
 		t.Fatal(err)
 	}
-	return svc, c, &st
+	return svc, c, &st, mailer
 }
 
 func TestSessions_IdleTimeoutEndsBrowserSession(t *testing.T) {
@@ -132,5 +144,121 @@ func TestLogin_UpgradesWeakHashOnSuccess(t *testing.T) {
 	}
 	if u.PasswordHash == weak || u.PasswordHash[:len("$argon2id$v=19$m=64,")] != "$argon2id$v=19$m=64," {
 		t.Fatalf("hash not upgraded: %s", u.PasswordHash)
+	}
+}
+
+// mailbox keeps sent mail for tests to read.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []mail.Message
+}
+
+func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+var linkRE = regexp.MustCompile(`token=([A-Za-z0-9_%-]+)`)
+
+func (m *mailbox) lastToken(t *testing.T) string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.sent) - 1; i >= 0; i-- {
+		if g := linkRE.FindStringSubmatch(m.sent[i].Body); g != nil {
+			return g[1]
+		}
+	}
+	t.Fatal("no link mailed")
+	return ""
+}
+
+func TestReset_ExpiredTokenRefused(t *testing.T) {
+	ctx := context.Background()
+	svc, c, st, box := newServiceMail(t)
+	if err := svc.ForgotPassword(ctx, *st, "c@example.com", identity.Meta{IP: "1.2.3.4"}); err != nil {
+		t.Fatal(err)
+	}
+	token := box.lastToken(t)
+	c.add(31 * time.Minute)
+	if err := svc.ResetPassword(ctx, *st, token, "amber kettle northward 5", identity.Meta{}); shop.KindOf(err) != shop.KindInvalid {
+		t.Fatalf("31-minute-old reset token: %v", err)
+	}
+	if err := svc.ForgotPassword(ctx, *st, "c@example.com", identity.Meta{IP: "1.2.3.4"}); err != nil {
+		t.Fatal(err)
+	}
+	first := box.lastToken(t)
+	if err := svc.ForgotPassword(ctx, *st, "c@example.com", identity.Meta{IP: "1.2.3.4"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ResetPassword(ctx, *st, first, "amber kettle northward 5", identity.Meta{}); shop.KindOf(err) != shop.KindInvalid {
+		t.Fatalf("a superseded reset token still works: %v", err)
+	}
+	c.add(29 * time.Minute)
+	if err := svc.ResetPassword(ctx, *st, box.lastToken(t), "amber kettle northward 5", identity.Meta{}); err != nil {
+		t.Fatalf("29-minute-old token: %v", err)
+	}
+}
+
+func TestRegister_VerificationExpiresAfterADay(t *testing.T) {
+	ctx := context.Background()
+	svc, c, st, box := newServiceMail(t)
+	if err := svc.Register(ctx, *st, "n@example.com", "velvet comet lantern 3", "N", identity.Meta{IP: "1.2.3.4"}); err != nil {
+		t.Fatal(err)
+	}
+	c.add(25 * time.Hour)
+	if err := svc.VerifyEmail(ctx, *st, box.lastToken(t)); shop.KindOf(err) != shop.KindInvalid {
+		t.Fatalf("25-hour-old verification: %v", err)
+	}
+}
+
+func TestLock_EndsAfterFifteenMinutes(t *testing.T) {
+	ctx := context.Background()
+	svc, c, st := newService(t)
+	for i := range 10 {
+		c.add(13 * time.Second) // within the attempt limits: 5 a minute
+		if _, err := svc.LoginAPI(ctx, st, "c@example.com", "wrong wrong wrong", identity.Meta{IP: "1.2.3.4"}); shop.KindOf(err) != shop.KindUnauthenticated {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	c.add(13 * time.Second)
+	if _, err := svc.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "1.2.3.4"}); shop.KindOf(err) != shop.KindRateLimited {
+		t.Fatalf("right password on a locked account: %v", err)
+	}
+	c.add(15 * time.Minute)
+	if _, err := svc.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "1.2.3.4"}); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	cases := []struct {
+		pw          string
+		composition bool
+		ok          bool
+	}{
+		{"correct horse battery staple", false, true},
+		{"Password1234!", false, false},
+		{"aaaaaaaaaaaaaaaa", false, false},
+		{"short", false, false},
+		{strings.Repeat("long enough ", 11), false, false}, // 132 characters
+		{"jane.doe.rules.the.world", false, false},          // holds the e-mail's local part
+		{"Ölçü ağaç kâğıt yolu 7", false, true},             // any characters
+		{"correct horse battery staple", true, false},
+		{"Correct horse battery staple 9!", true, true},
+	}
+	for _, c := range cases {
+		err := identity.CheckPasswordPolicy("password", c.pw, "jane.doe@example.com", "Jane Doe", c.composition)
+		if (err == nil) != c.ok {
+			t.Errorf("%q (composition %v): %v", c.pw, c.composition, err)
+		}
+	}
+	// NFKC: the full-width form of a password is the same password.
+	h := identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1)
+	enc, _ := h.Hash(context.Background(), "ｃｏｒｒｅｃｔ horse")
+	if ok, _, _ := h.Verify(context.Background(), "correct horse", enc); !ok {
+		t.Fatal("password not normalised")
 	}
 }

@@ -79,7 +79,14 @@ func (s *Service) CreateUser(ctx context.Context, actor shop.Principal, store sh
 	} else if in.Role.Rank() > actor.Role.Rank() {
 		return shop.User{}, shop.Errorf(shop.KindForbidden, "You cannot grant a role above your own.")
 	}
-	if err := fieldErrs(ferr, roleErr, validateName(in.Name), ValidatePassword("password", in.Password)); err != nil {
+	if err := fieldErrs(ferr, roleErr, validateName(in.Name)); err != nil {
+		return shop.User{}, err
+	}
+	var composition bool
+	if err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { composition, err = tx.PasswordComposition(ctx, store); return }); err != nil {
+		return shop.User{}, err
+	}
+	if err := CheckPasswordPolicy("password", in.Password, email, in.Name, composition); err != nil {
 		return shop.User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
@@ -108,7 +115,10 @@ func (s *Service) CreateOperator(ctx context.Context, actor shop.Principal, emai
 		return shop.User{}, shop.ErrForbidden
 	}
 	e, ferr := ValidateEmail("email", email)
-	if err := fieldErrs(ferr, ValidatePassword("password", password)); err != nil {
+	if err := fieldErrs(ferr); err != nil {
+		return shop.User{}, err
+	}
+	if err := CheckPasswordPolicy("password", password, e, "", false); err != nil {
 		return shop.User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)

@@ -31,6 +31,8 @@ type Session struct {
 	LastSeen    time.Time
 	ExpiresAt   time.Time      // absolute end, whatever the activity
 	Cart        map[string]int // a visitor's cart (product id → quantity), before sign-in
+	MFAEnroll   bool           // staff signed in without a second factor: only enrolment is open to them
+	Pending     string         // for a sign-in waiting for its second factor: the kind of session it will become
 }
 
 // Errors of the session store.
@@ -83,6 +85,16 @@ func (m *MemorySessions) Create(_ context.Context, s Session) error {
 		m.byUser[s.UserID] = map[string]bool{}
 	}
 	m.byUser[s.UserID][s.ID] = true
+	return nil
+}
+
+// ClearMFAEnroll lifts the enrolment-only state from every session of a user.
+func (m *MemorySessions) ClearMFAEnroll(_ context.Context, user shop.UserID) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.byUser[user] {
+		m.byID[id].MFAEnroll = false
+	}
 	return nil
 }
 

@@ -72,6 +72,9 @@ type Principal struct {
 	Email     string
 	SessionID string
 	IP        string
+	// MFAEnrollRequired is set for staff signed in without a second factor: until they enrol,
+	// only their own account is open to them.
+	MFAEnrollRequired bool
 }
 
 // Authenticated reports whether the principal is a signed-in user.

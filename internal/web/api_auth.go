@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,12 +28,42 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 		return shop.Invalid(shop.FieldError{Field: "email", Message: "e-mail and password are required"},
 			shop.FieldError{Field: "password", Message: "e-mail and password are required"})
 	}
-	tokens, err := s.id.LoginAPI(r.Context(), infoOf(r).store, in.Email, in.Password, s.meta(r))
+	l, err := s.id.Login(r.Context(), infoOf(r).store, in.Email, in.Password, identity.KindAPI, s.meta(r))
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, tokens)
+	if l.Challenge != nil {
+		return writeJSON(w, http.StatusOK, mfaRequired{true, l.Challenge.Token, l.Challenge.Methods})
+	}
+	return writeJSON(w, http.StatusOK, l.Tokens)
+}
+
+type mfaRequired struct {
+	MFARequired bool     `json:"mfa_required"`
+	MFAToken    string   `json:"mfa_token"`
+	Methods     []string `json:"methods"`
+}
+
+// apiMFA answers a sign-in challenge with a second factor.
+func (s *Server) apiMFA(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		MFAToken string `json:"mfa_token"`
+		Method   string `json:"method"`
+		Code     string `json:"code"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	l, err := s.id.CompleteMFA(r.Context(), infoOf(r).store, in.MFAToken, in.Method, in.Code, identity.KindAPI, s.meta(r))
+	if errors.Is(err, identity.ErrCodeSent) {
+		return writeJSON(w, http.StatusAccepted, map[string]string{"status": "code sent"})
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, l.Tokens)
 }
 
 func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) error {
@@ -75,6 +106,7 @@ type meView struct {
 	Store         *storeRef   `json:"store"`
 	EmailVerified bool        `json:"email_verified"`
 	MFAEnabled    bool        `json:"mfa_enabled"`
+	MFARequired   bool        `json:"mfa_enrollment_required"`
 	CreatedAt     time.Time   `json:"created_at"`
 }
 
@@ -83,8 +115,13 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p := infoOf(r).principal
+	mfa, err := s.id.MFAEnabled(r.Context(), p)
+	if err != nil {
+		return err
+	}
 	v := meView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, EmailVerified: u.EmailVerifiedAt != nil,
-		CreatedAt: u.CreatedAt}
+		CreatedAt: u.CreatedAt, MFAEnabled: mfa, MFARequired: p.MFAEnrollRequired}
 	if st != nil {
 		v.Store = &storeRef{ID: st.ID, Slug: st.Slug, Name: st.Name}
 	}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,25 +73,63 @@ func safeNext(next string, st *shop.Store) string {
 	return next
 }
 
-// pageLoginPost signs in from the form. A fresh session token is issued at every sign-in, and a
-// visitor's cart moves into the customer's.
+// pageLoginPost signs in from the form. A fresh session token is issued at every sign-in; a user
+// with a second factor is asked for it next.
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"), info.store)
-	token, sess, err := s.id.LoginBrowser(r.Context(), info.store, email, password, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
-	if shop.KindOf(err) == shop.KindUnauthenticated {
-		s.renderStatus(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in",
-			Login: loginForm{Action: r.URL.Path, Email: email, Error: "Invalid credentials.", Next: next}})
+	l, err := s.id.Login(r.Context(), info.store, email, password, identity.KindBrowser, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	if k := shop.KindOf(err); k == shop.KindUnauthenticated || k == shop.KindRateLimited {
+		status, _, e := statusOf(err)
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		}
+		s.renderStatus(w, r, status, "login", pageData{Title: "Sign in",
+			Login: loginForm{Action: r.URL.Path, Email: email, Error: e.Message, Next: next}})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	if l.Challenge != nil {
+		return s.render(w, r, "mfa", pageData{Title: "Second factor", Form: formState{MFAToken: l.Challenge.Token, Next: next}})
+	}
+	return s.finishLogin(w, r, l, next)
+}
+
+// pageLoginMFA takes the second factor of a browser sign-in.
+func (s *Server) pageLoginMFA(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	f := formState{MFAToken: r.PostFormValue("mfa_token"), Next: safeNext(r.PostFormValue("next"), info.store)}
+	method := r.PostFormValue("method")
+	l, err := s.id.CompleteMFA(r.Context(), info.store, f.MFAToken, method, r.PostFormValue("code"), identity.KindBrowser,
+		identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	if errors.Is(err, identity.ErrCodeSent) {
+		return s.render(w, r, "mfa", pageData{Title: "Second factor", Form: f, Flash: "We mailed you a six-digit code. It works once, for five minutes."})
+	}
+	if e := shop.AsError(err); e != nil && e.Kind != shop.KindInternal {
+		status, _, _ := statusOf(err)
+		if errors.Is(err, identity.ErrMFAInvalid) && f.MFAToken == "" {
+			status = http.StatusUnauthorized
+		}
+		s.renderStatus(w, r, status, "mfa", pageData{Title: "Second factor", Form: f, Flash: e.Message, Alert: true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.finishLogin(w, r, l, f.Next)
+}
+
+// finishLogin sets the session cookie, moves a visitor's cart into the customer's, and goes on.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, l identity.Login, next string) error {
+	info := infoOf(r)
 	if info.session != nil { // signing in again replaces the old session
 		_ = s.id.Logout(r.Context(), info.principal)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Secure: true, HttpOnly: true,
+	sess := l.Session
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: l.CookieToken, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt) / time.Second)})
 	if info.store != nil {
 		if c, err := r.Cookie(visitorCookie); err == nil {
@@ -100,6 +140,9 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 			s.id.EndVisitor(r.Context(), c.Value)
 			http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 		}
+	}
+	if sess.MFAEnroll && info.store != nil {
+		next = "/s/" + info.store.Slug + "/account"
 	}
 	if next == "" {
 		next = "/platform/"

@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 
+	"secureshop/internal/identity"
 	"secureshop/internal/shop"
 )
 
@@ -40,6 +41,26 @@ type pageData struct {
 	Flash      string // a message for the visitor: what went wrong, or what just happened
 	Alert      bool   // Flash says what went wrong
 	Errors     []shop.FieldError
+	Account    *accountState
+	Form       formState
+}
+
+// formState carries what a visitor typed (never a password or a card) and hidden tokens.
+type formState struct {
+	Email    string
+	Name     string
+	Token    string // a mailed link's token, carried in a hidden field
+	MFAToken string
+	Next     string
+}
+
+// accountState is what the account page shows.
+type accountState struct {
+	Me            meView
+	MFAEnabled    bool
+	Enrollment    *identity.Enrollment
+	RecoveryCodes []string
+	Sessions      []sessionView
 }
 
 // queryState is the catalogue's search, filter and sort, to keep them in links and forms.
@@ -94,13 +115,15 @@ var funcs = template.FuncMap{
 	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"canCancel":  func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
 	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
+	"safeURL":    func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 
 // parsePages parses every page with the layout once, at start-up; a missing or broken template
 // stops the shop from starting rather than failing a request later.
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order"} {
+	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
+		"mfa", "register", "message", "verify", "forgot", "reset", "account"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

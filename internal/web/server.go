@@ -178,10 +178,20 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 	case rt.Auth && !p.Authenticated():
 		return shop.ErrUnauthenticated
 	}
+	if p.MFAEnrollRequired && (rt.Auth || rt.Perm != "") && !enrollmentOpen(rt.Path) {
+		return &shop.Error{Kind: shop.KindForbidden, Code: "mfa-enrollment-required",
+			Message: "Set up two-factor sign-in (TOTP) on your account first; until then only your account is open to you."}
+	}
 	if !rt.API && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return s.checkCSRF(r)
 	}
 	return nil
+}
+
+// enrollmentOpen lists what staff without a second factor may reach: their own account and sign-out.
+func enrollmentOpen(path string) bool {
+	return strings.HasPrefix(path, "/api/v1/me") || path == "/api/v1/auth/logout" || path == "/logout" ||
+		strings.HasPrefix(path, "/s/{store}/account")
 }
 
 // checkCSRF compares the form's token with the session's (or, before sign-in, with the pre-session

@@ -1,0 +1,364 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/testenv"
+)
+
+// mailTo returns the decoded body of the newest mail to address whose subject contains subject.
+func (s *testShop) mailTo(address, subject string) string {
+	s.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
+	sort.Strings(files)
+	for i := len(files) - 1; i >= 0; i-- {
+		f, err := os.Open(files[i])
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(f)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		subj, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		if m.Header.Get("To") == address && strings.Contains(subj, subject) {
+			b, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+			_ = f.Close()
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			return string(b)
+		}
+		_ = f.Close()
+	}
+	s.t.Fatalf("no mail to %s about %q", address, subject)
+	return ""
+}
+
+var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+
+func linkToken(t *testing.T, body string) string {
+	t.Helper()
+	m := tokenRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no link in mail:\n%s", body)
+	}
+	return m[1]
+}
+
+func TestLogin_SixthAttemptAMinuteIsThrottled(t *testing.T) {
+	s := startShopWith(t, testenv.SQLiteURL(t), identity.Config{AttemptsPerIPMinute: 1000}) // the account limit is the default 5
+	s.store("limits")
+	login := "/api/v1/stores/limits/auth/login"
+	for _, email := range []string{"customer@example.com", "nobody@example.com"} {
+		for i := 1; i <= 5; i++ {
+			expectStatus(t, "attempt "+strconv.Itoa(i), s.call("POST", login, "", map[string]string{"email": email, "password": "wrong password " + strconv.Itoa(i)}), 401)
+		}
+		a := s.call("POST", login, "", map[string]string{"email": email, "password": testPassword})
+		expectStatus(t, "sixth attempt of "+email, a, http.StatusTooManyRequests)
+		if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Fatalf("Retry-After %q", a.header.Get("Retry-After"))
+		}
+		a.problemType(t)
+	}
+	// Another account from the same address is not held back by the account limit.
+	expectStatus(t, "another account", s.call("POST", login, "", map[string]string{"email": "clerk@example.com", "password": testPassword}), 200)
+
+	// The per-address limit holds across accounts.
+	s2 := startShopWith(t, testenv.SQLiteURL(t), identity.Config{AttemptsPerMinute: 1000})
+	s2.store("ip-limits")
+	for i := 1; i <= 5; i++ {
+		s2.call("POST", "/api/v1/stores/ip-limits/auth/login", "", map[string]string{"email": "user" + strconv.Itoa(i) + "@example.com", "password": "x-x-x-x-x-x-x"})
+	}
+	expectStatus(t, "sixth attempt from one address", s2.call("POST", "/api/v1/stores/ip-limits/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword}), 429)
+}
+
+func TestLogin_EleventhBadPasswordLocksTheAccount(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShopWith(t, url, identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000})
+		_, users := s.store("locks")
+		login := "/api/v1/stores/locks/auth/login"
+		for i := 1; i <= 10; i++ {
+			expectStatus(t, "bad password "+strconv.Itoa(i), s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": "not it at all " + strconv.Itoa(i)}), 401)
+		}
+		expectStatus(t, "eleventh bad password", s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": "still not it"}), 429)
+		a := s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": testPassword})
+		expectStatus(t, "right password while locked", a, 429)
+		if strings.Contains(string(a.body), "access_token") {
+			t.Fatal("a locked account got tokens")
+		}
+		if body := s.mailTo("customer@example.com", "locked"); !strings.Contains(body, "10 failed attempts") {
+			t.Fatalf("lock mail: %s", body)
+		}
+		admin := s.login("locks", "admin@example.com")
+		events := s.call("GET", "/api/v1/stores/locks/audit-events?limit=100", admin.AccessToken, nil)
+		for _, action := range []string{"auth.lockout", "auth.locked-attempt"} {
+			if !strings.Contains(string(events.body), `"action":"`+action+`"`) {
+				t.Errorf("audit log lacks %s", action)
+			}
+		}
+		expectStatus(t, "clerk unlocks", s.call("POST", "/api/v1/stores/locks/users/"+string(users["customer"].ID)+"/unlock", s.login("locks", "clerk@example.com").AccessToken, nil), 403)
+		expectStatus(t, "admin unlocks", s.call("POST", "/api/v1/stores/locks/users/"+string(users["customer"].ID)+"/unlock", admin.AccessToken, nil), 204)
+		s.login("locks", "customer@example.com")
+	})
+}
+
+// customerTOTP enrols TOTP for the signed-in customer over the API and returns the secret and
+// the recovery codes.
+func (s *testShop) customerTOTP(tok string) (string, []string) {
+	s.t.Helper()
+	a := s.call("POST", "/api/v1/me/mfa/totp", tok, nil)
+	expectStatus(s.t, "start enrolment", a, 201)
+	var e struct {
+		Secret string `json:"secret"`
+		URL    string `json:"otpauth_url"`
+	}
+	a.json(s.t, &e)
+	if e.Secret == "" || !strings.HasPrefix(e.URL, "otpauth://totp/") {
+		s.t.Fatalf("enrolment %s", a.body)
+	}
+	expectStatus(s.t, "confirm with a wrong code", s.call("POST", "/api/v1/me/mfa/totp/confirm", tok, `{"code":"000000"}`), 422)
+	code, _ := totp.GenerateCode(e.Secret, time.Now().Add(-30*time.Second))
+	a = s.call("POST", "/api/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code})
+	expectStatus(s.t, "confirm", a, 200)
+	var rc struct {
+		Codes []string `json:"recovery_codes"`
+	}
+	a.json(s.t, &rc)
+	if len(rc.Codes) != 10 {
+		s.t.Fatalf("%d recovery codes", len(rc.Codes))
+	}
+	return e.Secret, rc.Codes
+}
+
+func TestMFA_TOTPCodesWorkOnceAndRecoveryCodesToo(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("mfa")
+		tok := s.login("mfa", "customer@example.com").AccessToken
+		secret, recovery := s.customerTOTP(tok)
+		login := func() string {
+			a := s.call("POST", "/api/v1/stores/mfa/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword})
+			expectStatus(t, "password", a, 200)
+			var c struct {
+				Required bool     `json:"mfa_required"`
+				Token    string   `json:"mfa_token"`
+				Methods  []string `json:"methods"`
+			}
+			a.json(t, &c)
+			if !c.Required || c.Token == "" || strings.Contains(string(a.body), "access_token") || len(c.Methods) != 3 {
+				t.Fatalf("login with MFA on: %s", a.body)
+			}
+			return c.Token
+		}
+		mfa := func(token, method, code string) answer {
+			return s.call("POST", "/api/v1/stores/mfa/auth/mfa", "", map[string]string{"mfa_token": token, "method": method, "code": code})
+		}
+		now := time.Now()
+		code, _ := totp.GenerateCode(secret, now.Add(30*time.Second)) // the next step: unused so far
+		expectStatus(t, "current code", mfa(login(), "totp", code), 200)
+		expectStatus(t, "the same code again (replay)", mfa(login(), "totp", code), 401)
+		older, _ := totp.GenerateCode(secret, now)
+		expectStatus(t, "an older code after a newer one", mfa(login(), "totp", older), 401)
+		expectStatus(t, "wrong code", mfa(login(), "totp", "123456"), 401)
+		expectStatus(t, "a forged challenge", mfa("made-up-token", "totp", code), 401)
+
+		expectStatus(t, "recovery code", mfa(login(), "recovery_code", recovery[0]), 200)
+		expectStatus(t, "recovery code again", mfa(login(), "recovery_code", recovery[0]), 401)
+
+		// A mailed code: six digits, once.
+		challenge := login()
+		expectStatus(t, "ask for a mail code", mfa(challenge, "email", ""), 202)
+		mailed := s.mailedCode("customer@example.com")
+		if len(mailed) != 6 {
+			t.Fatalf("mailed code %q", mailed)
+		}
+		expectStatus(t, "mailed code", mfa(challenge, "email", mailed), 200)
+		expectStatus(t, "a used challenge", mfa(challenge, "email", mailed), 401)
+		challenge = login()
+		expectStatus(t, "ask again", mfa(challenge, "email", ""), 202)
+		mailed = s.mailedCode("customer@example.com")
+		for range 5 {
+			expectStatus(t, "wrong mailed code", mfa(challenge, "email", "999999"), 401)
+		}
+		expectStatus(t, "right code after five wrong ones", mfa(challenge, "email", mailed), 401)
+
+		// Turning MFA off needs a current code.
+		fresh := mfa(login(), "recovery_code", recovery[1])
+		var t2 identity.Tokens
+		fresh.json(t, &t2)
+		expectStatus(t, "disable without a code", s.call("DELETE", "/api/v1/me/mfa/totp", t2.AccessToken, `{"code":""}`), 422)
+		expectStatus(t, "disable with a recovery code", s.call("DELETE", "/api/v1/me/mfa/totp", t2.AccessToken, map[string]string{"code": recovery[2]}), 204)
+		expectStatus(t, "password alone again", s.call("POST", "/api/v1/stores/mfa/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword}), 200)
+	})
+}
+
+func TestMFA_StaffMustEnrolBeforeTheBackOffice(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	st, _ := s.store("enrol")
+	ctx := context.Background()
+	if _, err := s.app.Identity.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "new-clerk@example.com", Role: "clerk", Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	a := s.call("POST", "/api/v1/stores/enrol/auth/login", "", map[string]string{"email": "new-clerk@example.com", "password": testPassword})
+	expectStatus(t, "login", a, 200)
+	var tok identity.Tokens
+	a.json(t, &tok)
+	a = s.call("GET", "/api/v1/stores/enrol/orders", tok.AccessToken, nil)
+	expectStatus(t, "back office before enrolment", a, 403)
+	if !strings.HasSuffix(a.problemType(t), "mfa-enrollment-required") {
+		t.Fatalf("problem %s", a.body)
+	}
+	a = s.call("GET", "/api/v1/me", tok.AccessToken, nil)
+	expectStatus(t, "me before enrolment", a, 200)
+	if !strings.Contains(string(a.body), `"mfa_enrollment_required":true`) {
+		t.Fatalf("me: %s", a.body)
+	}
+	s.customerTOTP(tok.AccessToken) // the same endpoints serve staff
+	expectStatus(t, "back office after enrolment", s.call("GET", "/api/v1/stores/enrol/orders", tok.AccessToken, nil), 200)
+	expectStatus(t, "staff cannot turn MFA off", s.call("DELETE", "/api/v1/me/mfa/totp", tok.AccessToken, `{"code":"123456"}`), 409)
+}
+
+func TestRegistration_VerifyAndNoEnumeration(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("reg")
+		p := s.newProduct("reg", "R-1", 100, 5)
+		reg := "/api/v1/stores/reg/auth/register"
+		expectStatus(t, "weak password", s.call("POST", reg, "", map[string]string{"email": "new@example.com", "password": "password1234", "name": "New"}), 422)
+		expectStatus(t, "password made of the e-mail", s.call("POST", reg, "", map[string]string{"email": "zanzibar@example.com", "password": "zanzibar@example.com!", "name": "Z"}), 422)
+		expectStatus(t, "short password", s.call("POST", reg, "", map[string]string{"email": "new@example.com", "password": "short"}), 422)
+		fresh := s.call("POST", reg, "", map[string]string{"email": "new@example.com", "password": "quiet violin harbour 88", "name": "New"})
+		taken := s.call("POST", reg, "", map[string]string{"email": "customer@example.com", "password": "quiet violin harbour 88", "name": "Someone"})
+		expectStatus(t, "register", fresh, 201)
+		expectStatus(t, "register a taken address", taken, 201)
+		if string(fresh.body) != string(taken.body) {
+			t.Fatalf("answers differ: %s / %s", fresh.body, taken.body)
+		}
+		if !strings.Contains(s.mailTo("customer@example.com", "someone tried to register"), "already has one") {
+			t.Fatal("owner of the taken address not told")
+		}
+		tok := s.loginWith("reg", "new@example.com", "quiet violin harbour 88").AccessToken
+		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/reg/cart/items/"+p.ID, tok, `{"quantity":1}`), 200)
+		a := s.call("POST", "/api/v1/stores/reg/checkout", tok, goodCard)
+		expectStatus(t, "unverified checkout", a, 403)
+		if !strings.HasSuffix(a.problemType(t), "email-unverified") {
+			t.Fatalf("problem %s", a.body)
+		}
+		token := linkToken(t, s.mailTo("new@example.com", "confirm your e-mail"))
+		expectStatus(t, "verify with a wrong token", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", `{"token":"nope"}`), 422)
+		expectStatus(t, "verify", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", map[string]string{"token": token}), 204)
+		expectStatus(t, "verify twice", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", map[string]string{"token": token}), 422)
+		expectStatus(t, "verified checkout", s.call("POST", "/api/v1/stores/reg/checkout", tok, goodCard), 201)
+	})
+}
+
+func TestPasswordReset_SingleUseAndEndsSessions(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("reset")
+		old := s.login("reset", "customer@example.com")
+		forgot := "/api/v1/stores/reset/auth/password/forgot"
+		known := s.call("POST", forgot, "", `{"email":"customer@example.com"}`)
+		unknown := s.call("POST", forgot, "", `{"email":"ghost@example.com"}`)
+		expectStatus(t, "forgot", known, 202)
+		expectStatus(t, "forgot, unknown", unknown, 202)
+		if string(known.body) != string(unknown.body) {
+			t.Fatal("forgot-password answers differ")
+		}
+		token := linkToken(t, s.mailTo("customer@example.com", "reset your password"))
+		reset := "/api/v1/stores/reset/auth/password/reset"
+		expectStatus(t, "weak new password", s.call("POST", reset, "", map[string]string{"token": token, "password": "123456789012"}), 422)
+		expectStatus(t, "reset", s.call("POST", reset, "", map[string]string{"token": token, "password": "amber kettle northward 5"}), 204)
+		expectStatus(t, "old session after reset", s.call("GET", "/api/v1/me", old.AccessToken, nil), 401)
+		expectStatus(t, "token used twice", s.call("POST", reset, "", map[string]string{"token": token, "password": "second amber kettle 6"}), 422)
+		expectStatus(t, "token of another store", s.call("POST", "/api/v1/stores/other/auth/password/reset", "", map[string]string{"token": token, "password": "x"}), 404)
+		expectStatus(t, "new password works", s.call("POST", "/api/v1/stores/reset/auth/login", "", map[string]string{"email": "customer@example.com", "password": "amber kettle northward 5"}), 200)
+	})
+}
+
+func TestSessions_ListEndAndPasswordChange(t *testing.T) {
+	s := startShopWith(t, testenv.SQLiteURL(t), identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000, MaxSessions: 3})
+	s.store("sess")
+	a1 := s.login("sess", "customer@example.com")
+	a2 := s.login("sess", "customer@example.com")
+	a := s.call("GET", "/api/v1/me/sessions", a1.AccessToken, nil)
+	var list struct {
+		Items []struct {
+			ID      string `json:"id"`
+			Current bool   `json:"current"`
+		} `json:"items"`
+	}
+	a.json(t, &list)
+	if len(list.Items) != 2 {
+		t.Fatalf("sessions %s", a.body)
+	}
+	other := ""
+	for _, it := range list.Items {
+		if !it.Current {
+			other = it.ID
+		}
+	}
+	bob := s.customer("sess", "bob@example.com")
+	expectStatus(t, "end another user's session", s.call("DELETE", "/api/v1/me/sessions/"+other, bob.AccessToken, nil), 404)
+	expectStatus(t, "end my other session", s.call("DELETE", "/api/v1/me/sessions/"+other, a1.AccessToken, nil), 204)
+	expectStatus(t, "the ended session", s.call("GET", "/api/v1/me", a2.AccessToken, nil), 401)
+
+	// The session limit ends the oldest.
+	b2, b3 := s.login("sess", "customer@example.com"), s.login("sess", "customer@example.com")
+	_ = b2
+	s.login("sess", "customer@example.com")
+	expectStatus(t, "oldest session beyond the limit", s.call("GET", "/api/v1/me", a1.AccessToken, nil), 401)
+	expectStatus(t, "newer session", s.call("GET", "/api/v1/me", b3.AccessToken, nil), 200)
+
+	expectStatus(t, "change with a wrong current password", s.call("POST", "/api/v1/me/password", b3.AccessToken, map[string]string{"current_password": "nope", "new_password": "amber kettle northward 5"}), 422)
+	expectStatus(t, "change password", s.call("POST", "/api/v1/me/password", b3.AccessToken, map[string]string{"current_password": testPassword, "new_password": "amber kettle northward 5"}), 204)
+	expectStatus(t, "this session survives", s.call("GET", "/api/v1/me", b3.AccessToken, nil), 200)
+	expectStatus(t, "other sessions end", s.call("GET", "/api/v1/me", b2.AccessToken, nil), 401)
+}
+
+func TestAccount_ExportAndDelete(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("gdpr")
+	p := s.newProduct("gdpr", "G-1", 300, 5)
+	tok := s.login("gdpr", "customer@example.com").AccessToken
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/gdpr/cart/items/"+p.ID, tok, `{"quantity":1}`), 200)
+	a := s.call("POST", "/api/v1/stores/gdpr/checkout", tok, goodCard)
+	expectStatus(t, "checkout", a, 201)
+	var o orderJSON
+	a.json(t, &o)
+	a = s.call("GET", "/api/v1/me/export", tok, nil)
+	expectStatus(t, "export", a, 200)
+	if !strings.Contains(string(a.body), "customer@example.com") || !strings.Contains(string(a.body), o.ID) {
+		t.Fatalf("export %s", a.body)
+	}
+	expectStatus(t, "delete with a wrong password", s.call("DELETE", "/api/v1/me", tok, `{"password":"wrong"}`), 422)
+	expectStatus(t, "delete", s.call("DELETE", "/api/v1/me", tok, map[string]string{"password": testPassword}), 204)
+	expectStatus(t, "session after delete", s.call("GET", "/api/v1/me", tok, nil), 401)
+	expectStatus(t, "sign in after delete", s.call("POST", "/api/v1/stores/gdpr/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword}), 401)
+	admin := s.login("gdpr", "admin@example.com").AccessToken
+	a = s.call("GET", "/api/v1/stores/gdpr/orders/"+o.ID, admin, nil)
+	expectStatus(t, "the order stays for the books", a, 200)
+	a = s.call("GET", "/api/v1/stores/gdpr/users?limit=100", admin, nil)
+	if strings.Contains(string(a.body), "customer@example.com") {
+		t.Fatal("the deleted customer's e-mail is still stored")
+	}
+	expectStatus(t, "staff cannot delete themselves", s.call("DELETE", "/api/v1/me", admin, map[string]string{"password": testPassword}), 409)
+}

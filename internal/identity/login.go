@@ -1,0 +1,365 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"secureshop/internal/audit"
+	"secureshop/internal/kv"
+	"secureshop/internal/mail"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// ErrThrottled is the answer to too many attempts, or to attempts on a locked account. It says the
+// same whether or not the account exists.
+func errThrottled(retry time.Duration) error {
+	return &shop.Error{Kind: shop.KindRateLimited, Message: "Too many attempts. Wait a while and try again.", RetryAfter: retry}
+}
+
+// acctKey names an account for limits: the store and the normalised e-mail, so that unknown
+// addresses are limited exactly like known ones.
+func acctKey(store shop.StoreID, email string) string {
+	return "acct:" + string(store) + ":" + sqlstore.NormalizeEmail(email)
+}
+
+// guard applies the per-address and per-account limits of an action and the account lock. Refused
+// attempts are audited.
+func (s *Service) guard(ctx context.Context, action string, store shop.StoreID, account string, meta Meta) error {
+	now := s.now()
+	ok, retry, err := s.limits.Allow(ctx, action+":ip:"+meta.IP, s.cfg.AttemptsPerIPMinute, time.Minute, now)
+	if err != nil {
+		return err
+	}
+	if ok {
+		ok, retry, err = s.limits.Allow(ctx, action+":"+account, s.cfg.AttemptsPerMinute, time.Minute, now)
+		if err != nil {
+			return err
+		}
+	}
+	if !ok {
+		s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.throttled", TargetType: "account",
+			Detail: map[string]string{"action": action, "account": account}})
+		return errThrottled(retry)
+	}
+	return nil
+}
+
+// locked refuses work on a locked account, correct password or not.
+func (s *Service) locked(ctx context.Context, store shop.StoreID, account string, meta Meta) error {
+	locked, retry, err := s.limits.Locked(ctx, account, s.now())
+	if err != nil {
+		return err
+	}
+	if locked {
+		s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.locked-attempt", TargetType: "account",
+			Detail: map[string]string{"account": account}})
+		return errThrottled(retry)
+	}
+	return nil
+}
+
+// failed counts a failure in a row on account; the LockAfter-th locks it and tells its owner.
+func (s *Service) failed(ctx context.Context, store shop.StoreID, account string, u shop.User, meta Meta) {
+	n, err := s.limits.Fail(ctx, account)
+	if err != nil || n < s.cfg.LockAfter {
+		return
+	}
+	until := s.now().Add(s.cfg.LockFor)
+	if err := s.limits.Lock(ctx, account, until); err != nil {
+		s.log.ErrorContext(ctx, "lock failed", "err", err)
+		return
+	}
+	s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.lockout", TargetType: "user",
+		TargetID: string(u.ID), Detail: map[string]string{"account": account, "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
+	if u.ID != "" {
+		s.send(ctx, u.Email, "Your account is locked for a while",
+			fmt.Sprintf("There were %d failed attempts to sign in to your account, so it is locked until %s UTC.\n\n"+
+				"If that was not you, change your password when the lock ends. An administrator can also unlock it.\n",
+				n, until.UTC().Format("15:04 on 2 Jan 2006")))
+	}
+}
+
+// checkPassword checks e-mail and password for a user of store (or a platform operator when store
+// is nil). Every failure — unknown e-mail, wrong password, deactivated account, suspended store —
+// answers shop.ErrInvalidCredentials after the same amount of work, and is audited.
+func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, password string, meta Meta) (shop.User, error) {
+	var storeID shop.StoreID
+	if store != nil {
+		storeID = store.ID
+	}
+	account := acctKey(storeID, email)
+	if err := s.guard(ctx, "login", storeID, account, meta); err != nil {
+		return shop.User{}, err
+	}
+	if err := s.locked(ctx, storeID, account, meta); err != nil {
+		return shop.User{}, err
+	}
+	var u shop.User
+	err := s.db.View(ctx, storeID, func(tx *sqlstore.Tx) error {
+		var err error
+		if store != nil {
+			u, err = tx.UserByEmail(ctx, storeID, email)
+		} else {
+			u, err = tx.OperatorByEmail(ctx, email)
+		}
+		return err
+	})
+	if err != nil && shop.KindOf(err) != shop.KindNotFound {
+		return shop.User{}, err
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil && u.ID != "" {
+		s.log.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
+	}
+	reason := ""
+	switch {
+	case u.ID == "":
+		reason = "unknown e-mail"
+	case !ok:
+		reason = "wrong password"
+	case !u.Active:
+		reason = "account deactivated"
+	case store != nil && store.Status != shop.StoreActive:
+		reason = "store suspended"
+	}
+	actor := shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, Email: u.Email, IP: meta.IP}
+	if reason != "" {
+		s.record(ctx, storeID, audit.Record{Actor: actor, Action: "auth.login.failure", TargetType: "user",
+			TargetID: string(u.ID), Detail: map[string]string{"email": sqlstore.NormalizeEmail(email), "reason": reason}})
+		if reason == "unknown e-mail" || reason == "wrong password" {
+			s.failed(ctx, storeID, account, u, meta)
+		}
+		return shop.User{}, shop.ErrInvalidCredentials
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			err = s.db.Update(ctx, storeID, func(tx *sqlstore.Tx) error { return tx.SetPasswordHash(ctx, storeID, u.ID, h) })
+			if err != nil {
+				s.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// Login is the outcome of a sign-in: a session, or a challenge for the second factor.
+type Login struct {
+	Session     kv.Session
+	CookieToken string  // browser sessions
+	Tokens      *Tokens // API sessions
+	Challenge   *Challenge
+}
+
+// Challenge asks for a second factor before a session is made.
+type Challenge struct {
+	Token   string   `json:"mfa_token"`
+	Methods []string `json:"methods"`
+}
+
+// MFA methods.
+const (
+	MethodTOTP     = "totp"
+	MethodEmail    = "email"
+	MethodRecovery = "recovery_code"
+)
+
+// Login checks e-mail and password and either starts a session of kind (KindAPI or KindBrowser)
+// or, for a user with a second factor, returns a challenge to answer with CompleteMFA.
+func (s *Service) Login(ctx context.Context, store *shop.Store, email, password, kind string, meta Meta) (Login, error) {
+	u, err := s.checkPassword(ctx, store, email, password, meta)
+	if err != nil {
+		return Login{}, err
+	}
+	enrolled, err := s.mfaEnrolled(ctx, u.ID)
+	if err != nil {
+		return Login{}, err
+	}
+	if enrolled {
+		token, hash := newToken()
+		pending := s.newSession(u, "mfa", meta)
+		pending.TokenHash, pending.Pending = hash, kind
+		pending.ExpiresAt = pending.CreatedAt.Add(5 * time.Minute)
+		if err := s.sessions.Create(ctx, pending); err != nil {
+			return Login{}, err
+		}
+		return Login{Challenge: &Challenge{Token: token, Methods: []string{MethodTOTP, MethodEmail, MethodRecovery}}}, nil
+	}
+	staff := u.Role == shop.RoleAdmin || u.Role == shop.RoleClerk
+	return s.startSession(ctx, u, kind, meta, staff, "password")
+}
+
+// startSession makes the session of a signed-in user, ending their oldest sessions beyond the limit.
+func (s *Service) startSession(ctx context.Context, u shop.User, kind string, meta Meta, enrollOnly bool, how string) (Login, error) {
+	sess := s.newSession(u, kind, meta)
+	sess.MFAEnroll = enrollOnly
+	var out Login
+	switch kind {
+	case KindAPI:
+		refresh, hash := newToken()
+		sess.RefreshHash = hash
+		t, err := s.tokens(sess, refresh)
+		if err != nil {
+			return Login{}, err
+		}
+		out.Tokens = &t
+	case KindBrowser:
+		out.CookieToken, sess.TokenHash = newToken()
+	default:
+		return Login{}, errors.New("identity: unknown session kind")
+	}
+	if existing, err := s.sessions.ListUser(ctx, u.ID); err == nil {
+		var live []kv.Session
+		for _, e := range existing {
+			if e.Kind == KindAPI || e.Kind == KindBrowser {
+				live = append(live, e)
+			}
+		}
+		for i := len(live) - 1; i >= 0 && i >= s.cfg.MaxSessions-1; i-- { // live is newest first
+			_ = s.sessions.Delete(ctx, live[i].ID)
+		}
+	}
+	if err := s.sessions.Create(ctx, sess); err != nil {
+		return Login{}, err
+	}
+	_ = s.limits.ClearFailures(ctx, acctKey(u.StoreID, u.Email))
+	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
+		TargetID: sess.ID, Detail: map[string]string{"kind": kind, "factors": how}})
+	out.Session = sess
+	return out, nil
+}
+
+func (s *Service) newSession(u shop.User, kind string, meta Meta) kv.Session {
+	now := s.now().UTC()
+	return kv.Session{
+		ID: shop.NewID(), UserID: u.ID, StoreID: u.StoreID, Role: u.Role, Email: u.Email, Kind: kind,
+		IP: meta.IP, UserAgent: truncate(meta.UserAgent, 200), CSRFToken: rand.Text(),
+		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.AbsoluteTimeout),
+	}
+}
+
+// LoginAPI signs in over the API without a second factor; for tests and tools.
+func (s *Service) LoginAPI(ctx context.Context, store *shop.Store, email, password string, meta Meta) (Tokens, error) {
+	l, err := s.Login(ctx, store, email, password, KindAPI, meta)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if l.Tokens == nil {
+		return Tokens{}, shop.Errorf(shop.KindUnauthenticated, "A second factor is required.")
+	}
+	return *l.Tokens, nil
+}
+
+// LoginBrowser signs in from a browser without a second factor; for tests and tools.
+func (s *Service) LoginBrowser(ctx context.Context, store *shop.Store, email, password string, meta Meta) (string, kv.Session, error) {
+	l, err := s.Login(ctx, store, email, password, KindBrowser, meta)
+	if err != nil {
+		return "", kv.Session{}, err
+	}
+	if l.CookieToken == "" {
+		return "", kv.Session{}, shop.Errorf(shop.KindUnauthenticated, "A second factor is required.")
+	}
+	return l.CookieToken, l.Session, nil
+}
+
+// ErrMFAInvalid is the answer to a wrong, used or expired second-factor code.
+var ErrMFAInvalid = &shop.Error{Kind: shop.KindUnauthenticated, Code: "mfa-invalid", Message: "The code is wrong or has expired."}
+
+// ErrCodeSent answers a request for an e-mail code: it was sent.
+var ErrCodeSent = errors.New("code sent")
+
+// CompleteMFA answers a sign-in challenge with a code, for a session of kind (the kind the
+// sign-in asked for). With method "email" and no code, it mails a
+// six-digit code (valid five minutes, single use, five tries) and returns ErrCodeSent.
+func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, method, code, kind string, meta Meta) (Login, error) {
+	var storeID shop.StoreID
+	if store != nil {
+		storeID = store.ID
+	}
+	if mfaToken == "" || len(mfaToken) > 100 {
+		return Login{}, ErrMFAInvalid
+	}
+	pending, err := s.sessions.ByToken(ctx, HashToken(mfaToken))
+	if err != nil || pending.Kind != "mfa" || pending.Pending != kind || pending.StoreID != storeID || !s.now().Before(pending.ExpiresAt) {
+		return Login{}, ErrMFAInvalid
+	}
+	account := acctKey(storeID, pending.Email)
+	if method == MethodEmail && code == "" {
+		if err := s.guard(ctx, "mfa-mail", storeID, account, meta); err != nil {
+			return Login{}, err
+		}
+		return Login{}, s.sendEmailCode(ctx, pending)
+	}
+	if err := s.guard(ctx, "mfa", storeID, account, meta); err != nil {
+		return Login{}, err
+	}
+	if err := s.locked(ctx, storeID, account, meta); err != nil {
+		return Login{}, err
+	}
+	u, err := s.userOf(ctx, storeID, pending.UserID)
+	if err != nil || !u.Active {
+		return Login{}, ErrMFAInvalid
+	}
+	var ok bool
+	switch method {
+	case MethodTOTP:
+		ok, err = s.checkTOTP(ctx, u, code)
+	case MethodRecovery:
+		ok, err = s.useRecoveryCode(ctx, u, code)
+	case MethodEmail:
+		ok, err = s.limits.TakeCode(ctx, "mailcode:"+string(u.ID), HashToken(string(u.ID)+":"+strings.TrimSpace(code)), s.now(), constantEqual)
+	default:
+		return Login{}, shop.Invalid(shop.FieldError{Field: "method", Message: "must be totp, email or recovery_code"})
+	}
+	if err != nil {
+		return Login{}, err
+	}
+	if !ok {
+		s.record(ctx, storeID, audit.Record{Actor: shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, IP: meta.IP},
+			Action: "auth.mfa.failure", TargetType: "user", TargetID: string(u.ID), Detail: map[string]string{"method": method}})
+		s.failed(ctx, storeID, account, u, meta)
+		return Login{}, ErrMFAInvalid
+	}
+	_ = s.sessions.Delete(ctx, pending.ID)
+	return s.startSession(ctx, u, pending.Pending, meta, false, "password+"+method)
+}
+
+func (s *Service) userOf(ctx context.Context, store shop.StoreID, id shop.UserID) (shop.User, error) {
+	var u shop.User
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) {
+		if store == "" {
+			u, err = tx.OperatorByID(ctx, id)
+		} else {
+			u, err = tx.UserByID(ctx, store, id)
+		}
+		return
+	})
+	return u, err
+}
+
+func (s *Service) sendEmailCode(ctx context.Context, pending kv.Session) error {
+	code := sixDigits()
+	err := s.limits.PutCode(ctx, "mailcode:"+string(pending.UserID), kv.Code{Hash: HashToken(string(pending.UserID) + ":" + code),
+		ExpiresAt: s.now().Add(5 * time.Minute), TriesLeft: 5})
+	if err != nil {
+		return err
+	}
+	s.send(ctx, pending.Email, "Your sign-in code", "Your sign-in code is "+code+". It works once, for five minutes.\n\n"+
+		"If you did not try to sign in, change your password.\n")
+	return ErrCodeSent
+}
+
+// send mails a message; a failure is logged, never shown (it would tell whether an account exists).
+func (s *Service) send(ctx context.Context, to, subject, body string) {
+	if s.mailer == nil {
+		return
+	}
+	if err := s.mailer.Send(context.WithoutCancel(ctx), mail.Message{To: to, Subject: subject, Body: body}); err != nil {
+		s.log.ErrorContext(ctx, "mail failed", "subject", subject, "err", err)
+	}
+}

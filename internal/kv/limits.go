@@ -1,0 +1,148 @@
+package kv
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// MemoryLimits keeps rate-limit windows, failure counts, locks and one-time codes in this process.
+type MemoryLimits struct {
+	mu        sync.Mutex
+	hits      map[string][]time.Time // sliding windows
+	fails     map[string]int
+	locks     map[string]time.Time
+	codes     map[string]Code
+	lastSweep time.Time
+}
+
+// Code is a one-time code sent by mail: its hash, when it expires and how many tries are left.
+type Code struct {
+	Hash      string
+	ExpiresAt time.Time
+	TriesLeft int
+}
+
+// NewMemoryLimits returns empty in-process limits.
+func NewMemoryLimits() *MemoryLimits {
+	return &MemoryLimits{hits: map[string][]time.Time{}, fails: map[string]int{}, locks: map[string]time.Time{}, codes: map[string]Code{}}
+}
+
+// Allow records an attempt under key and reports whether it is within limit attempts per window
+// (a sliding window). When it is not, it says how long until the next attempt would be allowed;
+// refused attempts are not counted.
+func (m *MemoryLimits) Allow(_ context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweep(now)
+	hs := m.hits[key]
+	cut := 0
+	for cut < len(hs) && !hs[cut].After(now.Add(-window)) {
+		cut++
+	}
+	hs = hs[cut:]
+	if len(hs) >= limit {
+		m.hits[key] = hs
+		return false, hs[0].Add(window).Sub(now), nil
+	}
+	m.hits[key] = append(hs, now)
+	return true, 0, nil
+}
+
+// Fail counts one more failure in a row under key and returns the count.
+func (m *MemoryLimits) Fail(_ context.Context, key string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fails[key]++
+	return m.fails[key], nil
+}
+
+// ClearFailures ends a run of failures (a success).
+func (m *MemoryLimits) ClearFailures(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.fails, key)
+	return nil
+}
+
+// Lock locks key until the given time.
+func (m *MemoryLimits) Lock(_ context.Context, key string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.locks[key] = until
+	return nil
+}
+
+// Locked reports whether key is locked at now, and for how much longer.
+func (m *MemoryLimits) Locked(_ context.Context, key string, now time.Time) (bool, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.locks[key]
+	if !ok || !now.Before(until) {
+		return false, 0, nil
+	}
+	return true, until.Sub(now), nil
+}
+
+// Unlock lifts a lock and forgets the failures that led to it.
+func (m *MemoryLimits) Unlock(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.locks, key)
+	delete(m.fails, key)
+	return nil
+}
+
+// PutCode stores a one-time code under key, replacing an earlier one.
+func (m *MemoryLimits) PutCode(_ context.Context, key string, c Code) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.codes[key] = c
+	return nil
+}
+
+// TakeCode checks a code hash against the one under key. A match spends the code; a miss spends a
+// try, and the last try spends the code. Expired codes never match.
+func (m *MemoryLimits) TakeCode(_ context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.codes[key]
+	if !ok || !now.Before(c.ExpiresAt) || c.TriesLeft <= 0 {
+		delete(m.codes, key)
+		return false, nil
+	}
+	if equal(c.Hash, hash) {
+		delete(m.codes, key)
+		return true, nil
+	}
+	c.TriesLeft--
+	if c.TriesLeft <= 0 {
+		delete(m.codes, key)
+	} else {
+		m.codes[key] = c
+	}
+	return false, nil
+}
+
+// sweep drops windows, locks and codes that ended, once a minute.
+func (m *MemoryLimits) sweep(now time.Time) {
+	if now.Sub(m.lastSweep) < time.Minute {
+		return
+	}
+	m.lastSweep = now
+	for k, hs := range m.hits {
+		if len(hs) == 0 || now.Sub(hs[len(hs)-1]) > time.Hour {
+			delete(m.hits, k)
+		}
+	}
+	for k, until := range m.locks {
+		if now.After(until) {
+			delete(m.locks, k)
+		}
+	}
+	for k, c := range m.codes {
+		if now.After(c.ExpiresAt) {
+			delete(m.codes, k)
+		}
+	}
+}
