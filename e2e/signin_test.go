@@ -25,22 +25,30 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // startDemo serves a shop with the demo store and returns its base URL and credentials.
 func startDemo(t *testing.T) (string, []app.DemoCredential) {
 	t.Helper()
+	base, creds, _ := startDemoMail(t)
+	return base, creds
+}
+
+// startDemoMail is startDemo that also returns the mail directory.
+func startDemoMail(t *testing.T) (string, []app.DemoCredential, string) {
+	t.Helper()
 	cfg := app.Defaults()
 	cfg.Database = testenv.SQLiteURL(t)
 	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
 	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	cfg.BaseURL = base
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	creds, err := a.SeedDemo(ctx, io.Discard, base)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +56,7 @@ func startDemo(t *testing.T) (string, []app.DemoCredential) {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done; _ = a.Close() })
-	return base, creds
+	return base, creds, cfg.MailDir
 }
 
 // screenshot keeps a picture of the page in SHOP_E2E_SCREENSHOTS, when set, for people to look at.

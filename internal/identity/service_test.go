@@ -2,10 +2,10 @@ package identity_test
 
 import (
 	"context"
-	"regexp"
-	"strings"
 	"io"
 	"log/slog"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,8 +244,8 @@ func TestPasswordPolicy(t *testing.T) {
 		{"aaaaaaaaaaaaaaaa", false, false},
 		{"short", false, false},
 		{strings.Repeat("long enough ", 11), false, false}, // 132 characters
-		{"jane.doe.rules.the.world", false, false},          // holds the e-mail's local part
-		{"Ölçü ağaç kâğıt yolu 7", false, true},             // any characters
+		{"jane.doe.rules.the.world", false, false},         // holds the e-mail's local part
+		{"Ölçü ağaç kâğıt yolu 7", false, true},            // any characters
 		{"correct horse battery staple", true, false},
 		{"Correct horse battery staple 9!", true, true},
 	}

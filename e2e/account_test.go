@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"secureshop/internal/testenv"
+)
+
+var linkRE = regexp.MustCompile(`https?://\S+/verify\?token=[A-Za-z0-9_-]+`)
+
+// verificationLink reads the newest mail to address in the mail directory and returns its link.
+func verificationLink(t *testing.T, dir, address string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	sort.Strings(files)
+	for i := len(files) - 1; i >= 0; i-- {
+		f, err := os.Open(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(f)
+		if err == nil && m.Header.Get("To") == address {
+			body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
+			_ = f.Close()
+			if link := linkRE.FindString(string(body)); link != "" {
+				return link
+			}
+			continue
+		}
+		_ = f.Close()
+	}
+	t.Fatalf("no verification mail to %s in %s", address, dir)
+	return ""
+}
+
+// TestBrowser_RegisterVerifyEnrolTOTPAndSignInWithIt walks a new customer through registration,
+// the verification mail, TOTP enrolment and a sign-in with password and code.
+func TestBrowser_RegisterVerifyEnrolTOTPAndSignInWithIt(t *testing.T) {
+	base, _, mailDir := startDemoMail(t)
+	ctx := testenv.Browser(t)
+	step, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(step, actions...); err != nil {
+			screenshot(t, ctx, "failure")
+			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+			t.Fatalf("%s: %v\npage: %s", what, err, body)
+		}
+	}
+	navigate := func(what, sel, want string) {
+		t.Helper()
+		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
+			t.Fatal(err)
+		}
+		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(step, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	const email, password = "robin@example.com", "tangerine glacier whistle 42"
+
+	must("open the shop", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS(`a[href="/s/demo/register"]`)))
+	navigate("to registration", `a[href="/s/demo/register"]`, "#name")
+	must("fill registration", chromedp.SendKeys(chromedp.CSS("#name"), "Robin Hood"), chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	navigate("register", "form button[type=submit]", "p.flash")
+	if got := text("main"); !strings.Contains(got, "Check your mail") {
+		t.Fatalf("after registering: %q", got)
+	}
+	screenshot(t, ctx, "registered")
+
+	link := verificationLink(t, mailDir, email)
+	must("open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#confirm")))
+	navigate("confirm", "#confirm", "p.flash")
+	if got := text("main"); !strings.Contains(got, "confirmed") {
+		t.Fatalf("after verifying: %q", got)
+	}
+
+	must("sign-in page", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	must("credentials", chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password))
+	navigate("sign in", "form button[type=submit]", "a.who")
+	navigate("account", "a.who", "#enrol")
+	navigate("start enrolment", "#enrol", "#totp-secret")
+	secret := text("#totp-secret")
+	if src, err := chromedp.Run(step, chromedp.AttributeValue(chromedp.CSS(`#mfa img`), "src")); err != nil || !strings.HasPrefix(src.Value, "data:image/png;base64,") {
+		t.Fatalf("no QR code: %v", err)
+	}
+	screenshot(t, ctx, "enrol")
+	code, err := totp.GenerateCode(secret, time.Now().Add(-30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must("type the code", chromedp.SendKeys(chromedp.CSS("#totp-code"), code))
+	navigate("confirm enrolment", "#mfa button[type=submit]", "#recovery-codes")
+	if n := strings.Count(text("#recovery-codes"), "-"); n != 10 {
+		t.Fatalf("%d recovery codes shown", n)
+	}
+	screenshot(t, ctx, "recovery-codes")
+	navigate("sign out", "nav form button", `nav a[href="/s/demo/login"]`)
+
+	navigate("sign in again", `nav a[href="/s/demo/login"]`, "#email")
+	must("credentials again", chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password))
+	navigate("password", "form button[type=submit]", "#code")
+	screenshot(t, ctx, "second-factor")
+	wrong, _ := totp.GenerateCode(secret, time.Now().Add(-10*time.Minute))
+	must("wrong code", chromedp.SendKeys(chromedp.CSS("#code"), wrong))
+	navigate("submit a wrong code", "form button[type=submit]", "p.error")
+	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // a step not used yet
+	must("right code", chromedp.SendKeys(chromedp.CSS("#code"), code))
+	navigate("submit the code", "form button[type=submit]", "a.who")
+	if got := text("a.who"); !strings.Contains(got, email) {
+		t.Fatalf("signed in as %q", got)
+	}
+}
