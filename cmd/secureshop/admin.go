@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -163,10 +164,11 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	list.Flags().StringVar(&listStore, "store", "", "store slug (required)")
 	_ = list.MarkFlagRequired("store")
 
-	setActive := func(use string, active bool) *cobra.Command {
+	// onUser makes a command that finds one user of a store by e-mail and acts on them.
+	onUser := func(use, short, done string, act func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error) *cobra.Command {
 		var s, e string
 		cmd := &cobra.Command{
-			Use: use, Short: use + " a user (their sessions end at once)", Args: cobra.NoArgs,
+			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				a, err := open(cmd.Context(), cfg)
 				if err != nil {
@@ -182,10 +184,10 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 				if err != nil {
 					return describe(err)
 				}
-				if _, err := a.Identity.UpdateUser(ctx, shop.System(), st.ID, u.ID, identity.UserPatch{Active: &active}); err != nil {
+				if err := act(ctx, a, st.ID, u); err != nil {
 					return describe(err)
 				}
-				_, _ = fmt.Fprintf(stdout, "user %s %sd\n", u.Email, use)
+				_, _ = fmt.Fprintf(stdout, "user %s %s\n", u.Email, done)
 				return nil
 			},
 		}
@@ -195,7 +197,22 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 		_ = cmd.MarkFlagRequired("email")
 		return cmd
 	}
-	c.AddCommand(create, list, setActive("deactivate", false), setActive("activate", true))
+	setActive := func(active bool) func(context.Context, *app.App, shop.StoreID, shop.User) error {
+		return func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error {
+			_, err := a.Identity.UpdateUser(ctx, shop.System(), store, u.ID, identity.UserPatch{Active: &active})
+			return err
+		}
+	}
+	c.AddCommand(create, list,
+		onUser("deactivate", "Deactivate a user (their sessions end at once)", "deactivated", setActive(false)),
+		onUser("activate", "Activate a user", "activated", setActive(true)),
+		onUser("unlock", "Lift a sign-in lock", "unlocked", func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error {
+			return a.Identity.UnlockUser(ctx, shop.System(), store, u.ID)
+		}),
+		onUser("reset-mfa", "Remove a user's second factor (lost device); staff enrol again at sign-in", "has no second factor now",
+			func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error {
+				return a.Identity.ResetUserMFA(ctx, shop.System(), store, u.ID)
+			}))
 	return c
 }
 

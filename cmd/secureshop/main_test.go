@@ -77,6 +77,13 @@ func TestCLI_StoresUsersAndAuditVerify(t *testing.T) {
 			t.Fatalf("deactivated user still active:\n%s", out)
 		}
 		c.ok("", "user", "activate", "--store", "acme", "--email", "till@acme.example")
+		if out := c.ok("", "user", "unlock", "--store", "acme", "--email", "till@acme.example"); !strings.Contains(out, "unlocked") {
+			t.Fatalf("unlock: %s", out)
+		}
+		c.ok("", "user", "reset-mfa", "--store", "acme", "--email", "till@acme.example")
+		if code, _, _ := c.run("", "user", "unlock", "--store", "acme", "--email", "nobody@acme.example"); code != 1 {
+			t.Fatal("unlocking an unknown user succeeded")
+		}
 		if code, _, errOut := c.run("", "user", "deactivate", "--store", "acme", "--email", "boss@acme.example"); code != 1 || !strings.Contains(errOut, "last active admin") {
 			t.Fatalf("deactivating the last admin: exit %d %s", code, errOut)
 		}

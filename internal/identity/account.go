@@ -174,7 +174,7 @@ func (s *Service) ResetPassword(ctx context.Context, st shop.Store, token, passw
 		return err
 	}
 	_, _ = s.sessions.DeleteUser(ctx, u.ID)
-	return s.limits.Unlock(ctx, acctKey(st.ID, u.Email))
+	return s.clearFailures(ctx, st.ID, u.Email)
 }
 
 // ChangePassword sets a new password after checking the current one, and ends the user's other sessions.
@@ -191,7 +191,7 @@ func (s *Service) ChangePassword(ctx context.Context, p shop.Principal, current,
 		return err
 	}
 	if ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash); err != nil || !ok {
-		s.failed(ctx, p.StoreID, account, u, meta)
+		s.failed(ctx, p.StoreID, u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "current_password", Message: "is not your current password"})
 	}
 	composition := false
@@ -295,7 +295,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p shop.Principal, password 
 		return err
 	}
 	if ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil || !ok {
-		s.failed(ctx, p.StoreID, account, u, meta)
+		s.failed(ctx, p.StoreID, u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "password", Message: "is not your current password"})
 	}
 	placeholder, err := s.hasher.Hash(ctx, newTokenOnly())
@@ -327,7 +327,7 @@ func (s *Service) UnlockUser(ctx context.Context, actor shop.Principal, store sh
 	if err != nil {
 		return err
 	}
-	if err := s.limits.Unlock(ctx, acctKey(store, u.Email)); err != nil {
+	if err := s.clearFailures(ctx, store, u.Email); err != nil {
 		return err
 	}
 	s.record(ctx, store, audit.Record{Actor: actor, Action: "user.unlock", TargetType: "user", TargetID: string(id)})

@@ -51,38 +51,49 @@ func (s *Service) guard(ctx context.Context, action string, store shop.StoreID, 
 }
 
 // locked refuses work on a locked account, correct password or not.
-func (s *Service) locked(ctx context.Context, store shop.StoreID, account string, meta Meta) error {
-	locked, retry, err := s.limits.Locked(ctx, account, s.now())
+func (s *Service) locked(ctx context.Context, store shop.StoreID, email string, meta Meta) error {
+	var until *time.Time
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { until, err = tx.LockedUntil(ctx, store, email, s.now()); return })
 	if err != nil {
 		return err
 	}
-	if locked {
+	if until != nil {
 		s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.locked-attempt", TargetType: "account",
-			Detail: map[string]string{"account": account}})
-		return errThrottled(retry)
+			Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
+		return errThrottled(until.Sub(s.now()))
 	}
 	return nil
 }
 
-// failed counts a failure in a row on account; the LockAfter-th locks it and tells its owner.
-func (s *Service) failed(ctx context.Context, store shop.StoreID, account string, u shop.User, meta Meta) {
-	n, err := s.limits.Fail(ctx, account)
-	if err != nil || n < s.cfg.LockAfter {
+// failed counts a failure in a row on an account; the LockAfter-th locks it and tells its owner.
+func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, u shop.User, meta Meta) {
+	until := s.now().Add(s.cfg.LockFor)
+	var n int
+	var locked bool
+	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) (err error) {
+		n, locked, err = tx.RecordFailure(ctx, store, email, s.cfg.LockAfter, until)
+		return
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "recording a failed attempt failed", "err", err)
 		return
 	}
-	until := s.now().Add(s.cfg.LockFor)
-	if err := s.limits.Lock(ctx, account, until); err != nil {
-		s.log.ErrorContext(ctx, "lock failed", "err", err)
+	if !locked {
 		return
 	}
 	s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.lockout", TargetType: "user",
-		TargetID: string(u.ID), Detail: map[string]string{"account": account, "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
+		TargetID: string(u.ID), Detail: map[string]string{"account": sqlstore.NormalizeEmail(email), "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
 	if u.ID != "" {
 		s.send(ctx, u.Email, "Your account is locked for a while",
 			fmt.Sprintf("There were %d failed attempts to sign in to your account, so it is locked until %s UTC.\n\n"+
 				"If that was not you, change your password when the lock ends. An administrator can also unlock it.\n",
 				n, until.UTC().Format("15:04 on 2 Jan 2006")))
 	}
+}
+
+// clearFailures ends an account's run of failures (and any lock).
+func (s *Service) clearFailures(ctx context.Context, store shop.StoreID, email string) error {
+	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, store, email) })
 }
 
 // checkPassword checks e-mail and password for a user of store (or a platform operator when store
@@ -97,7 +108,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 	if err := s.guard(ctx, "login", storeID, account, meta); err != nil {
 		return shop.User{}, err
 	}
-	if err := s.locked(ctx, storeID, account, meta); err != nil {
+	if err := s.locked(ctx, storeID, email, meta); err != nil {
 		return shop.User{}, err
 	}
 	var u shop.User
@@ -133,7 +144,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 		s.record(ctx, storeID, audit.Record{Actor: actor, Action: "auth.login.failure", TargetType: "user",
 			TargetID: string(u.ID), Detail: map[string]string{"email": sqlstore.NormalizeEmail(email), "reason": reason}})
 		if reason == "unknown e-mail" || reason == "wrong password" {
-			s.failed(ctx, storeID, account, u, meta)
+			s.failed(ctx, storeID, email, u, meta)
 		}
 		return shop.User{}, shop.ErrInvalidCredentials
 	}
@@ -227,7 +238,9 @@ func (s *Service) startSession(ctx context.Context, u shop.User, kind string, me
 	if err := s.sessions.Create(ctx, sess); err != nil {
 		return Login{}, err
 	}
-	_ = s.limits.ClearFailures(ctx, acctKey(u.StoreID, u.Email))
+	if err := s.clearFailures(ctx, u.StoreID, u.Email); err != nil {
+		return Login{}, err
+	}
 	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
 		TargetID: sess.ID, Detail: map[string]string{"kind": kind, "factors": how}})
 	out.Session = sess
@@ -298,7 +311,7 @@ func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, 
 	if err := s.guard(ctx, "mfa", storeID, account, meta); err != nil {
 		return Login{}, err
 	}
-	if err := s.locked(ctx, storeID, account, meta); err != nil {
+	if err := s.locked(ctx, storeID, pending.Email, meta); err != nil {
 		return Login{}, err
 	}
 	u, err := s.userOf(ctx, storeID, pending.UserID)
@@ -322,7 +335,7 @@ func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, 
 	if !ok {
 		s.record(ctx, storeID, audit.Record{Actor: shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, IP: meta.IP},
 			Action: "auth.mfa.failure", TargetType: "user", TargetID: string(u.ID), Detail: map[string]string{"method": method}})
-		s.failed(ctx, storeID, account, u, meta)
+		s.failed(ctx, storeID, u.Email, u, meta)
 		return Login{}, ErrMFAInvalid
 	}
 	_ = s.sessions.Delete(ctx, pending.ID)

@@ -218,7 +218,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p shop.Principal, code string
 		return err
 	}
 	if !ok {
-		s.failed(ctx, p.StoreID, account, u, meta)
+		s.failed(ctx, p.StoreID, u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "code", Message: "is not a current code or an unused recovery code"})
 	}
 	return s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error {

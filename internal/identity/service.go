@@ -31,14 +31,10 @@ type SessionStore interface {
 	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 }
 
-// Limits is where rate-limit windows, failure runs, locks and mailed codes live.
+// Limits is where rate-limit windows and mailed codes live. (Account locks live in the database,
+// so that they hold across restarts and the command line can lift them.)
 type Limits interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
-	Fail(ctx context.Context, key string) (int, error)
-	ClearFailures(ctx context.Context, key string) error
-	Lock(ctx context.Context, key string, until time.Time) error
-	Locked(ctx context.Context, key string, now time.Time) (bool, time.Duration, error)
-	Unlock(ctx context.Context, key string) error
 	PutCode(ctx context.Context, key string, c kv.Code) error
 	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
 }

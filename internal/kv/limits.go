@@ -6,12 +6,10 @@ import (
 	"time"
 )
 
-// MemoryLimits keeps rate-limit windows, failure counts, locks and one-time codes in this process.
+// MemoryLimits keeps rate-limit windows and one-time codes in this process.
 type MemoryLimits struct {
 	mu        sync.Mutex
 	hits      map[string][]time.Time // sliding windows
-	fails     map[string]int
-	locks     map[string]time.Time
 	codes     map[string]Code
 	lastSweep time.Time
 }
@@ -25,7 +23,7 @@ type Code struct {
 
 // NewMemoryLimits returns empty in-process limits.
 func NewMemoryLimits() *MemoryLimits {
-	return &MemoryLimits{hits: map[string][]time.Time{}, fails: map[string]int{}, locks: map[string]time.Time{}, codes: map[string]Code{}}
+	return &MemoryLimits{hits: map[string][]time.Time{}, codes: map[string]Code{}}
 }
 
 // Allow records an attempt under key and reports whether it is within limit attempts per window
@@ -47,50 +45,6 @@ func (m *MemoryLimits) Allow(_ context.Context, key string, limit int, window ti
 	}
 	m.hits[key] = append(hs, now)
 	return true, 0, nil
-}
-
-// Fail counts one more failure in a row under key and returns the count.
-func (m *MemoryLimits) Fail(_ context.Context, key string) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fails[key]++
-	return m.fails[key], nil
-}
-
-// ClearFailures ends a run of failures (a success).
-func (m *MemoryLimits) ClearFailures(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.fails, key)
-	return nil
-}
-
-// Lock locks key until the given time.
-func (m *MemoryLimits) Lock(_ context.Context, key string, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.locks[key] = until
-	return nil
-}
-
-// Locked reports whether key is locked at now, and for how much longer.
-func (m *MemoryLimits) Locked(_ context.Context, key string, now time.Time) (bool, time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	until, ok := m.locks[key]
-	if !ok || !now.Before(until) {
-		return false, 0, nil
-	}
-	return true, until.Sub(now), nil
-}
-
-// Unlock lifts a lock and forgets the failures that led to it.
-func (m *MemoryLimits) Unlock(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.locks, key)
-	delete(m.fails, key)
-	return nil
 }
 
 // PutCode stores a one-time code under key, replacing an earlier one.
@@ -133,11 +87,6 @@ func (m *MemoryLimits) sweep(now time.Time) {
 	for k, hs := range m.hits {
 		if len(hs) == 0 || now.Sub(hs[len(hs)-1]) > time.Hour {
 			delete(m.hits, k)
-		}
-	}
-	for k, until := range m.locks {
-		if now.After(until) {
-			delete(m.locks, k)
 		}
 	}
 	for k, c := range m.codes {

@@ -156,3 +156,42 @@ func (tx *Tx) AnonymiseUser(ctx context.Context, store shop.StoreID, user shop.U
 		WHERE store_id = ? AND id = ?`, "deleted-"+string(user)+"@invalid", placeholderHash, false, ts(tx.now), ts(tx.now), store, user)
 	return mustAffect(res, err, "User")
 }
+
+func lockScope(store shop.StoreID) string {
+	if store == "" {
+		return "platform"
+	}
+	return string(store)
+}
+
+// RecordFailure counts one more failed attempt in a row on an account; at lockAfter it locks the
+// account until until. It returns the count and whether this failure locked the account.
+func (tx *Tx) RecordFailure(ctx context.Context, store shop.StoreID, email string, lockAfter int, until time.Time) (int, bool, error) {
+	var n int
+	err := tx.queryRow(ctx, []any{&n}, `INSERT INTO account_locks (scope, email, failures) VALUES (?, ?, 1)
+		ON CONFLICT (scope, email) DO UPDATE SET failures = account_locks.failures + 1 RETURNING failures`,
+		lockScope(store), NormalizeEmail(email))
+	if err != nil || n < lockAfter {
+		return n, false, err
+	}
+	_, err = tx.exec(ctx, `UPDATE account_locks SET locked_until = ?, failures = 0 WHERE scope = ? AND email = ?`,
+		ts(until), lockScope(store), NormalizeEmail(email))
+	return n, err == nil, err
+}
+
+// LockedUntil returns when an account's lock ends, or nil when it is not locked at now.
+func (tx *Tx) LockedUntil(ctx context.Context, store shop.StoreID, email string, now time.Time) (*time.Time, error) {
+	var until dbTime
+	err := tx.queryRow(ctx, []any{&until}, `SELECT locked_until FROM account_locks WHERE scope = ? AND email = ?`,
+		lockScope(store), NormalizeEmail(email))
+	if errors.Is(err, shop.ErrNoRows) || (err == nil && (!until.Valid || !until.T.After(now))) {
+		return nil, nil
+	}
+	return until.ptr(), err
+}
+
+// ClearFailures ends an account's run of failures and any lock (a success, or an admin's unlock).
+func (tx *Tx) ClearFailures(ctx context.Context, store shop.StoreID, email string) error {
+	_, err := tx.exec(ctx, `DELETE FROM account_locks WHERE scope = ? AND email = ?`, lockScope(store), NormalizeEmail(email))
+	return err
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"secureshop/internal/audit"
 	"secureshop/internal/shop"
@@ -394,6 +395,51 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		})
 		if err == nil {
 			t.Error("inconsistent line total accepted")
+		}
+	})
+}
+
+func TestAccountLocks(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		s := newStore(t, db, "locks")
+		now := time.Now().UTC()
+		until := now.Add(15 * time.Minute)
+		for i := 1; i <= 3; i++ {
+			var n int
+			var locked bool
+			if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) (err error) {
+				n, locked, err = tx.RecordFailure(ctx, s.ID, "Who@Example.com", 3, until)
+				return
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n != i || locked != (i == 3) {
+				t.Fatalf("failure %d: count %d locked %v", i, n, locked)
+			}
+		}
+		lockedUntil := func(store shop.StoreID, at time.Time) *time.Time {
+			var u *time.Time
+			if err := db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { u, err = tx.LockedUntil(ctx, store, "who@example.com", at); return }); err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		if u := lockedUntil(s.ID, now); u == nil || u.Sub(until).Abs() > time.Millisecond {
+			t.Fatalf("locked until %v, want %v", u, until)
+		}
+		if lockedUntil("", now) != nil {
+			t.Fatal("the lock reached the platform scope")
+		}
+		if lockedUntil(s.ID, until.Add(time.Second)) != nil {
+			t.Fatal("lock outlived its end")
+		}
+		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, s.ID, "who@example.com") }); err != nil {
+			t.Fatal(err)
+		}
+		if lockedUntil(s.ID, now) != nil {
+			t.Fatal("unlock did not lift the lock")
 		}
 	})
 }

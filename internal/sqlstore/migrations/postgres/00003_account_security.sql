@@ -33,7 +33,19 @@ CREATE TABLE one_time_tokens (
 );
 CREATE INDEX one_time_tokens_user ON one_time_tokens (user_id, purpose);
 
+-- Failed sign-ins in a row and locks, per account: the store (or 'platform') and the e-mail, so
+-- that an unknown address is treated exactly like a known one. Kept in the database, so that a lock
+-- holds across restarts and instances and the command line can lift it.
+CREATE TABLE account_locks (
+    scope        text NOT NULL,
+    email        text NOT NULL,
+    failures     integer NOT NULL,
+    locked_until timestamptz,
+    PRIMARY KEY (scope, email)
+);
+
 -- +goose Down
+DROP TABLE account_locks;
 DROP TABLE one_time_tokens;
 DROP TABLE recovery_codes;
 DROP TABLE user_mfa;
