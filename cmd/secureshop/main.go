@@ -132,6 +132,9 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 				}
 			}
 			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
+			if cfg.BaseURL == "" {
+				cfg.BaseURL = base
+			}
 			a.Log.Info("listening", "address", ln.Addr().String())
 			return a.Serve(ctx, ln)
 		},
@@ -139,6 +142,10 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 	c.Flags().StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (SHOP_LISTEN)")
 	c.Flags().StringVar(&cfg.Redis, "redis", "", "Redis URL for shared sessions; unset keeps them in process (SHOP_REDIS)")
 	c.Flags().BoolVar(&cfg.Demo, "demo", false, "create the demo store, users and catalogue once and print the credentials (SHOP_DEMO)")
+	c.Flags().StringVar(&cfg.BaseURL, "base-url", "", "public address of the shop, for links in mail (SHOP_BASE_URL; default http://LISTEN)")
+	c.Flags().IntVar(&cfg.Identity.AttemptsPerMinute, "attempts-per-minute", 5, "sign-in, code, registration and reset attempts per account a minute (SHOP_ATTEMPTS_PER_MINUTE)")
+	c.Flags().IntVar(&cfg.Identity.AttemptsPerIPMinute, "attempts-per-ip-minute", 5, "the same per client address (SHOP_ATTEMPTS_PER_IP_MINUTE)")
+	c.Flags().IntVar(&cfg.Identity.MaxSessions, "max-sessions", 10, "signed-in sessions per user; the oldest ends first (SHOP_MAX_SESSIONS)")
 	return c
 }
 

@@ -24,13 +24,14 @@ const (
 	UsersManage        Permission = "users.manage"
 	ReportsRead        Permission = "reports.read"
 	AuditRead          Permission = "audit.read"
+	StoreSettings      Permission = "store.settings" // the store's own rules, e.g. password composition
 	AccountSelf        Permission = "account.self" // own profile, password, MFA, sessions
 	PlatformStores     Permission = "platform.stores"
 )
 
 var grants = map[shop.Role]map[Permission]bool{
 	shop.RoleAdmin: set(CatalogWrite, CatalogArchive, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus,
-		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, AccountSelf),
+		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, StoreSettings, AccountSelf),
 	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
 	shop.RoleCustomer: set(CartUse, OrdersRead, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
 	shop.RoleOperator: set(PlatformStores, AccountSelf),

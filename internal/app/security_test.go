@@ -362,3 +362,24 @@ func TestAccount_ExportAndDelete(t *testing.T) {
 	}
 	expectStatus(t, "staff cannot delete themselves", s.call("DELETE", "/api/v1/me", admin, map[string]string{"password": testPassword}), 409)
 }
+
+func TestSettings_PasswordCompositionRule(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("rules")
+	admin := s.login("rules", "admin@example.com").AccessToken
+	clerk := s.login("rules", "clerk@example.com").AccessToken
+	expectStatus(t, "clerk changes settings", s.call("PATCH", "/api/v1/stores/rules/settings", clerk, `{"password_composition":true}`), 403)
+	reg := func(pw string) int {
+		return s.call("POST", "/api/v1/stores/rules/auth/register", "", map[string]string{"email": "x" + strconv.Itoa(len(pw)) + "@example.com", "password": pw}).status
+	}
+	if st := reg("correct horse battery staple"); st != 201 {
+		t.Fatalf("composition off: %d", st)
+	}
+	expectStatus(t, "turn on", s.call("PATCH", "/api/v1/stores/rules/settings", admin, `{"password_composition":true}`), 200)
+	if st := reg("correct horse battery staples"); st != 422 {
+		t.Fatalf("composition on, letters only: %d", st)
+	}
+	if st := reg("Correct horse battery staple 9!"); st != 201 {
+		t.Fatalf("composition on, mixed: %d", st)
+	}
+}

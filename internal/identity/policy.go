@@ -25,10 +25,7 @@ func CheckPasswordPolicy(field, pw, email, name string, composition bool) error 
 	}
 	lower := strings.ToLower(pw)
 	local, _, _ := strings.Cut(strings.ToLower(email), "@")
-	inputs := []string{strings.ToLower(email), local}
-	for _, w := range strings.Fields(strings.ToLower(name)) {
-		inputs = append(inputs, w)
-	}
+	inputs := append([]string{strings.ToLower(email), local}, strings.Fields(strings.ToLower(name))...)
 	for _, in := range inputs {
 		if utf8.RuneCountInString(in) >= 4 && strings.Contains(lower, in) {
 			return shop.Invalid(shop.FieldError{Field: field, Message: "must not contain your e-mail address or name"})

@@ -4,6 +4,7 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -109,4 +110,39 @@ func (s *Service) BySlug(ctx context.Context, slug string) (shop.Store, error) {
 	var st shop.Store
 	err := s.db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreBySlug(ctx, slug); return })
 	return st, err
+}
+
+// Settings are the rules a store's admin sets for it.
+type Settings struct {
+	PasswordComposition bool `json:"password_composition"` // passwords must mix upper, lower, digit and symbol
+}
+
+// Settings returns a store's settings.
+func (s *Service) Settings(ctx context.Context, actor shop.Principal, store shop.StoreID) (Settings, error) {
+	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
+		return Settings{}, err
+	}
+	var out Settings
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { out.PasswordComposition, err = tx.PasswordComposition(ctx, store); return })
+	return out, err
+}
+
+// SetPasswordComposition turns the store's password composition rule on or off.
+func (s *Service) SetPasswordComposition(ctx context.Context, actor shop.Principal, store shop.StoreID, on bool) (Settings, error) {
+	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
+		return Settings{}, err
+	}
+	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+		before, err := tx.PasswordComposition(ctx, store)
+		if err != nil || before == on {
+			return err
+		}
+		if err := tx.SetPasswordComposition(ctx, store, on); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.settings", TargetType: "store", TargetID: string(store),
+			Detail: map[string]string{"password_composition_before": strconv.FormatBool(before), "password_composition_after": strconv.FormatBool(on)}})
+		return err
+	})
+	return Settings{PasswordComposition: on}, err
 }

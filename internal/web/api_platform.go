@@ -43,3 +43,30 @@ func (s *Server) apiSetStoreStatus(w http.ResponseWriter, r *http.Request) error
 	}
 	return writeJSON(w, http.StatusOK, st)
 }
+
+func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	st, err := s.stores.Settings(r.Context(), info.principal, info.store.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) apiUpdateSettings(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		PasswordComposition *bool `json:"password_composition"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	info := infoOf(r)
+	if in.PasswordComposition == nil {
+		return s.apiSettings(w, r)
+	}
+	st, err := s.stores.SetPasswordComposition(r.Context(), info.principal, info.store.ID, *in.PasswordComposition)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}

@@ -65,6 +65,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/v1/stores/{store}/users/{id}/revoke-sessions", API: true, Perm: access.UsersManage, h: s.apiRevokeSessions},
 		{Method: "POST", Path: "/api/v1/stores/{store}/users/{id}/unlock", API: true, Perm: access.UsersManage, h: s.apiUnlockUser},
 		{Method: "POST", Path: "/api/v1/stores/{store}/users/{id}/reset-mfa", API: true, Perm: access.UsersManage, h: s.apiResetUserMFA},
+		{Method: "GET", Path: "/api/v1/stores/{store}/settings", API: true, Perm: access.StoreSettings, h: s.apiSettings},
+		{Method: "PATCH", Path: "/api/v1/stores/{store}/settings", API: true, Perm: access.StoreSettings, h: s.apiUpdateSettings},
 		{Method: "GET", Path: "/api/v1/stores/{store}/audit-events", API: true, Perm: access.AuditRead, h: s.apiAuditEvents},
 
 		// Platform.
