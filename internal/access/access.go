@@ -25,7 +25,7 @@ const (
 	ReportsRead        Permission = "reports.read"
 	AuditRead          Permission = "audit.read"
 	StoreSettings      Permission = "store.settings" // the store's own rules, e.g. password composition
-	AccountSelf        Permission = "account.self" // own profile, password, MFA, sessions
+	AccountSelf        Permission = "account.self"   // own profile, password, MFA, sessions
 	PlatformStores     Permission = "platform.stores"
 )
 

@@ -123,7 +123,10 @@ func (s *Service) Settings(ctx context.Context, actor shop.Principal, store shop
 		return Settings{}, err
 	}
 	var out Settings
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { out.PasswordComposition, err = tx.PasswordComposition(ctx, store); return })
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) {
+		out.PasswordComposition, err = tx.PasswordComposition(ctx, store)
+		return
+	})
 	return out, err
 }
 
