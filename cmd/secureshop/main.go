@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"secureshop/internal/app"
+	"secureshop/internal/shop"
 )
 
 func main() {
@@ -73,6 +74,7 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 			if v := os.Getenv("SHOP_MAIL_DIR"); v != "" {
 				cfg.MailDir = v
 			}
+			cfg.SMTPURL = os.Getenv("SHOP_SMTP_URL")
 			return nil
 		},
 	}
@@ -80,8 +82,10 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	pf.StringVar(&cfg.Database, "database", cfg.Database, "database URL: sqlite:PATH or postgres://... (SHOP_DATABASE)")
 	pf.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "file holding the master secret, created if missing (SHOP_SECRET_KEY_FILE)")
 	pf.StringVar(&cfg.LogFormat, "log-format", "", "log format: text or json (default text, json in production) (SHOP_LOG_FORMAT)")
+	pf.StringVar(&cfg.LogLevel, "log-level", "", "log level: debug, info, warn or error (SHOP_LOG_LEVEL)")
 
-	root.AddCommand(serveCmd(cfg, stdout), migrateCmd(cfg), storeCmd(cfg, stdout), userCmd(cfg, stdin, stdout), auditCmd(cfg, stdout))
+	root.AddCommand(serveCmd(cfg, stdout), migrateCmd(cfg), storeCmd(cfg, stdout), userCmd(cfg, stdin, stdout), auditCmd(cfg, stdout),
+		checkCmd(cfg, stdout), keysCmd(cfg, stdout))
 	return root
 }
 
@@ -114,6 +118,11 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if cfg.Env == "production" {
+				if findings := app.DeployFindings(*cfg); len(findings) > 0 {
+					return refuse(findings)
+				}
+			}
 			a, err := open(ctx, cfg)
 			if err != nil {
 				return err
@@ -142,6 +151,12 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 	c.Flags().StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (SHOP_LISTEN)")
 	c.Flags().StringVar(&cfg.Redis, "redis", "", "Redis URL for shared sessions; unset keeps them in process (SHOP_REDIS)")
 	c.Flags().BoolVar(&cfg.Demo, "demo", false, "create the demo store, users and catalogue once and print the credentials (SHOP_DEMO)")
+	c.Flags().StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate file (SHOP_TLS_CERT)")
+	c.Flags().StringVar(&cfg.TLSKey, "tls-key", "", "... and this key file (SHOP_TLS_KEY)")
+	c.Flags().StringVar(&cfg.HTTPRedirect, "http-redirect", "", "with TLS, also listen here and redirect HTTP to HTTPS, e.g. :80 (SHOP_HTTP_REDIRECT)")
+	c.Flags().StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "addresses or CIDRs of proxies whose X-Forwarded-For is believed (SHOP_TRUSTED_PROXIES)")
+	c.Flags().StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "origins allowed to call the API from a browser (SHOP_CORS_ORIGINS)")
+	c.Flags().IntVar(&cfg.APIRequestsPerMinute, "api-requests-per-minute", 600, "API requests a minute per client address (SHOP_API_REQUESTS_PER_MINUTE)")
 	c.Flags().StringVar(&cfg.BaseURL, "base-url", "", "public address of the shop, for links in mail (SHOP_BASE_URL; default http://LISTEN)")
 	c.Flags().IntVar(&cfg.Identity.AttemptsPerMinute, "attempts-per-minute", 5, "sign-in, code, registration and reset attempts per account a minute (SHOP_ATTEMPTS_PER_MINUTE)")
 	c.Flags().IntVar(&cfg.Identity.AttemptsPerIPMinute, "attempts-per-ip-minute", 5, "the same per client address (SHOP_ATTEMPTS_PER_IP_MINUTE)")
@@ -177,4 +192,76 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("no password on standard input")
 	}
 	return pw, nil
+}
+
+// refuse explains why production will not start.
+func refuse(findings []app.Finding) error {
+	var b strings.Builder
+	b.WriteString("SHOP_ENV=production refuses to start with insecure settings:")
+	for _, f := range findings {
+		fmt.Fprintf(&b, "\n  %s: %s", f.Name, f.Detail)
+	}
+	b.WriteString("\nsee `secureshop check --deploy`")
+	return errors.New(b.String())
+}
+
+func checkCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	var deploy bool
+	c := &cobra.Command{
+		Use:   "check --deploy",
+		Short: "List every setting that is insecure for production; exit 1 if there is any",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !deploy {
+				return errors.New("say what to check: --deploy")
+			}
+			findings := app.DeployFindings(*cfg)
+			for _, f := range findings {
+				_, _ = fmt.Fprintf(stdout, "FINDING %s: %s\n", f.Name, f.Detail)
+			}
+			if len(findings) > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d insecure setting(s) for production", len(findings))}
+			}
+			_, _ = fmt.Fprintln(stdout, "no findings: the settings are fit for production")
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&deploy, "deploy", false, "check the settings for a production deployment")
+	// check reads the same settings serve takes.
+	serve := serveCmd(cfg, stdout)
+	serve.Flags().VisitAll(func(f *pflag.Flag) { c.Flags().AddFlag(f) })
+	return c
+}
+
+func keysCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "keys", Short: "Manage the secret keys"}
+	reseal := func(cmd *cobra.Command) error {
+		a, err := open(cmd.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = a.Close() }()
+		n, err := a.Identity.ResealSecrets(cmd.Context(), shop.System())
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(stdout, "%d secret(s) sealed again with the newest key\n", n)
+		return nil
+	}
+	rotate := &cobra.Command{
+		Use: "rotate", Short: "Put a new key at the head of the key file and seal every secret again with it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.RotateKey(*cfg); err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(stdout, "new key written to %s; older keys stay to open old values and tokens\n", cfg.SecretKeyFile)
+			return reseal(cmd)
+		},
+	}
+	resealCmd := &cobra.Command{
+		Use: "reseal", Short: "Seal every secret again with the newest key of the ring", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return reseal(cmd) },
+	}
+	c.AddCommand(rotate, resealCmd)
+	return c
 }

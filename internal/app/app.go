@@ -7,12 +7,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,18 +36,26 @@ import (
 
 // Config is the whole configuration, from flags and SHOP_* environment variables.
 type Config struct {
-	Listen        string          // address to serve on
-	Database      string          // sqlite:PATH or postgres://...
-	Redis         string          // shared state; empty for in-process
-	SecretKeyFile string          // master secret (JWT signing and more), created if missing
-	SecretKey     string          // master secret as hex, instead of the file (SHOP_SECRET_KEY)
-	Env           string          // "development" or "production"
-	LogFormat     string          // "text" or "json"
-	MailDir       string          // where mail goes as .eml files while no SMTP server is configured
-	BaseURL       string          // the shop's public address, for links in mail (default http://LISTEN)
-	Identity      identity.Config // session lifetimes and attempt limits; zero values take the defaults
-	Demo          bool
-	HashParams    identity.Params // Argon2id cost; zero for the default
+	Listen               string          // address to serve on
+	Database             string          // sqlite:PATH or postgres://...
+	Redis                string          // shared state; empty for in-process
+	SecretKeyFile        string          // master secret (JWT signing and more), created if missing
+	SecretKey            string          // master secret as hex, instead of the file (SHOP_SECRET_KEY)
+	Env                  string          // "development" or "production"
+	LogFormat            string          // "text" or "json"
+	MailDir              string          // where mail goes as .eml files while no SMTP server is configured
+	BaseURL              string          // the shop's public address, for links in mail (default http://LISTEN)
+	Identity             identity.Config // session lifetimes and attempt limits; zero values take the defaults
+	TLSCert              string          // serve HTTPS with this certificate ...
+	TLSKey               string          // ... and key
+	HTTPRedirect         string          // with TLS: also listen here and redirect plain HTTP to HTTPS
+	TrustedProxies       []string        // addresses or CIDRs whose X-Forwarded-For is believed
+	CORSOrigins          []string        // origins allowed to call the API from a browser
+	APIRequestsPerMinute int             // API requests a minute per client address (default 600)
+	SMTPURL              string          // send mail through this server instead of writing files
+	LogLevel             string          // debug, info (default), warn, error
+	Demo                 bool
+	HashParams           identity.Params // Argon2id cost; zero for the default
 }
 
 // Defaults returns the configuration for a single machine.
@@ -67,6 +78,13 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
+	}
+	var level slog.Level
+	if c.LogLevel != "" && level.UnmarshalText([]byte(c.LogLevel)) != nil {
+		errs = append(errs, errors.New("--log-level must be debug, info, warn or error"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
 	return errors.Join(errs...)
 }
@@ -95,10 +113,13 @@ func NewLogger(c Config) *slog.Logger {
 			format = "json"
 		}
 	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel)) // validated in Validate; empty means info
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 // App is a running shop.
@@ -127,12 +148,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	master, err := loadSecret(cfg)
+	keys, err := loadKeys(cfg)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	signer, err := identity.NewSigner(identity.DeriveKey(master, "jwt"))
+	master := keys[0]
+	signer, err := identity.NewSigner(derive(keys, "jwt")...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -141,18 +163,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if params.Memory == 0 {
 		params = identity.DefaultParams
 	}
-	v, err := vault.New(identity.DeriveKey(master, "vault"))
+	v, err := vault.New(derive(keys, "vault")...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	mailer := mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
+	var mailer interface {
+		Send(ctx context.Context, m mail.Message) error
+	} = mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
+	if cfg.SMTPURL != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL, "no-reply@"+mailDomain(cfg)); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	idCfg := cfg.Identity
 	if idCfg.BaseURL = cfg.BaseURL; idCfg.BaseURL == "" {
 		idCfg.BaseURL = "http://" + cfg.Listen
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db}
-	a.Identity = identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
+	limits := kv.NewMemoryLimits()
+	a.Identity = identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: limits,
 		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, Log: log}, idCfg)
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
@@ -164,7 +195,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return hex.EncodeToString(m.Sum(nil))
 	}
 	a.Orders = orders.New(db, payment.Dummy{}, mailer, keyHash, log)
-	a.Web, err = web.New(web.Config{}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
+	proxies, err := parsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
+		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
 		Audit: a.Audit, Orders: a.Orders, Log: log})
 	if err != nil {
 		_ = db.Close()
@@ -176,36 +213,58 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // Close releases the database.
 func (a *App) Close() error { return a.DB.Close() }
 
-// loadSecret reads the master secret from the environment or the key file, creating the file
-// (readable by its owner only) on first start.
-func loadSecret(cfg Config) ([]byte, error) {
-	if cfg.SecretKey != "" {
-		b, err := hex.DecodeString(strings.TrimSpace(cfg.SecretKey))
-		if err != nil || len(b) < 32 {
-			return nil, errors.New("SHOP_SECRET_KEY must be at least 32 bytes as hex")
+// loadKeys reads the key ring — hex keys of at least 32 bytes, the current one first — from the
+// environment (comma-separated) or the key file (one per line), creating the file (readable by
+// its owner only) with one new key on first start. Older keys still open what they sealed.
+func loadKeys(cfg Config) ([][]byte, error) {
+	text := cfg.SecretKey
+	if text == "" {
+		b, err := os.ReadFile(cfg.SecretKeyFile)
+		if errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(cfg.SecretKeyFile), 0o700); err != nil {
+				return nil, err
+			}
+			key := newKey()
+			if err := os.WriteFile(cfg.SecretKeyFile, []byte(key+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write secret key file: %w", err)
+			}
+			b = []byte(key)
+		} else if err != nil {
+			return nil, fmt.Errorf("read secret key file: %w", err)
 		}
-		return b, nil
+		text = string(b)
 	}
-	b, err := os.ReadFile(cfg.SecretKeyFile)
-	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(cfg.SecretKeyFile), 0o700); err != nil {
-			return nil, err
+	var keys [][]byte
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' || r == '\r' }) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		if err := os.WriteFile(cfg.SecretKeyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("write secret key file: %w", err)
+		k, err := hex.DecodeString(line)
+		if err != nil || len(k) < 32 {
+			return nil, errors.New("secret keys must be hex, at least 32 bytes each (SHOP_SECRET_KEY or the key file)")
 		}
-		return key, nil
+		keys = append(keys, k)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read secret key file: %w", err)
+	if len(keys) == 0 {
+		return nil, errors.New("no secret key")
 	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("secret key file %s must hold at least 32 bytes as hex", cfg.SecretKeyFile)
+	return keys, nil
+}
+
+func newKey() string {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails
+	return hex.EncodeToString(key)
+}
+
+// derive derives one purpose's key from every key of the ring, current first.
+func derive(keys [][]byte, purpose string) [][]byte {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = identity.DeriveKey(k, purpose)
 	}
-	return key, nil
+	return out
 }
 
 // Serve answers HTTP on ln until ctx ends, then stops taking new connections and lets in-flight
@@ -220,8 +279,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	if a.Cfg.TLSCert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		go func() { errc <- srv.ServeTLS(ln, a.Cfg.TLSCert, a.Cfg.TLSKey) }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	var redirect *http.Server
+	if a.Cfg.TLSCert != "" && a.Cfg.HTTPRedirect != "" {
+		redirect = &http.Server{Addr: a.Cfg.HTTPRedirect, Handler: httpsRedirect(ln.Addr().String()), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+		go func() {
+			if err := redirect.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -230,6 +304,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
+	if redirect != nil {
+		_ = redirect.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
@@ -237,4 +314,48 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// parsePrefixes reads trusted proxies: addresses or CIDR prefixes.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+func mailDomain(c Config) string {
+	if u, err := url.Parse(c.BaseURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "secureshop.localhost"
+}
+
+// httpsRedirect sends plain-HTTP visitors to the same path over HTTPS, on the TLS listener's port.
+func httpsRedirect(tlsAddr string) http.Handler {
+	_, port, _ := net.SplitHostPort(tlsAddr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if port != "443" {
+			host = net.JoinHostPort(host, port)
+		}
+		target := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+		http.Redirect(w, r, target.String(), http.StatusPermanentRedirect) // #nosec G710 -- the same host and path, over HTTPS
+	})
 }

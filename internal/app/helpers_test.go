@@ -48,6 +48,12 @@ func startShop(t *testing.T, url string) *testShop {
 // startShopWith starts the shop with the given identity settings.
 func startShopWith(t *testing.T, url string, idc identity.Config) *testShop {
 	t.Helper()
+	return startShopFull(t, url, func(c *app.Config) { c.Identity = idc })
+}
+
+// startShopFull starts the shop after edit adjusts the test configuration.
+func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
+	t.Helper()
 	secret := make([]byte, 32)
 	copy(secret, testenv.RandomName("k"))
 	cfg := app.Defaults()
@@ -55,7 +61,8 @@ func startShopWith(t *testing.T, url string, idc identity.Config) *testShop {
 	cfg.SecretKey = hex.EncodeToString(secret)
 	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
-	cfg.Identity = idc
+	cfg.Identity = identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000}
+	edit(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.Open(ctx, cfg, log)

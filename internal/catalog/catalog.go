@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"secureshop/internal/access"
@@ -86,19 +85,7 @@ type ProductInput struct {
 
 var skuRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// validText checks a free-text field: valid UTF-8, no control characters except newlines and
-// tabs (when multiline), within max characters.
-func validText(s string, max int, multiline bool) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return false
-		}
-	}
-	return true
-}
+func validText(s string, max int, multiline bool) bool { return shop.ValidText(s, max, multiline) }
 
 func (in ProductInput) validate(st shop.Store, creating bool) []shop.FieldError {
 	var f []shop.FieldError

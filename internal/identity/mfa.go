@@ -234,3 +234,35 @@ func (s *Service) DisableTOTP(ctx context.Context, p shop.Principal, code string
 func (s *Service) MFAEnabled(ctx context.Context, p shop.Principal) (bool, error) {
 	return s.mfaEnrolled(ctx, p.UserID)
 }
+
+// ResealSecrets seals every stored secret again with the vault's newest key, after a key rotation.
+// It returns how many it re-sealed.
+func (s *Service) ResealSecrets(ctx context.Context, actor shop.Principal) (int, error) {
+	if actor.Role != shop.RoleSystem {
+		return 0, shop.ErrForbidden
+	}
+	n := 0
+	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+		all, err := tx.SealedSecrets(ctx)
+		if err != nil {
+			return err
+		}
+		for user, sealed := range all {
+			if s.vault.Current(sealed) {
+				continue
+			}
+			secret, err := s.vault.Open(sealed, string(user))
+			if err != nil {
+				return fmt.Errorf("a secret of user %s does not open with any key of the ring: %w", user, err)
+			}
+			if err := tx.ResealSecret(ctx, user, s.vault.Seal(secret, string(user))); err != nil {
+				return err
+			}
+			n++
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "keys.rotate", TargetType: "platform",
+			Detail: map[string]string{"resealed": fmt.Sprint(n)}})
+		return err
+	})
+	return n, err
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/mail"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"secureshop/internal/access"
@@ -47,7 +46,7 @@ func ValidatePassword(field, pw string) *shop.FieldError {
 }
 
 func validateName(name string) *shop.FieldError {
-	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+	if !shop.ValidText(name, 100, false) {
 		return &shop.FieldError{Field: "name", Message: "must be at most 100 characters of text"}
 	}
 	return nil

@@ -29,3 +29,16 @@ func TestDir_WritesEMLAndRefusesHeaderInjection(t *testing.T) {
 		t.Fatalf("mail file mode %v", info.Mode().Perm())
 	}
 }
+
+func TestNewSMTP_ParsesServerURLs(t *testing.T) {
+	for _, ok := range []string{"smtp://user:pw@mail.example.com:587", "smtps://mail.example.com:465", "smtp://mail.example.com"} {
+		if _, err := NewSMTP(ok, "shop@example.com"); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://mail.example.com", "mail.example.com", "smtp://", "smtp://host:port"} {
+		if _, err := NewSMTP(bad, "shop@example.com"); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

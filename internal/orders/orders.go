@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
@@ -136,7 +135,7 @@ func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store sho
 	default:
 		return sqlstore.Order{}, shop.Invalid(shop.FieldError{Field: "status", Message: "must be processing, shipped, delivered or cancelled"})
 	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > 500 {
+	if !shop.ValidText(note, 500, true) {
 		return sqlstore.Order{}, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
 	}
 	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false)

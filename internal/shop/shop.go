@@ -3,6 +3,8 @@ package shop
 import (
 	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -127,4 +129,18 @@ type User struct {
 	EmailVerifiedAt *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+}
+
+// ValidText checks a free-text field from a user: valid UTF-8, at most max characters, and no
+// control characters — except newlines and tabs when multiline.
+func ValidText(s string, max int, multiline bool) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return false
+		}
+	}
+	return true
 }

@@ -195,3 +195,28 @@ func (tx *Tx) ClearFailures(ctx context.Context, store shop.StoreID, email strin
 	_, err := tx.exec(ctx, `DELETE FROM account_locks WHERE scope = ? AND email = ?`, lockScope(store), NormalizeEmail(email))
 	return err
 }
+
+// SealedSecrets lists every sealed TOTP secret with its user, for key rotation.
+func (tx *Tx) SealedSecrets(ctx context.Context) (map[shop.UserID]string, error) {
+	rows, err := tx.query(ctx, `SELECT user_id, totp_sealed FROM user_mfa`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[shop.UserID]string{}
+	for rows.Next() {
+		var u shop.UserID
+		var s string
+		if err := rows.Scan(&u, &s); err != nil {
+			return nil, err
+		}
+		out[u] = s
+	}
+	return out, rows.Err()
+}
+
+// ResealSecret replaces a user's sealed TOTP secret (same secret, sealed with the newest key).
+func (tx *Tx) ResealSecret(ctx context.Context, user shop.UserID, sealed string) error {
+	res, err := tx.exec(ctx, `UPDATE user_mfa SET totp_sealed = ? WHERE user_id = ?`, sealed, user)
+	return mustAffect(res, err, "MFA")
+}

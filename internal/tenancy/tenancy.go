@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
@@ -40,7 +39,7 @@ func (s *Service) Create(ctx context.Context, actor shop.Principal, in NewStore)
 	if !shop.ValidSlug(in.Slug) {
 		fields = append(fields, shop.FieldError{Field: "slug", Message: "must be 3 to 40 lower-case letters, digits or dashes, not starting or ending with a dash"})
 	}
-	if n := utf8.RuneCountInString(in.Name); n == 0 || n > 100 || !utf8.ValidString(in.Name) || strings.ContainsRune(in.Name, 0) {
+	if in.Name == "" || !shop.ValidText(in.Name, 100, false) {
 		fields = append(fields, shop.FieldError{Field: "name", Message: "must be 1 to 100 characters of text"})
 	}
 	if !shop.ValidCurrency(in.Currency) {

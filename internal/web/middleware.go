@@ -5,9 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &reqInfo{id: rand.Text()[:16], ip: clientIP(r)}
+		info := &reqInfo{id: rand.Text()[:16], ip: s.clientIP(r)}
 		sw := &statusWriter{ResponseWriter: w, info: info}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		w.Header().Set("X-Request-Id", info.id)
@@ -92,13 +93,89 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the peer address. Forwarded headers are not believed (trusted proxies come later).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientIP is the address rate limits and the audit log use. X-Forwarded-For is believed only
+// when the peer is a trusted proxy, and then only as far as the proxies are trusted: the address is
+// the rightmost one not itself a trusted proxy, so a client cannot choose it by sending the header.
+func (s *Server) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr := peer.Addr().Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: stop believing the header here
+		}
+		addr = a.Unmap()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// cors answers browsers calling the API from another origin: allowed only for the configured
+// origins, and only with bearer tokens (never cookies).
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || !isAPI(r) || !slices.Contains(s.cfg.CORSOrigins, origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Idempotent-Replayed, Retry-After, X-Request-Id, Location")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		// A browser request the API allows across origins is not a forged form: the token proves it.
+		r.Header.Del("Sec-Fetch-Site")
+		r.Header.Del("Origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimit caps requests to the API per client address, on top of the per-action limits.
+func (s *Server) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Limits == nil || !isAPI(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ok, retry, err := s.cfg.Limits.Allow(r.Context(), "api:"+infoOf(r).ip, s.cfg.APIRequestsPerMin, time.Minute, time.Now())
+		if err != nil {
+			s.fail(w, r, &shop.Error{Kind: shop.KindUnavailable, Message: "The service is busy; try again shortly.", Err: err})
+			return
+		}
+		if !ok {
+			s.fail(w, r, &shop.Error{Kind: shop.KindRateLimited, Message: "Too many requests from your address. Slow down.", RetryAfter: retry})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // secure sets the security headers every response carries, refuses TRACE and caps request bodies.
@@ -113,7 +190,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		if r.TLS != nil {
+		if r.TLS != nil || s.cfg.HSTS {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		if r.Method == http.MethodTrace || r.Method == "TRACK" {

@@ -8,8 +8,10 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"secureshop/internal/access"
 	"secureshop/internal/auditlog"
@@ -23,7 +25,17 @@ import (
 
 // Config tunes the web layer.
 type Config struct {
-	MaxBodyBytes int64 // request body cap (default 1 MiB)
+	MaxBodyBytes      int64          // request body cap (default 1 MiB)
+	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For is believed; none by default
+	CORSOrigins       []string       // origins allowed to call the API from a browser; none by default
+	APIRequestsPerMin int            // requests to /api a minute per client address (default 600)
+	Limits            RateLimiter    // where the API rate limit counts
+	HSTS              bool           // send Strict-Transport-Security (served over TLS, or behind a TLS proxy)
+}
+
+// RateLimiter counts requests in sliding windows.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
 }
 
 // Server holds what the handlers need.
@@ -57,6 +69,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.APIRequestsPerMin <= 0 {
+		cfg.APIRequestsPerMin = 600
+	}
 	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -72,7 +87,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 // Handler is the whole HTTP handler, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.observe(s.secure(http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.dispatch))))
+	return s.observe(s.secure(s.cors(s.rateLimit(http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.dispatch))))))
 }
 
 // Routes returns the route table, for tests that walk every route.

@@ -1,0 +1,103 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Finding is one setting that is unsafe for production.
+type Finding struct {
+	Name   string
+	Detail string
+}
+
+// DeployFindings lists every insecure production setting of cfg. SHOP_ENV=production refuses to
+// start while any remains; `secureshop check --deploy` prints them.
+func DeployFindings(cfg Config) []Finding {
+	var out []Finding
+	add := func(name, format string, args ...any) { out = append(out, Finding{name, fmt.Sprintf(format, args...)}) }
+
+	if cfg.TLSCert == "" && len(cfg.TrustedProxies) == 0 {
+		add("no-tls", "neither TLS (--tls-cert, --tls-key) nor a TLS-terminating proxy (--trusted-proxies): passwords and sessions would cross the network in clear")
+	}
+	if cfg.TLSCert != "" && cfg.HTTPRedirect == "" && !loopback(cfg.Listen) {
+		add("no-http-redirect", "TLS without --http-redirect: visitors typing http:// get no answer instead of the secure site")
+	}
+	if u, err := url.Parse(cfg.BaseURL); cfg.BaseURL == "" || err != nil || u.Scheme != "https" {
+		add("base-url", "--base-url is not an https:// address, so links in mail (verification, password reset) would go over plain HTTP")
+	}
+	if cfg.SecretKey == "" {
+		if clean(cfg.SecretKeyFile) == clean(Defaults().SecretKeyFile) {
+			add("default-secret-key", "the secret key is the one generated in %s, next to the database: keep keys out of the data directory (--secret-key-file or SHOP_SECRET_KEY)", cfg.SecretKeyFile)
+		}
+		switch info, err := os.Stat(cfg.SecretKeyFile); {
+		case errors.Is(err, fs.ErrNotExist):
+			add("secret-key-missing", "the secret key file %s does not exist; it would be generated at start", cfg.SecretKeyFile)
+		case err == nil && info.Mode().Perm()&0o077 != 0:
+			add("secret-key-readable", "the secret key file %s is readable by other users (mode %v); chmod 600 it", cfg.SecretKeyFile, info.Mode().Perm())
+		}
+	}
+	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
+		if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+			add("database-readable", "the SQLite file %s is readable by other users (mode %v); chmod 600 it", path, info.Mode().Perm())
+		}
+	}
+	if strings.Contains(cfg.Database, "sslmode=disable") && !strings.Contains(cfg.Database, "@127.0.0.1") && !strings.Contains(cfg.Database, "@localhost") {
+		add("database-no-tls", "the PostgreSQL connection disables TLS (sslmode=disable) to a remote server")
+	}
+	if cfg.SMTPURL == "" {
+		add("mail-to-files", "mail is written to files in %s instead of being sent (SHOP_SMTP_URL)", cfg.MailDir)
+	}
+	if strings.EqualFold(cfg.LogLevel, "debug") {
+		add("debug", "debug logging is on (--log-level debug)")
+	}
+	if cfg.Demo {
+		add("demo", "--demo creates a demo store with printed passwords")
+	}
+	for _, o := range cfg.CORSOrigins {
+		if !strings.HasPrefix(o, "https://") {
+			add("cors", "CORS allows %q, which is not an https:// origin", o)
+		}
+	}
+	return out
+}
+
+func clean(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// RotateKey puts a new key at the head of the key file's ring (keeping the older ones, which
+// still open old values and verify tokens signed before), atomically and readable by its owner only.
+func RotateKey(cfg Config) error {
+	if cfg.SecretKey != "" {
+		return errors.New("the keys come from SHOP_SECRET_KEY: put a new key first in that list, then run `secureshop keys reseal`")
+	}
+	old, err := os.ReadFile(cfg.SecretKeyFile)
+	if err != nil {
+		return fmt.Errorf("read key file: %w", err)
+	}
+	tmp := cfg.SecretKeyFile + ".new"
+	if err := os.WriteFile(tmp, []byte(newKey()+"\n"+strings.TrimSpace(string(old))+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, cfg.SecretKeyFile)
+}

@@ -1,0 +1,59 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// SMTP sends messages through a mail server, named by a URL: smtp://user:pass@host:587 (STARTTLS
+// required) or smtps://user:pass@host:465 (TLS from the start).
+type SMTP struct {
+	client *gomail.Client
+	from   string
+}
+
+// NewSMTP parses the server URL and prepares a client. It does not connect.
+func NewSMTP(rawURL, from string) (*SMTP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+		return nil, errors.New("mail: SHOP_SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")
+	}
+	opts := []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, errors.New("mail: bad SMTP port")
+		}
+		opts = append(opts, gomail.WithPort(n))
+	}
+	if u.Scheme == "smtps" {
+		opts = append(opts, gomail.WithSSL())
+	}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
+	}
+	c, err := gomail.NewClient(u.Hostname(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &SMTP{client: c, from: from}, nil
+}
+
+// Send delivers one message.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	msg := gomail.NewMsg()
+	if err := msg.From(s.from); err != nil {
+		return err
+	}
+	if err := msg.To(m.To); err != nil {
+		return err
+	}
+	msg.Subject(m.Subject)
+	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	return s.client.DialAndSendWithContext(ctx, msg)
+}
