@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"html"
 	"io"
@@ -25,6 +26,7 @@ import (
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
+	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
@@ -273,6 +275,43 @@ func TestHostileInput_StoredAndShownInert(t *testing.T) {
 				t.Errorf("search for %q: %d, reflected unescaped", h, search.status)
 			}
 		}
+		// Free text elsewhere: a stock adjustment's reason, an order note, a store's name.
+		pid := s.newProduct("hostile", "NOTE-1", 100, 50).ID
+		cust := s.login("hostile", "customer@example.com").AccessToken
+		clerk := s.login("hostile", "clerk@example.com").AccessToken
+		if _, err := s.app.Identity.CreateOperator(context.Background(), shop.System(), "ops@example.com", testPassword); err != nil {
+			t.Fatal(err)
+		}
+		opLogin := s.call("POST", "/api/v1/platform/auth/login", "", map[string]string{"email": "ops@example.com", "password": testPassword})
+		var op identity.Tokens
+		opLogin.json(t, &op)
+		for i, h := range hostile {
+			expectStatus(t, "reason "+h, s.call("POST", "/api/v1/stores/hostile/products/"+pid+"/stock-adjustments", clerk, map[string]any{"delta": 1, "reason": h}), 201)
+			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/hostile/cart/items/"+pid, cust, `{"quantity":1}`), 200)
+			a := s.call("POST", "/api/v1/stores/hostile/checkout", cust, goodCard)
+			var o orderJSON
+			a.json(t, &o)
+			a = s.call("POST", "/api/v1/stores/hostile/orders/"+o.ID+"/status", clerk, map[string]string{"status": "processing", "note": h})
+			expectStatus(t, "note "+h, a, 200)
+			if !strings.Contains(string(a.body), jsonString(h)) {
+				t.Errorf("note %q not kept as is: %s", h, a.body)
+			}
+			a = s.call("POST", "/api/v1/platform/stores", op.AccessToken, map[string]string{"slug": "hostile-" + strconv.Itoa(i), "name": h})
+			expectStatus(t, "store named "+h, a, 201)
+		}
+		a := s.call("GET", "/api/v1/stores/hostile/products/"+pid+"/stock-adjustments", clerk, nil)
+		for _, h := range hostile {
+			if !strings.Contains(string(a.body), jsonString(h)) {
+				t.Errorf("reason %q not kept as is", h)
+			}
+		}
+		home := s.call("GET", "/", "", nil, "Accept", "text/html")
+		for _, h := range hostile {
+			if strings.ContainsAny(h, "<>") && strings.Contains(string(home.body), h) {
+				t.Errorf("home page shows store name %q unescaped", h)
+			}
+		}
+
 		// Control characters and NUL bytes are refused with the field named, and nothing is stored.
 		for _, bad := range []string{"a\x00b", "line\r\nX-Injected: 1", "bell\x07"} {
 			a := s.call("POST", "/api/v1/stores/hostile/products", admin, map[string]any{"sku": "BAD", "name": bad, "price": map[string]any{"amount": 1}})
@@ -287,10 +326,16 @@ func TestHostileInput_StoredAndShownInert(t *testing.T) {
 		expectStatus(t, "id with SQL", s.call("GET", "/api/v1/stores/hostile/products/1'%20OR%20'1'='1", "", nil), 404)
 		n := 0
 		err := s.app.DB.View(context.Background(), st.ID, func(tx *sqlstore.Tx) (err error) { n, err = tx.CountProducts(context.Background(), st.ID); return })
-		if err != nil || n != len(hostile) {
-			t.Fatalf("%d products stored, want %d (%v)", n, len(hostile), err)
+		if err != nil || n != len(hostile)+1 {
+			t.Fatalf("%d products stored, want %d (%v)", n, len(hostile)+1, err)
 		}
 	})
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// jsonString is s as encoding/json writes it inside a string (HTML characters escaped).
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
+}

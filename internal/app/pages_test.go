@@ -157,3 +157,30 @@ func TestPages_SecurityHeadersAndErrors(t *testing.T) {
 		t.Fatalf("unknown store page: %d", resp.StatusCode)
 	}
 }
+
+func TestPages_HostileNameThroughTheRegistrationForm(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("forms")
+	b := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	_, page := b.do("GET", "/s/forms/register", nil)
+	name := `<script>alert("x")</script> ‮evil`
+	resp, page := b.do("POST", "/s/forms/register", url.Values{"csrf": {csrfOf(t, page)}, "name": {name},
+		"email": {"<b>x</b>@example.com"}, "password": {"quiet violin harbour 88"}})
+	if resp.StatusCode != 422 || strings.Contains(page, "<b>x</b>") {
+		t.Fatalf("hostile e-mail: %d", resp.StatusCode)
+	}
+	resp, _ = b.do("POST", "/s/forms/register", url.Values{"csrf": {csrfOf(t, page)}, "name": {name},
+		"email": {"form@example.com"}, "password": {"quiet violin harbour 88"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	_, page = b.do("GET", "/s/forms/login", nil)
+	resp, _ = b.do("POST", "/s/forms/login", url.Values{"csrf": {csrfOf(t, page)}, "email": {"form@example.com"}, "password": {"quiet violin harbour 88"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	_, page = b.do("GET", "/s/forms/account", nil)
+	if strings.Contains(page, name) || !strings.Contains(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+		t.Fatalf("account page shows the name unescaped or not at all")
+	}
+}

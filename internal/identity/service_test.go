@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"secureshop/internal/identity"
 	"secureshop/internal/kv"
 	"secureshop/internal/mail"
@@ -260,5 +262,63 @@ func TestPasswordPolicy(t *testing.T) {
 	enc, _ := h.Hash(context.Background(), "ｃｏｒｒｅｃｔ horse")
 	if ok, _, _ := h.Verify(context.Background(), "correct horse", enc); !ok {
 		t.Fatal("password not normalised")
+	}
+}
+
+func TestResealSecrets_AfterKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, testenv.SQLiteURL(t), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oldKey, newKey := identity.DeriveKey([]byte("old key old key old key old key!"), "vault"), identity.DeriveKey([]byte("new key new key new key new key!"), "vault")
+	build := func(keys ...[]byte) *identity.Service {
+		v, err := vault.New(keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, _ := identity.NewSigner(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
+		return identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
+			Hasher: identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1), Signer: signer, Vault: v,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
+	}
+	before := build(oldKey)
+	st, _ := tenancy.New(db).Create(ctx, shop.System(), tenancy.NewStore{Slug: "rot", Name: "Rot"})
+	u, err := before.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "r@example.com", Role: shop.RoleCustomer, Password: "twelve chars long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := shop.Principal{UserID: u.ID, StoreID: st.ID, Role: u.Role, Email: u.Email}
+	e, err := before.EnrollTOTP(ctx, p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(e.Secret, time.Now().Add(-30*time.Second))
+	if _, err := before.ConfirmTOTP(ctx, p, code, identity.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := build(newKey, oldKey)
+	if n, err := rotated.ResealSecrets(ctx, shop.System()); err != nil || n != 1 {
+		t.Fatalf("reseal: %d %v", n, err)
+	}
+	if n, _ := rotated.ResealSecrets(ctx, shop.System()); n != 0 {
+		t.Fatalf("second reseal sealed %d again", n)
+	}
+	// Only the new key now: the secret still opens, and the code check works.
+	after := build(newKey)
+	l, err := after.Login(ctx, &st, "r@example.com", "twelve chars long", identity.KindAPI, identity.Meta{})
+	if err != nil || l.Challenge == nil {
+		t.Fatalf("login: %+v %v", l, err)
+	}
+	code, _ = totp.GenerateCode(e.Secret, time.Now())
+	if _, err := after.CompleteMFA(ctx, &st, l.Challenge.Token, identity.MethodTOTP, code, identity.KindAPI, identity.Meta{}); err != nil {
+		t.Fatalf("TOTP after rotation: %v", err)
+	}
+	if _, err := after.ResealSecrets(ctx, shop.Principal{UserID: "x", Role: shop.RoleAdmin}); err == nil {
+		t.Fatal("an admin may reseal")
 	}
 }
