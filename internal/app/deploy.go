@@ -96,6 +96,7 @@ func RotateKey(cfg Config) error {
 		return fmt.Errorf("read key file: %w", err)
 	}
 	tmp := cfg.SecretKeyFile + ".new"
+	// #nosec G703 -- the key file path is the operator's own configuration
 	if err := os.WriteFile(tmp, []byte(newKey()+"\n"+strings.TrimSpace(string(old))+"\n"), 0o600); err != nil {
 		return err
 	}

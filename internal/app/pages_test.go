@@ -163,7 +163,7 @@ func TestPages_HostileNameThroughTheRegistrationForm(t *testing.T) {
 	s.store("forms")
 	b := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
 	_, page := b.do("GET", "/s/forms/register", nil)
-	name := `<script>alert("x")</script> ‮evil`
+	name := "<script>alert(\"x\")</script> \u202eevil"
 	resp, page := b.do("POST", "/s/forms/register", url.Values{"csrf": {csrfOf(t, page)}, "name": {name},
 		"email": {"<b>x</b>@example.com"}, "password": {"quiet violin harbour 88"}})
 	if resp.StatusCode != 422 || strings.Contains(page, "<b>x</b>") {
