@@ -28,6 +28,7 @@ import (
 	"secureshop/internal/mail"
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
+	"secureshop/internal/reports"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 	"secureshop/internal/vault"
@@ -202,7 +203,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
 		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Orders: a.Orders, Log: log})
+		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Log: log})
 	if err != nil {
 		_ = db.Close()
 		return nil, err

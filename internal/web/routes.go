@@ -56,6 +56,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/v1/stores/{store}/orders/{id}", API: true, Perm: access.OrdersRead, h: s.apiOrder},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/cancel", API: true, Perm: access.OrdersCancelOwn, h: s.apiCancelOrder},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/status", API: true, Perm: access.OrdersUpdateStatus, h: s.apiOrderStatus},
+		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/refunds", API: true, Perm: access.OrdersRefund, h: s.apiRefund},
+		{Method: "GET", Path: "/api/v1/stores/{store}/reports/sales", API: true, Perm: access.ReportsRead, h: s.apiSalesReport},
 
 		// Back office.
 		{Method: "GET", Path: "/api/v1/stores/{store}/users", API: true, Perm: access.UsersRead, h: s.apiUsers},

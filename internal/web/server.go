@@ -18,6 +18,7 @@ import (
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
 	"secureshop/internal/orders"
+	"secureshop/internal/reports"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
@@ -48,6 +49,7 @@ type Server struct {
 	catalog *catalog.Service
 	audit   *auditlog.Service
 	orders  *orders.Service
+	reports *reports.Service
 	pages   map[string]*template.Template
 	routes  []Route
 	mux     *http.ServeMux
@@ -61,6 +63,7 @@ type Deps struct {
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
 	Orders   *orders.Service
+	Reports  *reports.Service
 	Log      *slog.Logger
 }
 
@@ -72,7 +75,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.APIRequestsPerMin <= 0 {
 		cfg.APIRequestsPerMin = 600
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders}
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -1,0 +1,218 @@
+// Package reports adds up a store's sales: by day, week or month (gross, refunds, net), top
+// products and customers, new against returning customers, and the dashboard's figures.
+package reports
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"secureshop/internal/access"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// Service computes reports.
+type Service struct {
+	db  *sqlstore.DB
+	now func() time.Time
+}
+
+// New returns the reports service.
+func New(db *sqlstore.DB) *Service { return &Service{db: db, now: time.Now} }
+
+// Intervals a sales report groups by.
+const (
+	Day   = "day"
+	Week  = "week"
+	Month = "month"
+)
+
+// Bucket is one period of a sales report. Gross counts the orders placed in the period; refunds
+// count money returned in the period, whenever its order was placed.
+type Bucket struct {
+	Start     time.Time `json:"start"`
+	Orders    int       `json:"orders"`
+	Gross     int64     `json:"gross"`
+	Refunds   int64     `json:"refunds"`
+	Net       int64     `json:"net"`
+	New       int       `json:"new_customers"`
+	Returning int       `json:"returning_customers"`
+}
+
+// Sales is a sales report.
+type Sales struct {
+	From         time.Time             `json:"from"`
+	To           time.Time             `json:"to"`
+	Interval     string                `json:"interval"`
+	Currency     string                `json:"currency"`
+	Buckets      []Bucket              `json:"buckets"`
+	Total        Bucket                `json:"total"`
+	TopProducts  []sqlstore.TopProduct `json:"top_products"`
+	TopCustomers []Customer            `json:"top_customers"`
+}
+
+// Customer is a customer's spend in the period.
+type Customer struct {
+	CustomerID shop.UserID `json:"customer_id"`
+	Orders     int         `json:"orders"`
+	Spent      int64       `json:"spent"`
+}
+
+// start returns the beginning of the period t falls in (UTC; weeks start on Monday).
+func start(t time.Time, interval string) time.Time {
+	t = t.UTC()
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	switch interval {
+	case Week:
+		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+	case Month:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return d
+}
+
+func next(t time.Time, interval string) time.Time {
+	switch interval {
+	case Week:
+		return t.AddDate(0, 0, 7)
+	case Month:
+		return t.AddDate(0, 1, 0)
+	}
+	return t.AddDate(0, 0, 1)
+}
+
+// SalesReport reports store's sales in [from, to) by interval (admin).
+func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop.Store, from, to time.Time, interval string) (Sales, error) {
+	if err := access.CheckStore(actor, st.ID, access.ReportsRead, "Store"); err != nil {
+		return Sales{}, err
+	}
+	if interval == "" {
+		interval = Day
+	}
+	if interval != Day && interval != Week && interval != Month {
+		return Sales{}, shop.Invalid(shop.FieldError{Field: "interval", Message: "must be day, week or month"})
+	}
+	if !from.Before(to) || to.Sub(from) > 3*366*24*time.Hour {
+		return Sales{}, shop.Invalid(shop.FieldError{Field: "from", Message: "must be before to, and the period at most three years"})
+	}
+	rep := Sales{From: from.UTC(), To: to.UTC(), Interval: interval, Currency: st.Currency}
+	var sales []sqlstore.SaleRow
+	var refunds []sqlstore.RefundRow
+	var first map[shop.UserID]time.Time
+	err := s.db.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) {
+		if sales, err = tx.Sales(ctx, st.ID, from, to); err != nil {
+			return err
+		}
+		if refunds, err = tx.Refunds(ctx, st.ID, from, to); err != nil {
+			return err
+		}
+		if rep.TopProducts, err = tx.TopProducts(ctx, st.ID, from, to, 10); err != nil {
+			return err
+		}
+		first, err = tx.FirstOrders(ctx, st.ID)
+		return err
+	})
+	if err != nil {
+		return Sales{}, err
+	}
+	index := map[time.Time]int{}
+	for t := start(from, interval); t.Before(to); t = next(t, interval) {
+		index[t] = len(rep.Buckets)
+		rep.Buckets = append(rep.Buckets, Bucket{Start: t})
+	}
+	seen := map[int]map[shop.UserID]bool{}
+	customers := map[shop.UserID]*Customer{}
+	for _, o := range sales {
+		i := index[start(o.CreatedAt, interval)]
+		b := &rep.Buckets[i]
+		b.Orders++
+		b.Gross += o.Total
+		if seen[i] == nil {
+			seen[i] = map[shop.UserID]bool{}
+		}
+		if !seen[i][o.CustomerID] {
+			seen[i][o.CustomerID] = true
+			if f, ok := first[o.CustomerID]; ok && !f.Before(b.Start) {
+				b.New++
+			} else {
+				b.Returning++
+			}
+		}
+		c := customers[o.CustomerID]
+		if c == nil {
+			c = &Customer{CustomerID: o.CustomerID}
+			customers[o.CustomerID] = c
+		}
+		c.Orders++
+		c.Spent += o.Total - o.Refunded
+	}
+	for _, r := range refunds {
+		rep.Buckets[index[start(r.CreatedAt, interval)]].Refunds += r.Amount
+	}
+	for i := range rep.Buckets {
+		b := &rep.Buckets[i]
+		b.Net = b.Gross - b.Refunds
+		rep.Total.Orders += b.Orders
+		rep.Total.Gross += b.Gross
+		rep.Total.Refunds += b.Refunds
+		rep.Total.New += b.New
+		rep.Total.Returning += b.Returning
+	}
+	rep.Total.Net = rep.Total.Gross - rep.Total.Refunds
+	rep.Total.Start = rep.From
+	for _, c := range customers {
+		rep.TopCustomers = append(rep.TopCustomers, *c)
+	}
+	sort.Slice(rep.TopCustomers, func(i, j int) bool {
+		a, b := rep.TopCustomers[i], rep.TopCustomers[j]
+		return a.Spent > b.Spent || (a.Spent == b.Spent && a.CustomerID < b.CustomerID)
+	})
+	if len(rep.TopCustomers) > 10 {
+		rep.TopCustomers = rep.TopCustomers[:10]
+	}
+	return rep, nil
+}
+
+// Dashboard is the back office's first page.
+type Dashboard struct {
+	Today        Bucket
+	Month        Bucket
+	AverageOrder int64
+	ByStatus     map[string]int
+	LowStock     []sqlstore.Product
+	Latest       []sqlstore.Order
+	Last30       Sales
+}
+
+// Dashboard gathers today's and this month's figures, orders by status, low stock and the
+// latest orders (admin).
+func (s *Service) Dashboard(ctx context.Context, actor shop.Principal, st shop.Store) (Dashboard, error) {
+	now := s.now().UTC()
+	tomorrow := start(now, Day).AddDate(0, 0, 1)
+	last30, err := s.SalesReport(ctx, actor, st, tomorrow.AddDate(0, 0, -30), tomorrow, Day)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	month, err := s.SalesReport(ctx, actor, st, start(now, Month), tomorrow, Month)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	d := Dashboard{Last30: last30, Today: last30.Buckets[len(last30.Buckets)-1], Month: month.Total}
+	if d.Month.Orders > 0 {
+		d.AverageOrder = d.Month.Gross / int64(d.Month.Orders)
+	}
+	err = s.db.View(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		var err error
+		if d.ByStatus, err = tx.CountOrdersByStatus(ctx, st.ID); err != nil {
+			return err
+		}
+		if d.LowStock, err = tx.StockBelow(ctx, st.ID, 5, 10); err != nil {
+			return err
+		}
+		page, err := tx.ListOrders(ctx, st.ID, sqlstore.OrderFilter{Limit: 8})
+		d.Latest = page.Orders
+		return err
+	})
+	return d, err
+}
