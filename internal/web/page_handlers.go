@@ -9,6 +9,7 @@ import (
 
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
+	"secureshop/internal/tenancy"
 )
 
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
@@ -177,4 +178,23 @@ func (s *Server) pagePlatform(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.render(w, r, "platform", pageData{Title: "Platform", Stores: stores})
+}
+
+func (s *Server) pagePlatformCreate(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.stores.Create(r.Context(), infoOf(r).principal, tenancy.NewStore{Slug: r.PostFormValue("slug"), Name: r.PostFormValue("name"),
+		Currency: r.PostFormValue("currency")})
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	http.Redirect(w, r, "/platform/", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pagePlatformStatus(w http.ResponseWriter, r *http.Request) error {
+	status := shop.StoreStatus(r.PostFormValue("status"))
+	if _, err := s.stores.SetStatus(r.Context(), infoOf(r).principal, r.PathValue("slug"), status); err != nil {
+		return s.adminFail(w, r, err)
+	}
+	http.Redirect(w, r, "/platform/", http.StatusSeeOther)
+	return nil
 }

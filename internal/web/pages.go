@@ -42,6 +42,7 @@ type pageData struct {
 	Alert      bool   // Flash says what went wrong
 	Errors     []shop.FieldError
 	Account    *accountState
+	Admin      *adminState
 	Form       formState
 }
 
@@ -115,7 +116,15 @@ var funcs = template.FuncMap{
 	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"canCancel":  func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
 	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
-	"safeURL":    func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
+	"isStaff": func(p *shop.Principal) bool {
+		return p != nil && (p.Role == shop.RoleAdmin || p.Role == shop.RoleClerk)
+	},
+	"gbp": func(amount int64, currency string) string {
+		return formatMoney(shop.Money{Amount: amount, Currency: currency})
+	},
+	"list":    func(xs ...string) []string { return xs },
+	"decimal": func(m shop.Money) string { return fmt.Sprintf("%d.%02d", m.Amount/100, m.Amount%100) },
+	"safeURL": func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 
 // parsePages parses every page with the layout once, at start-up; a missing or broken template
@@ -123,7 +132,8 @@ var funcs = template.FuncMap{
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
-		"mfa", "register", "message", "verify", "forgot", "reset", "account"} {
+		"mfa", "register", "message", "verify", "forgot", "reset", "account",
+		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

@@ -1,0 +1,390 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"secureshop/internal/access"
+	"secureshop/internal/audit"
+	"secureshop/internal/catalog"
+	"secureshop/internal/identity"
+	"secureshop/internal/reports"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// adminState is what the back-office pages show; each page fills its part.
+type adminState struct {
+	Dashboard *reports.Dashboard
+	Chart     template.HTML // server-rendered SVG
+	Report    *reports.Sales
+	Products  []productView
+	Product   *productView
+	Ledger    []sqlstore.LedgerEntry
+	Orders    []orderView
+	Order     *orderView
+	Users     []userView
+	Events    []audit.Event
+	Filter    map[string]string
+	Can       map[string]bool
+}
+
+func (s *Server) admin(r *http.Request, a *adminState) pageData {
+	p := infoOf(r).principal
+	a.Can = map[string]bool{}
+	for _, perm := range []access.Permission{access.ReportsRead, access.CatalogWrite, access.CatalogArchive, access.InventoryAdjust,
+		access.OrdersReadAll, access.OrdersUpdateStatus, access.OrdersRefund, access.UsersRead, access.UsersManage, access.AuditRead} {
+		a.Can[string(perm)] = access.Can(p.Role, perm)
+	}
+	if a.Filter == nil {
+		a.Filter = map[string]string{}
+	}
+	return pageData{Title: "Back office", Admin: a}
+}
+
+// back returns to the page the form came from, within the back office.
+func back(w http.ResponseWriter, r *http.Request, path string) error {
+	http.Redirect(w, r, "/s/"+infoOf(r).store.Slug+"/admin"+path, http.StatusSeeOther)
+	return nil
+}
+
+// adminFail shows a form's error on a plain message page with the right status.
+func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) error {
+	e := shop.AsError(err)
+	if e == nil || e.Kind == shop.KindInternal || e.Kind == shop.KindNotFound || e.Kind == shop.KindUnauthenticated {
+		return err
+	}
+	status, _, _ := statusOf(err)
+	s.renderStatus(w, r, status, "message", pageData{Title: "That did not work", Flash: e.Message, Alert: true, Errors: e.Fields})
+	return nil
+}
+
+func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	a := &adminState{}
+	if access.Can(info.principal.Role, access.ReportsRead) {
+		d, err := s.reports.Dashboard(r.Context(), info.principal, *info.store)
+		if err != nil {
+			return err
+		}
+		a.Dashboard = &d
+		a.Chart = barChart(d.Last30)
+		for _, o := range d.Latest {
+			a.Orders = append(a.Orders, viewOrder(o))
+		}
+	}
+	return s.render(w, r, "admin_dashboard", s.admin(r, a))
+}
+
+// barChart draws net sales per period as an SVG bar chart, with a title and a text alternative.
+func barChart(rep reports.Sales) template.HTML {
+	const w, h, pad = 720, 200, 24
+	var max int64 = 1
+	for _, b := range rep.Buckets {
+		if b.Gross > max {
+			max = b.Gross
+		}
+	}
+	n := len(rep.Buckets)
+	if n == 0 {
+		return ""
+	}
+	bw := float64(w-2*pad) / float64(n)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="chart-title"><title id="chart-title">Sales per %s, %s to %s: gross %s, refunds %s, net %s</title>`,
+		w, h, rep.Interval, rep.From.Format("2 Jan"), rep.To.AddDate(0, 0, -1).Format("2 Jan"),
+		formatMoney(shop.Money{Amount: rep.Total.Gross, Currency: rep.Currency}),
+		formatMoney(shop.Money{Amount: rep.Total.Refunds, Currency: rep.Currency}),
+		formatMoney(shop.Money{Amount: rep.Total.Net, Currency: rep.Currency}))
+	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>`, pad, h-pad, w-pad, h-pad)
+	for i, b := range rep.Buckets {
+		x := float64(pad) + float64(i)*bw
+		gh := float64(h-2*pad) * float64(b.Gross) / float64(max)
+		rh := float64(h-2*pad) * float64(b.Refunds) / float64(max)
+		fmt.Fprintf(&sb, `<rect class="gross" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s gross</title></rect>`,
+			x+1, float64(h-pad)-gh, bw-2, gh, b.Start.Format("2 Jan"), formatMoney(shop.Money{Amount: b.Gross, Currency: rep.Currency}))
+		if b.Refunds > 0 {
+			fmt.Fprintf(&sb, `<rect class="refund" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s refunded</title></rect>`,
+				x+1, float64(h-pad)-rh, bw-2, rh, b.Start.Format("2 Jan"), formatMoney(shop.Money{Amount: b.Refunds, Currency: rep.Currency}))
+		}
+	}
+	fmt.Fprintf(&sb, `<text x="%d" y="%d" class="label">%s</text><text x="%d" y="%d" class="label" text-anchor="end">%s</text></svg>`,
+		pad, h-6, rep.From.Format("2 Jan"), w-pad, h-6, rep.To.AddDate(0, 0, -1).Format("2 Jan"))
+	return template.HTML(sb.String()) // #nosec G203 -- built here from numbers and dates only; no user text
+}
+
+func (s *Server) pageAdminProducts(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	q, err := catalogQuery(r)
+	if err != nil {
+		return err
+	}
+	q.Limit = 100
+	page, err := s.catalog.Products(r.Context(), info.store.ID, q)
+	if err != nil {
+		return err
+	}
+	a := &adminState{Products: viewProducts(page.Products, info.store.Currency), Filter: map[string]string{"q": q.Text}}
+	return s.render(w, r, "admin_products", s.admin(r, a))
+}
+
+func (s *Server) pageAdminProductCreate(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	in, err := productForm(r, true)
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	p, err := s.catalog.CreateProduct(r.Context(), info.principal, *info.store, in)
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/products/"+p.ID)
+}
+
+// productForm reads the product form; the price is typed as a decimal amount (12.50).
+func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
+	str := func(name string) *string {
+		if !creating && r.PostFormValue(name) == "" {
+			return nil
+		}
+		v := r.PostFormValue(name)
+		return &v
+	}
+	in := catalog.ProductInput{SKU: str("sku"), Name: str("name"), Description: str("description"), Category: str("category")}
+	if v := strings.TrimSpace(r.PostFormValue("price")); v != "" || creating {
+		minor, ok := parseMoney(v)
+		if !ok {
+			return in, shop.Invalid(shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})
+		}
+		in.Price = &shop.Money{Amount: minor}
+	}
+	if creating {
+		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("stock")))
+		if err != nil {
+			return in, shop.Invalid(shop.FieldError{Field: "stock", Message: "must be a whole number"})
+		}
+		in.Stock = &n
+	}
+	return in, nil
+}
+
+// parseMoney reads "12", "12.5" or "12.50" as minor units.
+func parseMoney(v string) (int64, bool) {
+	whole, frac, _ := strings.Cut(v, ".")
+	if whole == "" || len(frac) > 2 || len(whole) > 9 {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || w < 0 || f < 0 {
+		return 0, false
+	}
+	return w*100 + f, true
+}
+
+func (s *Server) pageAdminProduct(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	ledger, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var p sqlstore.Product
+	err = s.db.View(r.Context(), info.store.ID, func(tx *sqlstore.Tx) (err error) {
+		p, err = tx.ProductByID(r.Context(), info.store.ID, r.PathValue("id"))
+		return
+	})
+	if err != nil {
+		return err
+	}
+	v := viewProduct(p, info.store.Currency)
+	return s.render(w, r, "admin_product", s.admin(r, &adminState{Product: &v, Ledger: ledger}))
+}
+
+func (s *Server) pageAdminProductUpdate(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	in, err := productForm(r, false)
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	if _, err := s.catalog.UpdateProduct(r.Context(), info.principal, *info.store, r.PathValue("id"), in); err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/products/"+r.PathValue("id"))
+}
+
+func (s *Server) pageAdminStock(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	delta, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("delta")))
+	if err != nil {
+		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "delta", Message: "must be a whole number, negative to take stock away"}))
+	}
+	if _, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), delta, r.PostFormValue("reason")); err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/products/"+r.PathValue("id"))
+}
+
+func (s *Server) pageAdminArchive(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if err := s.catalog.ArchiveProduct(r.Context(), info.principal, info.store.ID, r.PathValue("id")); err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/products")
+}
+
+func (s *Server) pageAdminOrders(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	status := r.URL.Query().Get("status")
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, sqlstore.OrderFilter{Status: status, Cursor: cursor, Limit: limit})
+	if err != nil {
+		return err
+	}
+	a := &adminState{Filter: map[string]string{"status": status, "next": page.NextCursor}}
+	for _, o := range page.Orders {
+		a.Orders = append(a.Orders, viewOrder(o))
+	}
+	return s.render(w, r, "admin_orders", s.admin(r, a))
+}
+
+func (s *Server) pageAdminOrder(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, err := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := viewOrder(o)
+	return s.render(w, r, "admin_order", s.admin(r, &adminState{Order: &v}))
+}
+
+func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if _, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), r.PostFormValue("status"), r.PostFormValue("note")); err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/orders/"+r.PathValue("id"))
+}
+
+func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	amount, ok := parseMoney(strings.TrimSpace(r.PostFormValue("amount")))
+	if !ok {
+		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
+	}
+	_, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), amount, r.PostFormValue("reason"), r.PostFormValue("restock") == "on")
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/orders/"+r.PathValue("id"))
+}
+
+func (s *Server) pageAdminUsers(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	page, err := s.id.ListUsers(r.Context(), info.principal, info.store.ID, r.URL.Query().Get("cursor"), 100)
+	if err != nil {
+		return err
+	}
+	a := &adminState{Filter: map[string]string{"next": page.NextCursor}}
+	for _, u := range page.Users {
+		a.Users = append(a.Users, viewUser(u))
+	}
+	return s.render(w, r, "admin_users", s.admin(r, a))
+}
+
+func (s *Server) pageAdminUserCreate(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	_, err := s.id.CreateUser(r.Context(), info.principal, info.store.ID, identity.NewUser{Email: r.PostFormValue("email"),
+		Name: r.PostFormValue("name"), Role: shop.Role(r.PostFormValue("role")), Password: r.PostFormValue("password")})
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/users")
+}
+
+// pageAdminUserAction changes a user: role, deactivate, activate, unlock, reset-mfa, end-sessions.
+func (s *Server) pageAdminUserAction(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	id := shop.UserID(r.PathValue("id"))
+	ctx, p, st := r.Context(), info.principal, info.store.ID
+	var err error
+	switch r.PostFormValue("action") {
+	case "role":
+		role := shop.Role(r.PostFormValue("role"))
+		_, err = s.id.UpdateUser(ctx, p, st, id, identity.UserPatch{Role: &role})
+	case "deactivate", "activate":
+		active := r.PostFormValue("action") == "activate"
+		_, err = s.id.UpdateUser(ctx, p, st, id, identity.UserPatch{Active: &active})
+	case "unlock":
+		err = s.id.UnlockUser(ctx, p, st, id)
+	case "reset-mfa":
+		err = s.id.ResetUserMFA(ctx, p, st, id)
+	case "end-sessions":
+		_, err = s.id.RevokeSessions(ctx, p, st, id)
+	default:
+		err = shop.Invalid(shop.FieldError{Field: "action", Message: "is not something this page does"})
+	}
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	return back(w, r, "/users")
+}
+
+func (s *Server) pageAdminReports(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.salesReport(r)
+	if err != nil {
+		return err
+	}
+	a := &adminState{Report: &rep, Chart: barChart(rep), Filter: map[string]string{
+		"from": rep.From.Format("2006-01-02"), "to": rep.To.Format("2006-01-02"), "interval": rep.Interval}}
+	return s.render(w, r, "admin_reports", s.admin(r, a))
+}
+
+func (s *Server) pageAdminReportCSV(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.salesReport(r)
+	if err != nil {
+		return err
+	}
+	return writeReportCSV(w, rep, r.URL.Query().Get("report"))
+}
+
+// pageAdminAudit shows the audit log, filtered by actor, action and day, 200 entries at a time.
+func (s *Server) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	q := r.URL.Query()
+	f := map[string]string{"actor": q.Get("actor"), "action": q.Get("action"), "date": q.Get("date")}
+	var day time.Time
+	if f["date"] != "" {
+		var err error
+		if day, err = time.Parse("2006-01-02", f["date"]); err != nil {
+			return shop.Invalid(shop.FieldError{Field: "date", Message: "must be a date such as 2026-11-23"})
+		}
+	}
+	var before int64
+	a := &adminState{Filter: f}
+	for pages := 0; pages < 20 && len(a.Events) < 200; pages++ {
+		page, err := s.audit.List(r.Context(), info.principal, info.store.ID, before, 100)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			if (f["actor"] == "" || e.ActorID == f["actor"]) && (f["action"] == "" || strings.HasPrefix(e.Action, f["action"])) &&
+				(f["date"] == "" || e.OccurredAt.UTC().Format("2006-01-02") == day.Format("2006-01-02")) {
+				a.Events = append(a.Events, e)
+			}
+		}
+		if before = page.NextCursor; before == 0 {
+			break
+		}
+	}
+	return s.render(w, r, "admin_audit", s.admin(r, a))
+}
