@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
+	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
 )
 
@@ -31,6 +33,13 @@ func startDemo(t *testing.T) (string, []app.DemoCredential) {
 
 // startDemoMail is startDemo that also returns the mail directory.
 func startDemoMail(t *testing.T) (string, []app.DemoCredential, string) {
+	t.Helper()
+	base, creds, mail, _ := startDemoApp(t)
+	return base, creds, mail
+}
+
+// startDemoApp serves the demo shop and returns its address, credentials, mail directory and app.
+func startDemoApp(t *testing.T) (string, []app.DemoCredential, string, *app.App) {
 	t.Helper()
 	cfg := app.Defaults()
 	cfg.Database = testenv.SQLiteURL(t)
@@ -56,7 +65,32 @@ func startDemoMail(t *testing.T) (string, []app.DemoCredential, string) {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done; _ = a.Close() })
-	return base, creds, cfg.MailDir
+	return base, creds, cfg.MailDir, a
+}
+
+// startDemoWithAdminTOTP is startDemo with TOTP already set up for the demo admin; it returns the secret.
+func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string) {
+	t.Helper()
+	base, creds, _, a := startDemoApp(t)
+	ctx := context.Background()
+	st, err := a.Stores.BySlug(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.Identity.FindUser(ctx, shop.System(), st.ID, creds[0].Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := shop.Principal{UserID: u.ID, StoreID: st.ID, Role: u.Role, Email: u.Email}
+	e, err := a.Identity.EnrollTOTP(ctx, p, "Demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(e.Secret, time.Now().Add(-30*time.Second))
+	if _, err := a.Identity.ConfirmTOTP(ctx, p, code, identity.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	return base, creds, e.Secret
 }
 
 // screenshot keeps a picture of the page in SHOP_E2E_SCREENSHOTS, when set, for people to look at.

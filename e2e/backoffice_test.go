@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"secureshop/internal/testenv"
+)
+
+// TestBrowser_AdminSellsAndRefunds: the admin signs in with TOTP, creates a product; it shows in
+// the storefront; a customer buys two; the admin refunds half; the dashboard and the sales report
+// show the refund.
+func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
+	base, creds, secret := startDemoWithAdminTOTP(t)
+	admin, customer := creds[0], creds[2]
+	ctx := testenv.Browser(t)
+	step, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(step, actions...); err != nil {
+			screenshot(t, ctx, "failure")
+			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+			t.Fatalf("%s: %v\npage: %s", what, err, body)
+		}
+	}
+	navigate := func(what, sel, want string) {
+		t.Helper()
+		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
+			t.Fatal(err)
+		}
+		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(step, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	signIn := func(email, password, code string, want string) {
+		t.Helper()
+		must("sign-in page", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
+		must("credentials", chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password))
+		if code == "" {
+			navigate("sign in", "form button[type=submit]", want)
+			return
+		}
+		navigate("sign in", "form button[type=submit]", "#code")
+		must("code", chromedp.SendKeys(chromedp.CSS("#code"), code))
+		navigate("second factor", "form button[type=submit]", want)
+	}
+	signOut := func() { navigate("sign out", "nav form button", `nav a[href="/s/demo/login"]`) }
+
+	code, _ := totp.GenerateCode(secret, time.Now()) // enrolment used the previous step
+	signIn(admin.Email, admin.Password, code, "a.who")
+	must("back office", chromedp.Navigate(base+"/s/demo/admin/products"), chromedp.WaitVisible(chromedp.CSS("#new-sku")))
+	must("new product", chromedp.SendKeys(chromedp.CSS("#new-sku"), "E2E-LAMP"), chromedp.SendKeys(chromedp.CSS("#new-name"), "Brass Reading Lamp"),
+		chromedp.SendKeys(chromedp.CSS("#new-price"), "40.00"), chromedp.Clear(chromedp.CSS("#new-stock")), chromedp.SendKeys(chromedp.CSS("#new-stock"), "7"),
+		chromedp.SendKeys(chromedp.CSS("#new-description"), "A lamp for long evenings."))
+	navigate("create", "#create-product", "#stock-level")
+	if got := text("#stock-level"); got != "7" {
+		t.Fatalf("stock of the new product: %q", got)
+	}
+	screenshot(t, ctx, "admin-product")
+	signOut()
+
+	signIn(customer.Email, customer.Password, "", "a.who")
+	must("storefront search", chromedp.Navigate(base+"/s/demo/?q=brass"), chromedp.WaitVisible(chromedp.CSS(".grid")))
+	if got := text(".grid"); !strings.Contains(got, "Brass Reading Lamp") || !strings.Contains(got, "£40.00") {
+		t.Fatalf("new product not in the storefront: %q", got)
+	}
+	navigate("product", ".grid .product a", "form.buy")
+	must("two", chromedp.SetValue(chromedp.CSS("#quantity"), "2"))
+	navigate("add", "form.buy button", "#cart-total")
+	navigate("checkout", "#to-checkout", "#card_number")
+	must("card", chromedp.SendKeys(chromedp.CSS("#card_number"), "4242424242424242"), chromedp.SendKeys(chromedp.CSS("#exp_month"), "12"),
+		chromedp.SendKeys(chromedp.CSS("#exp_year"), "2034"), chromedp.SendKeys(chromedp.CSS("#cvc"), "123"))
+	navigate("pay", "#pay", "#order-status")
+	orderID := strings.TrimPrefix(text("h1"), "Order ")
+	signOut()
+
+	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // a later step: the first code is spent
+	signIn(admin.Email, admin.Password, code, "a.who")
+	must("order in the back office", chromedp.Navigate(base+"/s/demo/admin/orders/"+orderID), chromedp.WaitVisible(chromedp.CSS("#amount")))
+	must("refund half", chromedp.SendKeys(chromedp.CSS("#amount"), "40.00"), chromedp.SendKeys(chromedp.CSS("#refund-reason"), "one lamp arrived broken"))
+	navigate("refund", "#refund", "#order-status")
+	if got := text("#order-status"); got != "partially refunded" || text("#refunded") != "£40.00" {
+		t.Fatalf("after the refund: %q, refunded %q", got, text("#refunded"))
+	}
+	screenshot(t, ctx, "admin-order")
+	must("dashboard", chromedp.Navigate(base+"/s/demo/admin"), chromedp.WaitVisible(chromedp.CSS("#kpi-month")))
+	if got := text("#kpi-month"); got != "£40.00" {
+		t.Fatalf("month net on the dashboard %q, want £40.00 (80.00 sold, 40.00 refunded)", got)
+	}
+	if got := text(".kpi:nth-child(2) small"); !strings.Contains(got, "refunds £40.00") {
+		t.Fatalf("dashboard refunds: %q", got)
+	}
+	screenshot(t, ctx, "dashboard")
+	must("report", chromedp.Navigate(base+"/s/demo/admin/reports"), chromedp.WaitVisible(chromedp.CSS("#total-net")))
+	if g, r, n := text("#total-gross"), text("#total-refunds"), text("#total-net"); g != "£80.00" || r != "£40.00" || n != "£40.00" {
+		t.Fatalf("report totals gross %s refunds %s net %s", g, r, n)
+	}
+	screenshot(t, ctx, "report")
+}
