@@ -22,7 +22,7 @@ var public = map[string]bool{
 	"POST /api/v1/stores/{store}/auth/mfa": true, "POST /api/v1/platform/auth/mfa": true,
 	"POST /api/v1/stores/{store}/auth/register": true, "POST /api/v1/stores/{store}/auth/verify-email": true,
 	"POST /api/v1/stores/{store}/auth/password/forgot": true, "POST /api/v1/stores/{store}/auth/password/reset": true,
-	"POST /api/v1/auth/refresh": true,
+	"POST /api/v1/auth/refresh":           true,
 	"GET /api/v1/stores/{store}/products": true, "GET /api/v1/stores/{store}/products/{id}": true, "GET /api/v1/stores/{store}/categories": true,
 	"GET /{$}": true, "GET /static/{file}": true, "GET /s/{store}/{$}": true, "GET /s/{store}/products/{id}": true,
 	"GET /s/{store}/login": true, "POST /s/{store}/login": true, "POST /s/{store}/login/mfa": true,

@@ -289,3 +289,10 @@ func (tx *Tx) CountProducts(ctx context.Context, store shop.StoreID) (int, error
 	err := tx.queryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM products WHERE store_id = ?`, store)
 	return n, err
 }
+
+// ProductBySKU finds a product of store by its SKU.
+func (tx *Tx) ProductBySKU(ctx context.Context, store shop.StoreID, sku string) (Product, error) {
+	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(productSelect+`WHERE p.store_id = ? AND p.sku = ?`), store, sku)
+	p, err := scanProduct(store, row.Scan)
+	return p, notFound(err, "Product")
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -190,4 +191,23 @@ func (s *Server) apiAuditEvents(w http.ResponseWriter, r *http.Request) error {
 		events = []audit.Event{}
 	}
 	return writeJSON(w, http.StatusOK, newList(events, next))
+}
+
+func (s *Server) apiExportCatalog(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	return s.catalog.ExportCSV(r.Context(), info.principal, info.store.ID, w)
+}
+
+// apiImportCatalog takes a text/csv body; ?dry_run=true only reports.
+func (s *Server) apiImportCatalog(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
+		return errMediaType
+	}
+	info := infoOf(r)
+	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, r.Body, r.URL.Query().Get("dry_run") == "true")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }

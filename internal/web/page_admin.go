@@ -29,6 +29,7 @@ type adminState struct {
 	Order     *orderView
 	Users     []userView
 	Events    []audit.Event
+	Import    *catalog.ImportReport
 	Filter    map[string]string
 	Can       map[string]bool
 }
@@ -156,7 +157,7 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 	}
 	in := catalog.ProductInput{SKU: str("sku"), Name: str("name"), Description: str("description"), Category: str("category")}
 	if v := strings.TrimSpace(r.PostFormValue("price")); v != "" || creating {
-		minor, ok := parseMoney(v)
+		minor, ok := catalog.ParseAmount(v)
 		if !ok {
 			return in, shop.Invalid(shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})
 		}
@@ -170,23 +171,6 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 		in.Stock = &n
 	}
 	return in, nil
-}
-
-// parseMoney reads "12", "12.5" or "12.50" as minor units.
-func parseMoney(v string) (int64, bool) {
-	whole, frac, _ := strings.Cut(v, ".")
-	if whole == "" || len(frac) > 2 || len(whole) > 9 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || f < 0 {
-		return 0, false
-	}
-	return w*100 + f, true
 }
 
 func (s *Server) pageAdminProduct(w http.ResponseWriter, r *http.Request) error {
@@ -277,7 +261,7 @@ func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	amount, ok := parseMoney(strings.TrimSpace(r.PostFormValue("amount")))
+	amount, ok := catalog.ParseAmount(strings.TrimSpace(r.PostFormValue("amount")))
 	if !ok {
 		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
 	}
@@ -387,4 +371,30 @@ func (s *Server) pageAdminAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.render(w, r, "admin_audit", s.admin(r, a))
+}
+
+func (s *Server) pageAdminExport(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="catalogue-`+info.store.Slug+`.csv"`)
+	return s.catalog.ExportCSV(r.Context(), info.principal, info.store.ID, w)
+}
+
+// pageAdminImport takes an uploaded CSV; with "dry run" ticked it only reports what it would do.
+func (s *Server) pageAdminImport(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "file", Message: "choose a CSV file to import"}))
+	}
+	defer func() { _ = f.Close() }()
+	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, f, r.FormValue("dry_run") == "on")
+	if err != nil {
+		return s.adminFail(w, r, err)
+	}
+	page, err := s.catalog.Products(r.Context(), info.store.ID, catalog.Query{Limit: 100})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, "admin_products", s.admin(r, &adminState{Import: &rep, Products: viewProducts(page.Products, info.store.Currency)}))
 }

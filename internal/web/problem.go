@@ -37,7 +37,7 @@ var kindStatus = map[shop.Kind]int{
 // Errors the web layer itself raises.
 var (
 	errTooLarge         = &shop.Error{Kind: shop.KindBadRequest, Code: "payload-too-large", Message: "The request body is too large."}
-	errMediaType        = &shop.Error{Kind: shop.KindBadRequest, Code: "unsupported-media-type", Message: "Send the body as application/json."}
+	errMediaType        = &shop.Error{Kind: shop.KindBadRequest, Code: "unsupported-media-type", Message: "The body's Content-Type is not one this endpoint takes (application/json; text/csv for imports)."}
 	errMethodNotAllowed = &shop.Error{Kind: shop.KindBadRequest, Code: "method-not-allowed", Message: "This method is not allowed here."}
 )
 
