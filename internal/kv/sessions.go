@@ -214,7 +214,7 @@ func (m *MemorySessions) ListUser(_ context.Context, user shop.UserID) ([]Sessio
 	for id := range m.byUser[user] {
 		out = append(out, *m.byID[id])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	sortNewestFirst(out)
 	return out, nil
 }
 
@@ -244,4 +244,8 @@ func (m *MemorySessions) sweep(now time.Time) {
 			m.delete(id)
 		}
 	}
+}
+
+func sortNewestFirst(s []Session) {
+	sort.Slice(s, func(i, j int) bool { return s[i].CreatedAt.After(s[j].CreatedAt) })
 }
