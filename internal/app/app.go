@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
@@ -72,7 +74,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--database must be sqlite:PATH or a postgres:// URL"))
 	}
 	if c.Redis != "" {
-		errs = append(errs, errors.New("--redis is not supported by this version yet; leave it unset for in-process sessions"))
+		if _, err := redis.ParseURL(c.Redis); err != nil {
+			errs = append(errs, errors.New("--redis must be a redis:// or rediss:// URL"))
+		}
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, errors.New("SHOP_ENV must be development or production"))
@@ -134,6 +138,7 @@ type App struct {
 	Audit    *auditlog.Service
 	Orders   *orders.Service
 	Web      *web.Server
+	redis    *redis.Client
 }
 
 // Open connects to the database, applies migrations and builds the services.
@@ -183,8 +188,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		idCfg.BaseURL = "http://" + cfg.Listen
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db}
-	limits := kv.NewMemoryLimits()
-	a.Identity = identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: limits,
+	var sessions identity.SessionStore = kv.NewMemorySessions()
+	var limits interface {
+		identity.Limits
+		web.RateLimiter
+	} = kv.NewMemoryLimits()
+	var checks []func(context.Context) error
+	if cfg.Redis != "" {
+		opt, _ := redis.ParseURL(cfg.Redis) // checked in Validate
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, time.Second, time.Second
+		redis.SetLogger(redisLog{log})
+		a.redis = redis.NewClient(opt)
+		shared := kv.NewRedis(a.redis, "shop:")
+		sessions, limits = shared, shared
+		checks = append(checks, func(ctx context.Context) error { return shared.Ping(ctx) })
+	}
+	a.Identity = identity.New(identity.Deps{DB: db, Sessions: sessions, Limits: limits,
 		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, Log: log}, idCfg)
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
@@ -203,7 +222,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
 		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Log: log})
+		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, Log: log})
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -211,8 +230,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and Redis.
+func (a *App) Close() error {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	return a.DB.Close()
+}
 
 // loadKeys reads the key ring — hex keys of at least 32 bytes, the current one first — from the
 // environment (comma-separated) or the key file (one per line), creating the file (readable by
@@ -359,4 +383,11 @@ func httpsRedirect(tlsAddr string) http.Handler {
 		target := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, target.String(), http.StatusPermanentRedirect) // #nosec G710 -- the same host and path, over HTTPS
 	})
+}
+
+// redisLog sends go-redis's own messages (reconnection attempts) to the shop's log.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

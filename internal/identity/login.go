@@ -34,12 +34,12 @@ func (s *Service) guard(ctx context.Context, action string, store shop.StoreID, 
 	now := s.now()
 	ok, retry, err := s.limits.Allow(ctx, action+":ip:"+meta.IP, s.cfg.AttemptsPerIPMinute, time.Minute, now)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	if ok {
 		ok, retry, err = s.limits.Allow(ctx, action+":"+account, s.cfg.AttemptsPerMinute, time.Minute, now)
 		if err != nil {
-			return err
+			return unavailable(err)
 		}
 	}
 	if !ok {
@@ -197,7 +197,7 @@ func (s *Service) Login(ctx context.Context, store *shop.Store, email, password,
 		pending.TokenHash, pending.Pending = hash, kind
 		pending.ExpiresAt = pending.CreatedAt.Add(5 * time.Minute)
 		if err := s.sessions.Create(ctx, pending); err != nil {
-			return Login{}, err
+			return Login{}, unavailable(err)
 		}
 		return Login{Challenge: &Challenge{Token: token, Methods: []string{MethodTOTP, MethodEmail, MethodRecovery}}}, nil
 	}
@@ -236,7 +236,7 @@ func (s *Service) startSession(ctx context.Context, u shop.User, kind string, me
 		}
 	}
 	if err := s.sessions.Create(ctx, sess); err != nil {
-		return Login{}, err
+		return Login{}, unavailable(err)
 	}
 	if err := s.clearFailures(ctx, u.StoreID, u.Email); err != nil {
 		return Login{}, err
@@ -298,6 +298,9 @@ func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, 
 		return Login{}, ErrMFAInvalid
 	}
 	pending, err := s.sessions.ByToken(ctx, HashToken(mfaToken))
+	if err != nil && !errors.Is(err, kv.ErrNotFound) {
+		return Login{}, unavailable(err)
+	}
 	if err != nil || pending.Kind != "mfa" || pending.Pending != kind || pending.StoreID != storeID || !s.now().Before(pending.ExpiresAt) {
 		return Login{}, ErrMFAInvalid
 	}

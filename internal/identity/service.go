@@ -167,6 +167,9 @@ func (s *Service) tokens(sess kv.Session, refresh string) (Tokens, error) {
 func (s *Service) Refresh(ctx context.Context, refresh string, meta Meta) (Tokens, error) {
 	next, nextHash := newToken()
 	sess, err := s.sessions.RotateRefresh(ctx, HashToken(refresh), nextHash)
+	if err != nil && !errors.Is(err, kv.ErrRefreshReuse) && !errors.Is(err, kv.ErrNotFound) {
+		return Tokens{}, unavailable(err)
+	}
 	if errors.Is(err, kv.ErrRefreshReuse) {
 		actor := principalOf(sess)
 		actor.IP = meta.IP
@@ -202,7 +205,10 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string, meta Met
 		return shop.Principal{}, shop.ErrUnauthenticated
 	}
 	sess, err := s.sessions.Get(ctx, c.SessionID)
-	if err != nil || sess.Kind != KindAPI || string(sess.UserID) != c.Subject {
+	if err != nil {
+		return shop.Principal{}, lookupErr(err)
+	}
+	if sess.Kind != KindAPI || string(sess.UserID) != c.Subject {
 		return shop.Principal{}, shop.ErrUnauthenticated
 	}
 	if err := s.alive(ctx, sess); err != nil {
@@ -220,7 +226,10 @@ func (s *Service) AuthenticateCookie(ctx context.Context, token string, meta Met
 		return shop.Principal{}, kv.Session{}, shop.ErrUnauthenticated
 	}
 	sess, err := s.sessions.ByToken(ctx, HashToken(token))
-	if err != nil || sess.Kind != KindBrowser {
+	if err != nil {
+		return shop.Principal{}, kv.Session{}, lookupErr(err)
+	}
+	if sess.Kind != KindBrowser {
 		return shop.Principal{}, kv.Session{}, shop.ErrUnauthenticated
 	}
 	if err := s.alive(ctx, sess); err != nil {
@@ -238,7 +247,7 @@ func (s *Service) Logout(ctx context.Context, p shop.Principal) error {
 		return shop.ErrUnauthenticated
 	}
 	if err := s.sessions.Delete(ctx, p.SessionID); err != nil {
-		return fmt.Errorf("end session: %w", err)
+		return unavailable(fmt.Errorf("end session: %w", err))
 	}
 	s.record(ctx, p.StoreID, audit.Record{Actor: p, Action: "auth.logout", TargetType: "session", TargetID: p.SessionID})
 	return nil
@@ -335,4 +344,18 @@ func (s *Service) EndVisitor(ctx context.Context, token string) {
 	if sess, err := s.visitor(ctx, token); err == nil {
 		_ = s.sessions.Delete(ctx, sess.ID)
 	}
+}
+
+// unavailable is the answer when the shared store (Redis) does not answer: sign-in fails closed,
+// with a clear 503, and works again by itself when the store is back.
+func unavailable(err error) error {
+	return &shop.Error{Kind: shop.KindUnavailable, Message: "Sign-in is unavailable right now; try again in a moment.", Err: err}
+}
+
+// lookupErr tells a missing session (401) from a store that does not answer (503).
+func lookupErr(err error) error {
+	if errors.Is(err, kv.ErrNotFound) {
+		return shop.ErrUnauthenticated
+	}
+	return unavailable(err)
 }

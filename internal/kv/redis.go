@@ -25,7 +25,9 @@ type Redis struct {
 }
 
 // NewRedis returns the Redis store; prefix separates shops (or tests) sharing one server.
-func NewRedis(rdb redis.UniversalClient, prefix string) *Redis { return &Redis{rdb: rdb, prefix: prefix} }
+func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
+	return &Redis{rdb: rdb, prefix: prefix}
+}
 
 // Ping checks that Redis answers.
 func (r *Redis) Ping(ctx context.Context) error { return r.rdb.Ping(ctx).Err() }

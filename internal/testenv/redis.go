@@ -14,6 +14,7 @@ import (
 var rd struct {
 	once    sync.Once
 	url     string
+	port    string
 	err     error
 	missing bool
 	cmd     *exec.Cmd
@@ -51,8 +52,7 @@ func StartRedis(tb testing.TB) {
 	tb.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	_, port, _ := net.SplitHostPort(rd.url[len("redis://"):])
-	if err := runRedis(port); err != nil {
+	if err := runRedis(rd.port); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -69,7 +69,7 @@ func startRedis() {
 	for attempt := 0; attempt < 5; attempt++ {
 		port := fmt.Sprint(freePortRaw())
 		if rd.err = runRedis(port); rd.err == nil {
-			rd.url = "redis://127.0.0.1:" + port + "/0"
+			rd.url, rd.port = "redis://127.0.0.1:"+port+"/0", port
 			mu.Lock()
 			stoppers = append(stoppers, func() {
 				if rd.cmd != nil && rd.cmd.Process != nil {

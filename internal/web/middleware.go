@@ -237,6 +237,9 @@ func (s *Server) cookie(r *http.Request) {
 	info := infoOf(r)
 	p, sess, err := s.id.AuthenticateCookie(r.Context(), c.Value, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
 	if err != nil {
+		if shop.KindOf(err) == shop.KindUnavailable {
+			s.log.WarnContext(r.Context(), "session store unavailable", "request_id", info.id, "err", err)
+		}
 		return
 	}
 	info.principal, info.session = p, &sess

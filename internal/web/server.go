@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,7 @@ type Server struct {
 	audit   *auditlog.Service
 	orders  *orders.Service
 	reports *reports.Service
+	checks  []func(context.Context) error
 	pages   map[string]*template.Template
 	routes  []Route
 	mux     *http.ServeMux
@@ -64,6 +66,7 @@ type Deps struct {
 	Audit    *auditlog.Service
 	Orders   *orders.Service
 	Reports  *reports.Service
+	Checks   []func(context.Context) error // readiness of backing services besides the database
 	Log      *slog.Logger
 }
 
@@ -75,7 +78,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.APIRequestsPerMin <= 0 {
 		cfg.APIRequestsPerMin = 600
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports}
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -239,4 +242,14 @@ func (s *Server) loginPath(r *http.Request) string {
 }
 
 // Ready reports whether the backing services answer.
-func (s *Server) Ready(ctx context.Context) error { return s.db.Ping(ctx) }
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.db.Ping(ctx); err != nil {
+		return err
+	}
+	for _, check := range s.checks {
+		if err := check(ctx); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"secureshop/internal/app"
+	"secureshop/internal/identity"
+	"secureshop/internal/testenv"
+)
+
+// twoInstances starts two shops on one PostgreSQL database and one Redis, with one key ring.
+func twoInstances(t *testing.T, idc identity.Config) (*testShop, *testShop) {
+	t.Helper()
+	db, rds := testenv.PostgresURL(t), testenv.RedisURL(t)
+	prefix := testenv.RandomName("scale")
+	var secret string
+	first := startShopFull(t, db, func(c *app.Config) {
+		c.Redis = rds + "?client_name=" + prefix
+		c.Identity = idc
+		secret = c.SecretKey
+	})
+	second := startShopFull(t, db, func(c *app.Config) {
+		c.Redis = rds + "?client_name=" + prefix
+		c.Identity = idc
+		c.SecretKey = secret
+		c.MailDir = first.app.Cfg.MailDir
+	})
+	second.secret = first.secret
+	return first, second
+}
+
+func TestScaleOut_TwoInstancesShareSessionsLimitsAndStock(t *testing.T) {
+	one, two := twoInstances(t, identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000})
+	one.store("scale")
+	tok := one.login("scale", "customer@example.com")
+	expectStatus(t, "session made on one, used on two", two.call("GET", "/api/v1/me", tok.AccessToken, nil), 200)
+	a := two.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+	expectStatus(t, "refresh on two", a, 200)
+	var next identity.Tokens
+	a.json(t, &next)
+	expectStatus(t, "spent refresh token on one", one.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}), 401)
+	expectStatus(t, "the reuse ended the session everywhere", two.call("GET", "/api/v1/me", next.AccessToken, nil), 401)
+
+	tok = two.login("scale", "customer@example.com")
+	expectStatus(t, "logout on one", one.call("POST", "/api/v1/auth/logout", tok.AccessToken, nil), 204)
+	expectStatus(t, "dead on two at once", two.call("GET", "/api/v1/me", tok.AccessToken, nil), 401)
+
+	// 64 buyers split across both instances never oversell.
+	p := one.newProduct("scale", "SCALE-10", 1000, 10)
+	tokens := make([]string, 64)
+	for i := range tokens {
+		tokens[i] = one.customer("scale", fmt.Sprintf("b%02d@example.com", i)).AccessToken
+		expectStatus(t, "cart", two.call("PUT", "/api/v1/stores/scale/cart/items/"+p.ID, tokens[i], `{"quantity":1}`), 200)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(tokens))
+	for i := range tokens {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := one
+			if i%2 == 1 {
+				s = two
+			}
+			statuses[i] = s.call("POST", "/api/v1/stores/scale/checkout", tokens[i], goodCard, "Idempotency-Key", fmt.Sprint("k", i)).status
+		}(i)
+	}
+	wg.Wait()
+	paid := 0
+	for _, st := range statuses {
+		if st == 201 {
+			paid++
+		} else if st != 409 {
+			t.Fatalf("checkout status %d", st)
+		}
+	}
+	if stock, ledger := one.stockAndLedger("scale", p.ID); paid != 10 || stock != 0 || ledger != 0 {
+		t.Fatalf("%d paid, stock %d, ledger %d", paid, stock, ledger)
+	}
+}
+
+func TestScaleOut_LoginLimitCountsOnBothInstances(t *testing.T) {
+	one, two := twoInstances(t, identity.Config{AttemptsPerIPMinute: 1000})
+	one.store("limit2")
+	login := "/api/v1/stores/limit2/auth/login"
+	for i := 1; i <= 5; i++ {
+		s := one
+		if i%2 == 0 {
+			s = two
+		}
+		expectStatus(t, fmt.Sprint("attempt ", i), s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": "wrong wrong wrong"}), 401)
+	}
+	expectStatus(t, "sixth, on either", two.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": testPassword}), 429)
+	expectStatus(t, "sixth, on the other", one.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": testPassword}), 429)
+}
+
+func TestRedisDown_SignInFailsClosedAndRecovers(t *testing.T) {
+	rds := testenv.RedisURL(t)
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.Redis = rds })
+	s.store("outage")
+	tok := s.login("outage", "customer@example.com")
+	testenv.StopRedis(t)
+	restarted := false
+	defer func() {
+		if !restarted {
+			testenv.StartRedis(t)
+		}
+	}()
+	a := s.call("POST", "/api/v1/stores/outage/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword})
+	expectStatus(t, "sign-in with Redis down", a, http.StatusServiceUnavailable)
+	if typ := a.problemType(t); typ != "/problems/unavailable" {
+		t.Fatalf("problem %s", a.body)
+	}
+	expectStatus(t, "a signed-in request with Redis down", s.call("GET", "/api/v1/me", tok.AccessToken, nil), http.StatusServiceUnavailable)
+	expectStatus(t, "readiness with Redis down", s.call("GET", "/readyz", "", nil), http.StatusServiceUnavailable)
+	expectStatus(t, "the public catalogue still answers", s.call("GET", "/s/outage/", "", nil, "Accept", "text/html"), 200)
+	testenv.StartRedis(t)
+	restarted = true
+	deadline := time.Now().Add(10 * time.Second)
+	for s.call("GET", "/readyz", "", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready again after Redis came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Redis kept nothing (no persistence in tests): the old session is gone, a new sign-in works.
+	s.login("outage", "customer@example.com")
+}
