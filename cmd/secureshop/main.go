@@ -80,6 +80,7 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&cfg.Database, "database", cfg.Database, "database URL: sqlite:PATH or postgres://... (SHOP_DATABASE)")
+	pf.StringVar(&cfg.MigrateDatabase, "migrate-database", "", "database URL of the tables' owner, for migrations, when --database is a less privileged role (SHOP_MIGRATE_DATABASE)")
 	pf.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "file holding the master secret, created if missing (SHOP_SECRET_KEY_FILE)")
 	pf.StringVar(&cfg.LogFormat, "log-format", "", "log format: text or json (default text, json in production) (SHOP_LOG_FORMAT)")
 	pf.StringVar(&cfg.LogLevel, "log-level", "", "log level: debug, info, warn or error (SHOP_LOG_LEVEL)")

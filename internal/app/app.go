@@ -41,6 +41,7 @@ import (
 type Config struct {
 	Listen               string          // address to serve on
 	Database             string          // sqlite:PATH or postgres://...
+	MigrateDatabase      string          // the tables' owner, for migrations, when the shop connects as a less privileged role
 	Redis                string          // shared state; empty for in-process
 	SecretKeyFile        string          // master secret (JWT signing and more), created if missing
 	SecretKey            string          // master secret as hex, instead of the file (SHOP_SECRET_KEY)
@@ -150,7 +151,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if err := migrate(ctx, db, cfg.MigrateDatabase); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -390,4 +391,17 @@ type redisLog struct{ log *slog.Logger }
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+// migrate applies the migrations, as the tables' owner when a separate URL names them.
+func migrate(ctx context.Context, db *sqlstore.DB, ownerURL string) error {
+	if ownerURL == "" {
+		return db.Migrate(ctx)
+	}
+	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{MaxOpenConns: 2})
+	if err != nil {
+		return fmt.Errorf("migration database: %w", err)
+	}
+	defer func() { _ = owner.Close() }()
+	return owner.Migrate(ctx)
 }

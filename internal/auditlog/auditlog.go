@@ -28,7 +28,7 @@ func (s *Service) List(ctx context.Context, actor shop.Principal, store shop.Sto
 
 // Verify walks the chain of store, or every chain when store is empty, and returns each break.
 func (s *Service) Verify(ctx context.Context, store shop.StoreID) (chains int, problems []audit.Problem, err error) {
-	err = s.db.View(ctx, "", func(tx *sqlstore.Tx) error {
+	err = s.db.View(ctx, sqlstore.AllStores, func(tx *sqlstore.Tx) error {
 		names := []string{audit.ChainFor(store)}
 		if store == "" {
 			var err error

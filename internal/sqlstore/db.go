@@ -164,6 +164,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// AllStores is the scope of the few platform-wide reads that must see every store's rows (audit
+// verification). Everything else runs scoped to one store, or to the platform ("").
+const AllStores shop.StoreID = "*"
+
 // Tx is a transaction scoped to one store (or to the platform, when the store is empty).
 type Tx struct {
 	tx      *sql.Tx

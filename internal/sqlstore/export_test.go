@@ -34,3 +34,10 @@ func TamperForTest(t *testing.T, db *DB, q string, args ...any) {
 		}
 	}
 }
+
+// CountForTest runs a raw counting query in tx, as a careless repository method would.
+func CountForTest(ctx context.Context, tx *Tx, q string) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, []any{&n}, q)
+	return n, err
+}

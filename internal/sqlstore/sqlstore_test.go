@@ -443,3 +443,63 @@ func TestAccountLocks(t *testing.T) {
 		}
 	})
 }
+
+func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testenv.PostgresURL(t)
+	owner := openDB(t, ownerURL)
+	a, b := newStore(t, owner, "rls-a"), newStore(t, owner, "rls-b")
+	for _, s := range []shop.Store{a, b} {
+		err := owner.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			for i := range 3 {
+				p := sqlstore.Product{SKU: "P" + string(rune('0'+i)), Name: s.Slug, PriceAmount: 1, Stock: 1}
+				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	app, err := sqlstore.Open(ctx, testenv.AppRole(t, ownerURL), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	count := func(store shop.StoreID, q string) int {
+		var n int
+		if err := app.View(ctx, store, func(tx *sqlstore.Tx) (err error) { n, err = sqlstore.CountForTest(ctx, tx, q); return }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(a.ID, `SELECT COUNT(*) FROM products`); n != 3 {
+		t.Fatalf("unfiltered query under store A's setting sees %d products, want A's 3", n)
+	}
+	if n := count(a.ID, `SELECT COUNT(*) FROM products WHERE name = 'rls-b'`); n != 0 {
+		t.Fatalf("store A's transaction sees %d of store B's products", n)
+	}
+	if n := count("", `SELECT COUNT(*) FROM products`); n != 0 {
+		t.Fatalf("a platform transaction sees %d products", n)
+	}
+	// Writing a row for another store is refused too.
+	err = app.Update(ctx, a.ID, func(tx *sqlstore.Tx) error {
+		p := sqlstore.Product{SKU: "X", Name: "x", PriceAmount: 1, Stock: 1}
+		return tx.CreateProduct(ctx, b.ID, &p)
+	})
+	if err == nil {
+		t.Fatal("store A's transaction wrote a product of store B")
+	}
+	// The repository, used as meant, still works for both.
+	for _, s := range []shop.Store{a, b} {
+		var page sqlstore.ProductPage
+		if err := app.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) {
+			page, err = tx.ListProducts(ctx, s.ID, sqlstore.ProductFilter{Limit: 10})
+			return
+		}); err != nil || len(page.Products) != 3 {
+			t.Fatalf("store %s lists %d products (%v)", s.Slug, len(page.Products), err)
+		}
+	}
+}

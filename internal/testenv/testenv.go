@@ -236,3 +236,28 @@ func mustParse(raw string) *url.URL {
 	}
 	return u
 }
+
+// AppRole creates (once per database) a PostgreSQL role that is neither superuser nor BYPASSRLS
+// nor owner of the tables, grants it the data rights the shop needs, and returns dbURL with that
+// role as user — how the shop is meant to connect in production. Run migrations first.
+func AppRole(tb testing.TB, dbURL string) string {
+	tb.Helper()
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	role := RandomName("app_")
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN NOSUPERUSER NOBYPASSRLS",
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+	u := *mustParse(dbURL)
+	u.User = url.User(role)
+	return u.String()
+}

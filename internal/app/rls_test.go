@@ -1,0 +1,55 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"secureshop/internal/app"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/testenv"
+)
+
+// TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole runs the main flows with the shop connected
+// as a role without BYPASSRLS that owns no table, so every query meets the row-level policies.
+func TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole(t *testing.T) {
+	ownerURL := testenv.PostgresURL(t)
+	ctx := context.Background()
+	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = owner.Close()
+	appURL := testenv.AppRole(t, ownerURL)
+	s := startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL })
+	s.store("rls")
+	s.store("rls-other")
+	p := s.newProduct("rls", "R-1", 700, 5)
+	cust := s.login("rls", "customer@example.com").AccessToken
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/rls/cart/items/"+p.ID, cust, `{"quantity":2}`), 200)
+	a := s.call("POST", "/api/v1/stores/rls/checkout", cust, goodCard, "Idempotency-Key", "rls-1")
+	expectStatus(t, "checkout", a, 201)
+	var o orderJSON
+	a.json(t, &o)
+	admin := s.login("rls", "admin@example.com").AccessToken
+	expectStatus(t, "refund", s.call("POST", "/api/v1/stores/rls/orders/"+o.ID+"/refunds", admin, `{"amount":700,"reason":"test"}`), 201)
+	expectStatus(t, "report", s.call("GET", "/api/v1/stores/rls/reports/sales", admin, nil), 200)
+	expectStatus(t, "register", s.call("POST", "/api/v1/stores/rls/auth/register", "", map[string]string{"email": "n@example.com", "password": "quiet violin harbour 88"}), 201)
+	expectStatus(t, "other store's order", s.call("GET", "/api/v1/stores/rls-other/orders/"+o.ID, s.login("rls-other", "admin@example.com").AccessToken, nil), 404)
+	a = s.call("GET", "/api/v1/stores/rls/audit-events?limit=100", admin, nil)
+	if !strings.Contains(string(a.body), "order.refund") {
+		t.Fatalf("audit log: %s", a.body)
+	}
+	chains, problems, err := s.app.Audit.Verify(ctx, "")
+	if err != nil || len(problems) != 0 || chains < 3 {
+		t.Fatalf("audit verify as the app role: %d chains, %v, %v", chains, problems, err)
+	}
+	if _, err := s.app.Identity.CreateOperator(ctx, shop.System(), "ops@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, "operator sign-in", s.call("POST", "/api/v1/platform/auth/login", "", map[string]string{"email": "ops@example.com", "password": testPassword}), 200)
+}
