@@ -32,7 +32,7 @@ func TestCheckDeploy_NamesEachFinding(t *testing.T) {
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	t.Setenv("SHOP_SMTP_URL", "smtps://shop:pw@mail.example.com:465")
 	code, out, _ = c.run("", "check", "--deploy", "--tls-cert", cert, "--tls-key", key, "--http-redirect", ":8081",
-		"--base-url", "https://shop.example.com", "--listen", "0.0.0.0:8443")
+		"--base-url", "https://shop.example.com", "--listen", "0.0.0.0:8443", "--metrics-listen", "127.0.0.1:9090")
 	if code != 0 {
 		t.Fatalf("a production setup still has findings: exit %d\n%s", code, out)
 	}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"secureshop/internal/auditlog"
@@ -58,6 +59,8 @@ type Config struct {
 	APIRequestsPerMinute int             // API requests a minute per client address (default 600)
 	SMTPURL              string          // send mail through this server instead of writing files
 	LogLevel             string          // debug, info (default), warn, error
+	MetricsListen        string          // serve /metrics on this address instead of the main one
+	MetricsToken         string          // or require this bearer token for /metrics on the main one
 	Demo                 bool
 	HashParams           identity.Params // Argon2id cost; zero for the default
 }
@@ -139,6 +142,7 @@ type App struct {
 	Audit    *auditlog.Service
 	Orders   *orders.Service
 	Web      *web.Server
+	Metrics  *web.Metrics
 	redis    *redis.Client
 }
 
@@ -188,7 +192,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if idCfg.BaseURL = cfg.BaseURL; idCfg.BaseURL == "" {
 		idCfg.BaseURL = "http://" + cfg.Listen
 	}
-	a := &App{Cfg: cfg, Log: log, DB: db}
+	a := &App{Cfg: cfg, Log: log, DB: db, Metrics: web.NewMetrics()}
+	for name, pool := range db.Stats() {
+		a.Metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+	idCfg.OnLockout = a.Metrics.Lockouts.Inc
 	var sessions identity.SessionStore = kv.NewMemorySessions()
 	var limits interface {
 		identity.Limits
@@ -222,7 +230,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
-		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
+		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
+		MetricsElsewhere: cfg.MetricsListen != ""}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
 		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, Log: log})
 	if err != nil {
 		_ = db.Close()
@@ -311,6 +320,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { errc <- srv.ServeTLS(ln, a.Cfg.TLSCert, a.Cfg.TLSKey) }()
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
+	}
+	if a.Cfg.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler(a.Cfg.MetricsToken))
+		metrics := &http.Server{Addr: a.Cfg.MetricsListen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := metrics.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		defer func() { _ = metrics.Close() }()
 	}
 	var redirect *http.Server
 	if a.Cfg.TLSCert != "" && a.Cfg.HTTPRedirect != "" {

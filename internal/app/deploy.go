@@ -54,6 +54,9 @@ func DeployFindings(cfg Config) []Finding {
 	if cfg.SMTPURL == "" {
 		add("mail-to-files", "mail is written to files in %s instead of being sent (SHOP_SMTP_URL)", cfg.MailDir)
 	}
+	if cfg.MetricsListen == "" && cfg.MetricsToken == "" {
+		add("metrics-open", "/metrics is served on the main address without a token (--metrics-listen or SHOP_METRICS_TOKEN)")
+	}
 	if strings.EqualFold(cfg.LogLevel, "debug") {
 		add("debug", "debug logging is on (--log-level debug)")
 	}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,4 +130,26 @@ func TestRedisDown_SignInFailsClosedAndRecovers(t *testing.T) {
 	}
 	// Redis kept nothing (no persistence in tests): the old session is gone, a new sign-in works.
 	s.login("outage", "customer@example.com")
+}
+
+func TestMetrics_CountRequestsFailuresAndOrders(t *testing.T) {
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.MetricsToken = "metrics-secret" })
+	s.store("metrics")
+	p := s.newProduct("metrics", "M-1", 100, 5)
+	s.call("POST", "/api/v1/stores/metrics/auth/login", "", map[string]string{"email": "customer@example.com", "password": "wrong wrong wrong"})
+	tok := s.login("metrics", "customer@example.com").AccessToken
+	s.call("PUT", "/api/v1/stores/metrics/cart/items/"+p.ID, tok, `{"quantity":1}`)
+	s.call("POST", "/api/v1/stores/metrics/checkout", tok, declinedCard)
+	s.call("POST", "/api/v1/stores/metrics/checkout", tok, goodCard)
+	expectStatus(t, "metrics without the token", s.call("GET", "/metrics", "", nil), 401)
+	a := s.call("GET", "/metrics", "metrics-secret", nil)
+	expectStatus(t, "metrics", a, 200)
+	body := string(a.body)
+	for _, want := range []string{"shop_signin_failures_total 1", "shop_orders_total 1", "shop_payment_declines_total 1",
+		`shop_http_requests_total{code="201",route="POST /api/v1/stores/{store}/checkout"} 1`, "shop_http_request_duration_seconds_bucket",
+		"go_sql_open_connections"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

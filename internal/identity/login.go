@@ -81,6 +81,9 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, 
 	if !locked {
 		return
 	}
+	if s.cfg.OnLockout != nil {
+		s.cfg.OnLockout()
+	}
 	s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.lockout", TargetType: "user",
 		TargetID: string(u.ID), Detail: map[string]string{"account": sqlstore.NormalizeEmail(email), "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
 	if u.ID != "" {

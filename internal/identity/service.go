@@ -56,6 +56,7 @@ type Config struct {
 	LockAfter           int           // failures in a row that lock an account (default 10)
 	LockFor             time.Duration // how long a lock lasts (default 15 minutes)
 	BaseURL             string        // for links in mail, e.g. https://shop.example.com
+	OnLockout           func()        // called when an account locks (metrics)
 }
 
 // Deps are what the identity service works with.

@@ -121,6 +121,14 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	return db, nil
 }
 
+// Stats reports the connection pools, for metrics: the write pool, and the read pool when it is another.
+func (db *DB) Stats() map[string]*sql.DB {
+	if db.read == db.write {
+		return map[string]*sql.DB{"shop": db.write}
+	}
+	return map[string]*sql.DB{"shop_write": db.write, "shop_read": db.read}
+}
+
 // Dialect reports which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }
 

@@ -25,6 +25,7 @@ type reqInfo struct {
 	session   *kv.Session // browser session, when signed in through the cookie
 	store     *shop.Store
 	status    int
+	route     string // the route table entry that served the request
 }
 
 type infoKey struct{}
@@ -65,7 +66,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		info := &reqInfo{id: rand.Text()[:16], ip: s.clientIP(r)}
 		sw := &statusWriter{ResponseWriter: w, info: info}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		// Every query and outbound call of the request carries its context, and so this limit.
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), infoKey{}, info), 30*time.Second)
+		defer cancel()
+		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", info.id)
 		defer func() {
 			if v := recover(); v != nil {
@@ -88,6 +92,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				attrs = append(attrs, slog.String("user_id", string(info.principal.UserID)))
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			s.cfg.Metrics.observe(info.route, info.status, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -33,6 +33,9 @@ type Config struct {
 	APIRequestsPerMin int            // requests to /api a minute per client address (default 600)
 	Limits            RateLimiter    // where the API rate limit counts
 	HSTS              bool           // send Strict-Transport-Security (served over TLS, or behind a TLS proxy)
+	Metrics           *Metrics       // Prometheus metrics; nil for none
+	MetricsToken      string         // bearer token /metrics asks for on the main listener
+	MetricsElsewhere  bool           // /metrics is served on its own listener instead
 }
 
 // RateLimiter counts requests in sliding windows.
@@ -87,6 +90,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	if cfg.Metrics != nil && !cfg.MetricsElsewhere {
+		s.mux.Handle("GET /metrics", cfg.Metrics.Handler(cfg.MetricsToken))
 	}
 	return s, nil
 }
@@ -144,7 +150,9 @@ type Route struct {
 // wrap turns a route into a handler: it authenticates, resolves the store in the path, checks the
 // route's permission, checks the CSRF token of page forms, and renders any error.
 func (s *Server) wrap(rt Route) http.Handler {
+	route := rt.Method + " " + rt.Path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		infoOf(r).route = route
 		if err := s.admit(rt, r); err != nil {
 			if !rt.API && shop.KindOf(err) == shop.KindUnauthenticated && r.Method == http.MethodGet {
 				target := s.loginPath(r)
