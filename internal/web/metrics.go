@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -36,7 +37,7 @@ func NewMetrics() *Metrics {
 	m.declines = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_payment_declines_total", Help: "Checkouts whose card was declined."})
 	m.Lockouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_lockouts_total", Help: "Accounts locked after failed attempts in a row."})
 	m.Registry.MustRegister(m.requests, m.latency, m.signinFails, m.rateLimited, m.orders, m.declines, m.Lockouts,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
