@@ -61,28 +61,59 @@ func TestServe_DemoThenGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatalf("demo credentials not printed:\n%s", out.String())
 	}
 
-	// A request whose body is still arriving when the shutdown starts.
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", base+"/api/v1/stores/demo/auth/login", pr)
-	req.Header.Set("Content-Type", "application/json")
-	result := make(chan int, 1)
+	// Requests in flight when the shutdown starts — their bodies still arriving — and a stream of
+	// catalogue reads until then: every one of them gets its normal answer.
+	const inFlight = 10
+	pipes := make([]*io.PipeWriter, inFlight)
+	result := make(chan int, inFlight)
+	for i := range pipes {
+		pr, pw := io.Pipe()
+		pipes[i] = pw
+		req, _ := http.NewRequest("POST", base+"/api/v1/stores/demo/auth/login", pr)
+		req.Header.Set("Content-Type", "application/json")
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				result <- -1
+				return
+			}
+			_ = resp.Body.Close()
+			result <- resp.StatusCode
+		}()
+		_, _ = pw.Write([]byte(`{"email":"admin@demo.example",`))
+	}
+	reads := make(chan int, 1000)
+	readers := make(chan struct{})
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			result <- -1
-			return
+		defer close(readers)
+		for i := 0; i < 200; i++ {
+			resp, err := http.Get(base + "/api/v1/stores/demo/products?limit=5")
+			if err != nil {
+				return // the listener is closed: shutdown has begun; no request was cut
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			reads <- resp.StatusCode
 		}
-		_ = resp.Body.Close()
-		result <- resp.StatusCode
 	}()
-	_, _ = pw.Write([]byte(`{"email":"admin@demo.example",`))
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	time.Sleep(200 * time.Millisecond)
-	_, _ = pw.Write([]byte(`"password":"wrong wrong wrong"}`))
-	_ = pw.Close()
-	if st := <-result; st != http.StatusUnauthorized {
-		t.Fatalf("in-flight request during shutdown: status %d, want its normal answer 401", st)
+	for _, pw := range pipes {
+		_, _ = pw.Write([]byte(`"password":"wrong wrong wrong"}`))
+		_ = pw.Close()
+	}
+	for range inFlight {
+		if st := <-result; st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
+			t.Fatalf("in-flight request during shutdown: status %d, want its normal answer", st)
+		}
+	}
+	<-readers
+	close(reads)
+	for st := range reads {
+		if st != http.StatusOK {
+			t.Fatalf("a catalogue read during shutdown got %d", st)
+		}
 	}
 	select {
 	case code := <-done:

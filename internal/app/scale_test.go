@@ -153,3 +153,80 @@ func TestMetrics_CountRequestsFailuresAndOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestOutage_DatabaseAndRedisRestartUnderLoad keeps customers buying while PostgreSQL and Redis
+// restart: requests during the outage get 503 (never 500), the shop comes back by itself, and
+// every order it acknowledged is there afterwards.
+func TestOutage_DatabaseAndRedisRestartUnderLoad(t *testing.T) {
+	rds := testenv.RedisURL(t)
+	s := startShopFull(t, testenv.PostgresURL(t), func(c *app.Config) { c.Redis = rds })
+	s.store("outage-pg")
+	p := s.newProduct("outage-pg", "LOAD-1", 100, 100000)
+	tokens := make([]string, 4)
+	for i := range tokens {
+		tokens[i] = s.customer("outage-pg", fmt.Sprintf("load%d@example.com", i)).AccessToken
+	}
+	var mu sync.Mutex
+	acknowledged := map[string]string{} // order id → its buyer's token
+	statuses := map[int]int{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range tokens {
+		wg.Add(1)
+		go func(tok string) {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cart := s.call("PUT", "/api/v1/stores/outage-pg/cart/items/"+p.ID, tok, `{"quantity":1}`)
+				a := cart
+				if cart.status == 200 {
+					a = s.call("POST", "/api/v1/stores/outage-pg/checkout", tok, goodCard, "Idempotency-Key", fmt.Sprint(tok[len(tok)-8:], n))
+				}
+				mu.Lock()
+				statuses[a.status]++
+				if a.status == 201 {
+					var o orderJSON
+					a.json(t, &o)
+					acknowledged[o.ID] = tok
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}(tokens[i])
+	}
+	time.Sleep(300 * time.Millisecond)
+	testenv.StopPostgres(t)
+	time.Sleep(500 * time.Millisecond)
+	expectStatus(t, "readiness without the database", s.call("GET", "/readyz", "", nil), 503)
+	testenv.StartPostgres(t)
+	time.Sleep(300 * time.Millisecond)
+	testenv.StopRedis(t)
+	time.Sleep(300 * time.Millisecond)
+	testenv.StartRedis(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for s.call("GET", "/readyz", "", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the shop did not come back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if statuses[500] > 0 {
+		t.Fatalf("internal errors during the outage: %v", statuses)
+	}
+	if statuses[503] == 0 || statuses[201] == 0 {
+		t.Fatalf("the load saw no outage or no orders: %v", statuses)
+	}
+	// Redis lost the sessions (no persistence in tests): sign in again, then find every order.
+	admin := s.login("outage-pg", "admin@example.com").AccessToken
+	for id := range acknowledged {
+		expectStatus(t, "acknowledged order "+id, s.call("GET", "/api/v1/stores/outage-pg/orders/"+id, admin, nil), 200)
+	}
+	t.Logf("statuses during the run: %v; %d orders acknowledged", statuses, len(acknowledged))
+}

@@ -6,10 +6,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -203,14 +206,14 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing
 	opts := &sql.TxOptions{ReadOnly: !writing && db.dialect == Postgres}
 	sqltx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", translate(err))
 	}
 	tx := &Tx{tx: sqltx, db: db, store: store, now: db.Now(), writing: writing}
 	if db.dialect == Postgres {
 		// The store this transaction works for, for PostgreSQL's row-level security policies.
 		if _, err := sqltx.ExecContext(ctx, "SELECT set_config('app.store_id', $1, true)", string(store)); err != nil {
 			_ = sqltx.Rollback()
-			return fmt.Errorf("scope transaction: %w", err)
+			return fmt.Errorf("scope transaction: %w", translate(err))
 		}
 	}
 	if err := fn(tx); err != nil {
@@ -263,10 +266,32 @@ func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) e
 	return translate(err)
 }
 
-// translate turns each database's "unique violation" and "no rows" into the shared sentinels.
+// ErrUnavailable answers every query while the database does not: a clear 503, never a 500.
+var ErrUnavailable = &shop.Error{Kind: shop.KindUnavailable, Message: "The shop's database is not answering; try again in a moment."}
+
+// unreachable reports whether err means the database cannot be reached (down, restarting, or the
+// connection was cut), as opposed to a query that failed.
+func unreachable(err error) bool {
+	var ne net.Error
+	var pg *pgconn.PgError
+	var ce *pgconn.ConnectError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &ne), errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pg):
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P") // connection exception, operator intervention
+	}
+	return strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "conn closed")
+}
+
+// translate turns each database's "unique violation" and "no rows" into the shared sentinels, and
+// a lost database into ErrUnavailable.
 func translate(err error) error {
 	if err == nil {
 		return nil
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return shop.ErrNoRows

@@ -86,6 +86,27 @@ var pg struct {
 	adminURL string
 	err      error
 	missing  bool
+	start    func() error // starts the server again on its port, after stop
+	stop     func() error
+}
+
+// StopPostgres stops this test binary's PostgreSQL server (fast shutdown: connections are cut).
+func StopPostgres(tb testing.TB) {
+	tb.Helper()
+	if pg.stop == nil {
+		tb.Fatal("no PostgreSQL server of this test binary to stop")
+	}
+	if err := pg.stop(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// StartPostgres starts it again on the same port.
+func StartPostgres(tb testing.TB) {
+	tb.Helper()
+	if err := pg.start(); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // PostgresURL returns the URL of a new, empty database on this test binary's PostgreSQL server,
@@ -191,6 +212,18 @@ func startPostgres() {
 		}
 		pg.err = nil
 		pg.adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+		pg.stop = func() error {
+			if out, err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"); err != nil {
+				return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+			}
+			return nil
+		}
+		pg.start = func() error {
+			if out, err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
+				return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+			}
+			return nil
+		}
 		mu.Lock()
 		stoppers = append(stoppers, func() {
 			_, _ = run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
