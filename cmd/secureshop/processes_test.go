@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"secureshop/internal/testenv"
+)
+
+// buildBinary builds secureshop once for the process tests.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "shop-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "secureshop")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput() // #nosec G204 -- fixed arguments
+	if err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+type process struct {
+	base   string
+	cmd    *exec.Cmd
+	stdout *bytes.Buffer
+}
+
+// startProcess runs `secureshop serve` with env on a free port and waits until it is ready.
+func startProcess(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...) // #nosec G204 -- the binary we built
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout = &lockedWriter{w: &out}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: &out}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(25 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(p.base + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("secureshop serve did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func call(t *testing.T, method, url, token, body string, hdr ...string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func loginTokens(t *testing.T, base, email, password string) (string, string) {
+	t.Helper()
+	st, b := call(t, "POST", base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password))
+	if st != 200 {
+		t.Fatalf("login %s: %d %s", email, st, b)
+	}
+	var tok struct {
+		Access  string `json:"access_token"`
+		Refresh string `json:"refresh_token"`
+	}
+	_ = json.Unmarshal(b, &tok)
+	return tok.Access, tok.Refresh
+}
+
+var credRE = regexp.MustCompile(`customer\s+(\S+)\s+(\S+)`)
+
+// TestProcesses_TwoServeProcessesShareOnePostgresAndRedis runs two real `secureshop serve`
+// processes on one PostgreSQL and one Redis.
+func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.Repeat("ab", 32)
+	env := []string{"SHOP_DATABASE=" + testenv.PostgresURL(t), "SHOP_REDIS=" + testenv.RedisURL(t), "SHOP_SECRET_KEY=" + key,
+		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_ATTEMPTS_PER_IP_MINUTE=100000", "SHOP_LOG_LEVEL=error"}
+	one := startProcess(t, env, "--demo")
+	two := startProcess(t, env)
+	m := credRE.FindStringSubmatch(one.stdout.String())
+	if m == nil {
+		t.Fatalf("no demo credentials printed:\n%s", one.stdout.String())
+	}
+	email, password := m[1], m[2]
+
+	access, _ := loginTokens(t, one.base, email, password)
+	if st, _ := call(t, "GET", two.base+"/api/v1/me", access, ""); st != 200 {
+		t.Fatalf("a session made on one process, used on the other: %d", st)
+	}
+	if st, _ := call(t, "POST", two.base+"/api/v1/auth/logout", access, ""); st != 204 {
+		t.Fatalf("logout on two: %d", st)
+	}
+	if st, _ := call(t, "GET", one.base+"/api/v1/me", access, ""); st != 401 {
+		t.Fatalf("after logout on two, one still accepts the token: %d", st)
+	}
+
+	// The login limit (5 a minute per account) counts attempts on both processes.
+	for i := 1; i <= 5; i++ {
+		base := one.base
+		if i%2 == 0 {
+			base = two.base
+		}
+		if st, _ := call(t, "POST", base+"/api/v1/stores/demo/auth/login", "", `{"email":"nobody@example.com","password":"wrong wrong wrong"}`); st != 401 {
+			t.Fatalf("attempt %d: %d", i, st)
+		}
+	}
+	if st, _ := call(t, "POST", two.base+"/api/v1/stores/demo/auth/login", "", `{"email":"nobody@example.com","password":"wrong wrong wrong"}`); st != 429 {
+		t.Fatalf("sixth attempt across processes: %d, want 429", st)
+	}
+
+	// 64 buyers, split across the processes, race for the last units of a product.
+	_, b := call(t, "GET", one.base+"/api/v1/stores/demo/products?limit=100&sort=price", "", "")
+	var page struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Stock int    `json:"stock"`
+		} `json:"items"`
+	}
+	_ = json.Unmarshal(b, &page)
+	target := page.Items[0]
+	for _, p := range page.Items {
+		if p.Stock < target.Stock {
+			target = p
+		}
+	}
+	c := newCLI(t, env[0][len("SHOP_DATABASE="):])
+	c.args = nil // use the environment of the processes
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		t.Setenv(k, v)
+	}
+	const buyers = 64
+	tokens := make([]string, buyers)
+	for i := range tokens {
+		e := fmt.Sprintf("racer%02d@example.com", i)
+		c.ok("velvet comet lantern 3\n", "user", "create", "--store", "demo", "--email", e, "--role", "customer", "--password-stdin")
+		tokens[i], _ = loginTokens(t, one.base, e, "velvet comet lantern 3")
+		if st, body := call(t, "PUT", two.base+"/api/v1/stores/demo/cart/items/"+target.ID, tokens[i], `{"quantity":1}`); st != 200 {
+			t.Fatalf("cart: %d %s", st, body)
+		}
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, buyers)
+	card := `{"payment":{"card_number":"4242424242424242","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+	for i := range tokens {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			base := one.base
+			if i%2 == 1 {
+				base = two.base
+			}
+			statuses[i], _ = call(t, "POST", base+"/api/v1/stores/demo/checkout", tokens[i], card, "Idempotency-Key", fmt.Sprint("race", i))
+		}(i)
+	}
+	wg.Wait()
+	paid := 0
+	for _, st := range statuses {
+		switch st {
+		case 201:
+			paid++
+		case 409:
+		default:
+			t.Fatalf("checkout answered %d", st)
+		}
+	}
+	_, b = call(t, "GET", two.base+"/api/v1/stores/demo/products/"+target.ID, "", "")
+	var after struct{ Stock int }
+	_ = json.Unmarshal(b, &after)
+	if paid != target.Stock || after.Stock != 0 {
+		t.Fatalf("%d orders paid for %d units; stock now %d", paid, target.Stock, after.Stock)
+	}
+}
