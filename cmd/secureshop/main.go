@@ -159,6 +159,7 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 	c.Flags().StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "addresses or CIDRs of proxies whose X-Forwarded-For is believed (SHOP_TRUSTED_PROXIES)")
 	c.Flags().StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "origins allowed to call the API from a browser (SHOP_CORS_ORIGINS)")
 	c.Flags().IntVar(&cfg.APIRequestsPerMinute, "api-requests-per-minute", 600, "API requests a minute per client address (SHOP_API_REQUESTS_PER_MINUTE)")
+	c.Flags().IntVar(&cfg.DemoProducts, "demo-products", 48, "with --demo, the size of the demo catalogue (SHOP_DEMO_PRODUCTS)")
 	c.Flags().StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve /metrics on this address instead of the main one (SHOP_METRICS_LISTEN)")
 	c.Flags().StringVar(&cfg.BaseURL, "base-url", "", "public address of the shop, for links in mail (SHOP_BASE_URL; default http://LISTEN)")
 	c.Flags().IntVar(&cfg.Identity.AttemptsPerMinute, "attempts-per-minute", 5, "sign-in, code, registration and reset attempts per account a minute (SHOP_ATTEMPTS_PER_MINUTE)")

@@ -62,6 +62,7 @@ type Config struct {
 	MetricsListen        string          // serve /metrics on this address instead of the main one
 	MetricsToken         string          // or require this bearer token for /metrics on the main one
 	Demo                 bool
+	DemoProducts         int             // size of the demo catalogue (default 48)
 	HashParams           identity.Params // Argon2id cost; zero for the default
 }
 

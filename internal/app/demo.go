@@ -46,7 +46,7 @@ func (a *App) SeedDemo(ctx context.Context, out io.Writer, baseURL string) ([]De
 		}
 		creds = append(creds, c)
 	}
-	if _, err := a.Catalog.Import(ctx, sys, st.ID, DemoCatalog()); err != nil {
+	if _, err := a.Catalog.Import(ctx, sys, st.ID, DemoCatalog(a.Cfg.DemoProducts)); err != nil {
 		return nil, err
 	}
 	_, _ = fmt.Fprintf(out, "Demo store: %s/s/%s/\nDemo accounts (shown once; keep them):\n", baseURL, st.Slug)
@@ -56,8 +56,9 @@ func (a *App) SeedDemo(ctx context.Context, out io.Writer, baseURL string) ([]De
 	return creds, nil
 }
 
-// DemoCatalog is a small grocer's catalogue: six categories of eight products.
-func DemoCatalog() []catalog.Seed {
+// DemoCatalog is a grocer's catalogue of n products (at least 48) in six categories; beyond the 48
+// named ones, numbered editions fill it up (for benchmarks).
+func DemoCatalog(n int) []catalog.Seed {
 	groups := []struct {
 		slug, name string
 		base       int64
@@ -73,9 +74,14 @@ func DemoCatalog() []catalog.Seed {
 	var seeds []catalog.Seed
 	for gi, g := range groups {
 		sd := catalog.Seed{Category: sqlstore.Category{Slug: g.slug, Name: g.name}}
-		for i, name := range g.items {
+		perGroup := max(8, (n+len(groups)-1)/len(groups))
+		for i := range perGroup {
+			name := g.items[i%len(g.items)]
+			if i >= len(g.items) {
+				name = fmt.Sprintf("%s No. %d", name, i/len(g.items)+1)
+			}
 			sd.Products = append(sd.Products, sqlstore.Product{
-				SKU:         fmt.Sprintf("%s-%03d", strings.ToUpper(g.slug[:3]), i+1),
+				SKU:         fmt.Sprintf("%s-%04d", strings.ToUpper(g.slug[:3]), i+1),
 				Name:        name,
 				Description: fmt.Sprintf("%s from our %s range, chosen for everyday use.", name, strings.ToLower(g.name)),
 				PriceAmount: g.base + int64((i*137+gi*61)%900),

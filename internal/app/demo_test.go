@@ -12,7 +12,7 @@ import (
 	"secureshop/internal/testenv"
 )
 
-func demoSeeds() []catalog.Seed { return app.DemoCatalog()[:2] }
+func demoSeeds() []catalog.Seed { return app.DemoCatalog(48)[:2] }
 
 func TestSeedDemo_CreatesOnceAndCredentialsWork(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
@@ -64,4 +64,23 @@ func TestSeedDemo_CreatesOnceAndCredentialsWork(t *testing.T) {
 			t.Fatalf("%d demo products, want at least 40", total)
 		}
 	})
+}
+
+func TestDemoCatalog_Sizes(t *testing.T) {
+	for _, n := range []int{0, 48, 1000} {
+		total := 0
+		skus := map[string]bool{}
+		for _, sd := range app.DemoCatalog(n) {
+			for _, p := range sd.Products {
+				if skus[p.SKU] {
+					t.Fatalf("SKU %s twice", p.SKU)
+				}
+				skus[p.SKU] = true
+				total++
+			}
+		}
+		if total < max(n, 48) {
+			t.Fatalf("DemoCatalog(%d) has %d products", n, total)
+		}
+	}
 }

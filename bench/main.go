@@ -1,0 +1,544 @@
+// Command bench measures the shop over HTTP on 127.0.0.1 against baselines taken in the same run:
+// a bare net/http handler serving a pre-encoded product list, and a bare database/sql transaction
+// doing checkout's conditional stock update and order insert. It starts `secureshop serve --demo`
+// on a fresh database (SQLite, and PostgreSQL with -postgres), drives it with a closed loop of
+// concurrent clients, and prints each figure as a ratio to its baseline, plus a JSON file.
+//
+//	go run ./bench [-clients 64] [-duration 5s] [-postgres postgres://...]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+var (
+	clients  = flag.Int("clients", 64, "concurrent clients (closed loop)")
+	duration = flag.Duration("duration", 5*time.Second, "length of each measurement")
+	products = flag.Int("products", 1000, "size of the demo catalogue")
+	pgURL    = flag.String("postgres", os.Getenv("SHOP_BENCH_POSTGRES_URL"), "an empty PostgreSQL database to run on as well")
+	outDir   = flag.String("out", "bench/out", "directory for the JSON results")
+)
+
+// Result is one measured workload.
+type Result struct {
+	Name     string  `json:"name"`
+	RPS      float64 `json:"rps"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	Errors   int64   `json:"errors"`
+	Baseline string  `json:"baseline,omitempty"`
+	Ratio    float64 `json:"ratio_to_baseline,omitempty"`
+}
+
+// Report is one database's run.
+type Report struct {
+	Database     string   `json:"database"`
+	Clients      int      `json:"clients"`
+	Duration     string   `json:"duration"`
+	Results      []Result `json:"results"`
+	IdleRSSMiB   float64  `json:"idle_rss_mib"`
+	PeakRSSMiB   float64  `json:"peak_rss_mib"`
+	FloodRSSMiB  float64  `json:"flood_peak_rss_mib"`
+	FloodP99ms   float64  `json:"catalogue_p99_ms_during_signin_flood"`
+	OversellPaid int      `json:"oversell_check_paid"`
+	OversellUnit int      `json:"oversell_check_units"`
+	StockAfter   int      `json:"oversell_check_stock_after"`
+}
+
+func main() {
+	flag.Parse()
+	log.SetFlags(0)
+	bin := build()
+	dbs := []string{"sqlite"}
+	if *pgURL != "" {
+		dbs = append(dbs, "postgres")
+	}
+	for _, db := range dbs {
+		rep := run(bin, db)
+		print(rep)
+		if err := os.MkdirAll(*outDir, 0o750); err != nil {
+			log.Fatal(err)
+		}
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		file := filepath.Join(*outDir, "results-"+db+".json")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("written %s\n\n", file)
+	}
+}
+
+func build() string {
+	dir, err := os.MkdirTemp("", "shop-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin := filepath.Join(dir, "secureshop")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/secureshop").CombinedOutput(); err != nil { // #nosec G204 -- fixed arguments
+		log.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type shop struct {
+	base, dir, dbURL string
+	cmd              *exec.Cmd
+	env              []string
+	bin              string
+}
+
+func run(bin, db string) Report {
+	dir, err := os.MkdirTemp("", "shop-bench-run-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	dbURL := "sqlite:" + filepath.Join(dir, "shop.db")
+	if db == "postgres" {
+		dbURL = *pgURL
+	}
+	port := freePort()
+	s := &shop{base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir, dbURL: dbURL, bin: bin}
+	s.env = append(os.Environ(), "SHOP_DATABASE="+dbURL, "SHOP_SECRET_KEY_FILE="+filepath.Join(dir, "secret.key"),
+		"SHOP_MAIL_DIR="+filepath.Join(dir, "mail"), "SHOP_ATTEMPTS_PER_MINUTE=100000000", "SHOP_ATTEMPTS_PER_IP_MINUTE=100000000",
+		"SHOP_API_REQUESTS_PER_MINUTE=1000000000", "SHOP_LOG_LEVEL=error", "SHOP_MAX_SESSIONS=1000")
+	s.cmd = exec.Command(bin, "serve", "--demo", "--demo-products", strconv.Itoa(*products), "--listen", fmt.Sprintf("127.0.0.1:%d", port)) // #nosec G204 -- our own binary
+	s.cmd.Env = s.env
+	var out bytes.Buffer
+	s.cmd.Stdout = &out
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Wait()
+	}()
+	waitReady(s.base)
+	creds := regexp.MustCompile(`(admin|customer)\s+(\S+@\S+)\s+(\S+)`).FindAllStringSubmatch(out.String(), -1)
+	if len(creds) < 2 {
+		log.Fatalf("no demo credentials in:\n%s", out.String())
+	}
+	rep := Report{Database: db, Clients: *clients, Duration: duration.String()}
+	time.Sleep(time.Second)
+	rep.IdleRSSMiB = rssMiB(s.cmd.Process.Pid, "VmRSS")
+
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	body := get(s.base + "/api/v1/stores/demo/products?limit=24")
+	_ = json.Unmarshal(body, &list)
+	ids := make([]string, len(list.Items))
+	for i, it := range list.Items {
+		ids[i] = it.ID
+	}
+	// The baseline: a bare handler serving the same list, pre-encoded.
+	bl, _ := net.Listen("tcp", "127.0.0.1:0")
+	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = bare.Serve(bl) }()
+	defer func() { _ = bare.Close() }()
+
+	c := client()
+	base := measure("bare handler (baseline)", func(int) error { return expect(c, "GET", "http://"+bl.Addr().String()+"/", "", "", 200) })
+	add := func(r Result, baseline Result) {
+		r.Baseline, r.Ratio = baseline.Name, r.RPS/baseline.RPS
+		rep.Results = append(rep.Results, r)
+	}
+	rep.Results = append(rep.Results, base)
+	add(measure("catalogue JSON (24 products)", func(int) error {
+		return expect(c, "GET", s.base+"/api/v1/stores/demo/products?limit=24", "", "", 200)
+	}), base)
+	add(measure("catalogue HTML page", func(int) error { return expect(c, "GET", s.base+"/s/demo/", "", "", 200) }), base)
+	var n atomic.Int64
+	add(measure("product page", func(int) error {
+		return expect(c, "GET", s.base+"/s/demo/products/"+ids[int(n.Add(1))%len(ids)], "", "", 200)
+	}), base)
+	add(measure("search", func(int) error { return expect(c, "GET", s.base+"/api/v1/stores/demo/products?q=tea&limit=24", "", "", 200) }), base)
+
+	// Customers, one per client, and a product with plenty of stock.
+	tokens := customers(s, *clients)
+	admin := adminToken(s, creds)
+	target, unit := ids[0], ids[1]
+	adjust(s, admin, target, 1_000_000)
+	add(measure("add to cart", func(i int) error {
+		return expect(c, "PUT", s.base+"/api/v1/stores/demo/cart/items/"+target, tokens[i], `{"quantity":1}`, 200)
+	}), base)
+	card := `{"payment":{"card_number":"4242424242424242","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+	checkout := measure("checkout (cart + pay)", func(i int) error {
+		if err := expect(c, "PUT", s.base+"/api/v1/stores/demo/cart/items/"+target, tokens[i], `{"quantity":1}`, 200); err != nil {
+			return err
+		}
+		return expect(c, "POST", s.base+"/api/v1/stores/demo/checkout", tokens[i], card, 201)
+	})
+	bareTx := bareCheckout(db, dbURL)
+	add(checkout, bareTx)
+	rep.Results = append(rep.Results, bareTx)
+	add(measure("sign-in (Argon2id)", func(int) error {
+		return expect(c, "POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":%q}`, creds[1][2], creds[1][3]), 200)
+	}), base)
+
+	// Oversell: every client races for the last units of a product until it is gone.
+	units := 200
+	setStock(s, admin, unit, units)
+	var paid atomic.Int64
+	var wg sync.WaitGroup
+	for i := range tokens {
+		wg.Add(1)
+		go func(tok string) {
+			defer wg.Done()
+			for {
+				if expect(c, "PUT", s.base+"/api/v1/stores/demo/cart/items/"+unit, tok, `{"quantity":1}`, 200) != nil {
+					return // out of stock: the cart refuses more than is left
+				}
+				if expect(c, "POST", s.base+"/api/v1/stores/demo/checkout", tok, card, 201) != nil {
+					return
+				}
+				paid.Add(1)
+			}
+		}(tokens[i])
+	}
+	wg.Wait()
+	var p struct{ Stock int }
+	_ = json.Unmarshal(get(s.base+"/api/v1/stores/demo/products/"+unit), &p)
+	rep.OversellPaid, rep.OversellUnit, rep.StockAfter = int(paid.Load()), units, p.Stock
+
+	// A flood of 200 concurrent bad sign-ins while 8 clients read the catalogue.
+	stop := make(chan struct{})
+	var peak atomic.Int64
+	for range 200 {
+		go func() {
+			fc := client()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = expect(fc, "POST", s.base+"/api/v1/stores/demo/auth/login", "", `{"email":"nobody@example.com","password":"not the password"}`, 401)
+				}
+			}
+		}()
+	}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				if v := int64(rssMiB(s.cmd.Process.Pid, "VmRSS") * 1024); v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	saved := *clients
+	*clients = 8
+	flood := measure("catalogue JSON during a sign-in flood", func(int) error {
+		return expect(c, "GET", s.base+"/api/v1/stores/demo/products?limit=24", "", "", 200)
+	})
+	*clients = saved
+	close(stop)
+	rep.FloodP99ms, rep.FloodRSSMiB = flood.P99ms, float64(peak.Load())/1024
+	rep.Results = append(rep.Results, flood)
+	rep.PeakRSSMiB = rssMiB(s.cmd.Process.Pid, "VmHWM")
+	return rep
+}
+
+// measure runs fn in a closed loop on every client for the duration.
+func measure(name string, fn func(client int) error) Result {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs atomic.Int64
+	deadline := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range *clients {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				if err := fn(i); err != nil {
+					errs.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	return Result{Name: name, RPS: float64(len(lat)) / elapsed.Seconds(), P50ms: pct(.5), P99ms: pct(.99), Errors: errs.Load()}
+}
+
+// bareCheckout is the baseline of checkout: the same conditional stock update and an order insert,
+// straight through database/sql on the same database, with the same concurrency.
+func bareCheckout(db, dbURL string) Result {
+	driver, dsn := "pgx", dbURL
+	if db == "sqlite" {
+		driver = "sqlite"
+		dsn = "file:" + strings.TrimPrefix(dbURL, "sqlite:") + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_txlock=immediate"
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	if db == "sqlite" {
+		conn.SetMaxOpenConns(1) // one writer, as the shop has
+	} else {
+		conn.SetMaxOpenConns(16)
+	}
+	ctx := context.Background()
+	for _, q := range []string{`CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, stock INTEGER NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS bench_orders (id TEXT PRIMARY KEY, product INTEGER NOT NULL, amount INTEGER NOT NULL, created_at TEXT NOT NULL)`,
+		`INSERT INTO bench_stock (id, stock) VALUES (1, 100000000) ON CONFLICT (id) DO NOTHING`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			log.Fatal(err)
+		}
+	}
+	ph := func(q string) string {
+		if db == "sqlite" {
+			return q
+		}
+		n := 0
+		return regexp.MustCompile(`\?`).ReplaceAllStringFunc(q, func(string) string { n++; return "$" + strconv.Itoa(n) })
+	}
+	var seq atomic.Int64
+	return measure("bare transaction (checkout baseline)", func(int) error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		res, err := tx.ExecContext(ctx, ph(`UPDATE bench_stock SET stock = stock - ? WHERE id = 1 AND stock >= ?`), 1, 1)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("out of stock")
+		}
+		if _, err := tx.ExecContext(ctx, ph(`INSERT INTO bench_orders (id, product, amount, created_at) VALUES (?, ?, ?, ?)`),
+			strconv.FormatInt(seq.Add(1), 10)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), 1, 999, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+func client() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}}
+}
+
+func expect(c *http.Client, method, url, token, body string, want int) error {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d", method, url, resp.StatusCode)
+	}
+	return nil
+}
+
+func call(method, url, token, body string) (int, []byte) {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client().Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func get(url string) []byte {
+	st, b := call("GET", url, "", "")
+	if st != 200 {
+		log.Fatalf("GET %s: %d", url, st)
+	}
+	return b
+}
+
+func waitReady(base string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log.Fatal("the shop did not start")
+}
+
+func customers(s *shop, n int) []string {
+	tokens := make([]string, n)
+	for i := range tokens {
+		email := fmt.Sprintf("bench%03d@example.com", i)
+		cmd := exec.Command(s.bin, "user", "create", "--store", "demo", "--email", email, "--role", "customer", "--password-stdin") // #nosec G204 -- our own binary
+		cmd.Env = s.env
+		cmd.Stdin = strings.NewReader("velvet comet lantern 3\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("user create: %v %s", err, out)
+		}
+		st, b := call("POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"velvet comet lantern 3"}`, email))
+		if st != 200 {
+			log.Fatalf("login: %d %s", st, b)
+		}
+		var t struct {
+			A string `json:"access_token"`
+		}
+		_ = json.Unmarshal(b, &t)
+		tokens[i] = t.A
+	}
+	return tokens
+}
+
+// adminToken signs the demo admin in; staff without a second factor may only enrol, which
+// enrolled does over the API.
+func adminToken(s *shop, creds [][]string) string {
+	st, b := call("POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":%q}`, creds[0][2], creds[0][3]))
+	if st != 200 {
+		log.Fatalf("admin login: %d %s", st, b)
+	}
+	var t struct {
+		A string `json:"access_token"`
+	}
+	_ = json.Unmarshal(b, &t)
+	return t.A
+}
+
+func adjust(s *shop, admin, id string, delta int) {
+	tok := enrolled(s, admin)
+	st, b := call("POST", s.base+"/api/v1/stores/demo/products/"+id+"/stock-adjustments", tok, fmt.Sprintf(`{"delta":%d,"reason":"bench"}`, delta))
+	if st != 201 {
+		log.Fatalf("stock adjustment: %d %s", st, b)
+	}
+}
+
+func setStock(s *shop, admin, id string, level int) {
+	var p struct{ Stock int }
+	_ = json.Unmarshal(get(s.base+"/api/v1/stores/demo/products/"+id), &p)
+	adjust(s, admin, id, level-p.Stock)
+}
+
+var enrolledOnce sync.Once
+
+// enrolled turns on TOTP for the admin's session (staff must) and returns the same token, now open.
+func enrolled(s *shop, admin string) string {
+	enrolledOnce.Do(func() {
+		st, b := call("POST", s.base+"/api/v1/me/mfa/totp", admin, "")
+		if st != 201 {
+			log.Fatalf("enrol: %d %s", st, b)
+		}
+		var e struct{ Secret string }
+		_ = json.Unmarshal(b, &e)
+		code := totpNow(e.Secret)
+		if st, b := call("POST", s.base+"/api/v1/me/mfa/totp/confirm", admin, fmt.Sprintf(`{"code":%q}`, code)); st != 200 {
+			log.Fatalf("confirm: %d %s", st, b)
+		}
+	})
+	return admin
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// rssMiB reads a memory figure of a process from /proc (VmRSS now, VmHWM the peak).
+func rssMiB(pid int, field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+func print(r Report) {
+	fmt.Printf("\n%s, %d clients, %s each\n", r.Database, r.Clients, r.Duration)
+	fmt.Printf("%-42s %10s %9s %9s %7s %s\n", "workload", "req/s", "p50 ms", "p99 ms", "errors", "ratio to baseline")
+	for _, x := range r.Results {
+		ratio := ""
+		if x.Baseline != "" {
+			ratio = fmt.Sprintf("%.3f of %s", x.Ratio, x.Baseline)
+		}
+		fmt.Printf("%-42s %10.0f %9.2f %9.2f %7d %s\n", x.Name, x.RPS, x.P50ms, x.P99ms, x.Errors, ratio)
+	}
+	fmt.Printf("oversell check: %d paid for %d units, stock after %d\n", r.OversellPaid, r.OversellUnit, r.StockAfter)
+	fmt.Printf("server RSS: idle %.1f MiB, peak %.1f MiB, during the sign-in flood %.1f MiB; catalogue p99 during the flood %.2f ms\n",
+		r.IdleRSSMiB, r.PeakRSSMiB, r.FloodRSSMiB, r.FloodP99ms)
+}
