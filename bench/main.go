@@ -181,7 +181,9 @@ func run(bin, db string) Report {
 	add(measure("product page", func(int) error {
 		return expect(c, "GET", s.base+"/s/demo/products/"+ids[int(n.Add(1))%len(ids)], "", "", 200)
 	}), base)
-	add(measure("search", func(int) error { return expect(c, "GET", s.base+"/api/v1/stores/demo/products?q=tea&limit=24", "", "", 200) }), base)
+	add(measure("search", func(int) error {
+		return expect(c, "GET", s.base+"/api/v1/stores/demo/products?q=tea&limit=24", "", "", 200)
+	}), base)
 
 	// Customers, one per client, and a product with plenty of stock.
 	tokens := customers(s, *clients)
