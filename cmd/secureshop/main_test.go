@@ -25,6 +25,7 @@ type cli struct {
 func newCLI(t *testing.T, url string) *cli {
 	t.Setenv("SHOP_SECRET_KEY", "")
 	t.Setenv("SHOP_MAIL_DIR", filepath.Join(t.TempDir(), "mail"))
+	t.Setenv("SHOP_LOG_LEVEL", "error")
 	return &cli{t: t, args: []string{"--database", url, "--secret-key-file", filepath.Join(t.TempDir(), "secret.key")}}
 }
 

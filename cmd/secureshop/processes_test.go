@@ -35,7 +35,14 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 type process struct {
 	base   string
 	cmd    *exec.Cmd
-	stdout *bytes.Buffer
+	stdout *lockedWriter
+}
+
+// output is what the process printed so far.
+func (p *process) output() string {
+	p.stdout.mu.Lock()
+	defer p.stdout.mu.Unlock()
+	return p.stdout.w.(*bytes.Buffer).String()
 }
 
 // startProcess runs `secureshop serve` with env on a free port and waits until it is ready.
@@ -48,13 +55,13 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...) // #nosec G204 -- the binary we built
 	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout = &lockedWriter{w: &out}
+	out := &lockedWriter{w: &bytes.Buffer{}}
+	cmd.Stdout = out
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: &out}
+	p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: out}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -141,9 +148,9 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_ATTEMPTS_PER_IP_MINUTE=100000", "SHOP_LOG_LEVEL=error"}
 	one := startProcess(t, env, "--demo")
 	two := startProcess(t, env)
-	m := credRE.FindStringSubmatch(one.stdout.String())
+	m := credRE.FindStringSubmatch(one.output())
 	if m == nil {
-		t.Fatalf("no demo credentials printed:\n%s", one.stdout.String())
+		t.Fatalf("no demo credentials printed:\n%s", one.output())
 	}
 	email, password := m[1], m[2]
 
