@@ -127,7 +127,7 @@ func run(bin, db string) Report {
 		"SHOP_API_REQUESTS_PER_MINUTE=1000000000", "SHOP_LOG_LEVEL=error", "SHOP_MAX_SESSIONS=1000")
 	s.cmd = exec.Command(bin, "serve", "--demo", "--demo-products", strconv.Itoa(*products), "--listen", fmt.Sprintf("127.0.0.1:%d", port)) // #nosec G204 -- our own binary
 	s.cmd.Env = s.env
-	var out bytes.Buffer
+	var out lockedBuffer
 	s.cmd.Stdout = &out
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
@@ -138,6 +138,9 @@ func run(bin, db string) Report {
 		_ = s.cmd.Wait()
 	}()
 	waitReady(s.base)
+	for i := 0; i < 100 && !strings.Contains(out.String(), "serving on"); i++ {
+		time.Sleep(50 * time.Millisecond) // the output pipe is copied by another goroutine
+	}
 	creds := regexp.MustCompile(`(admin|customer)\s+(\S+@\S+)\s+(\S+)`).FindAllStringSubmatch(out.String(), -1)
 	if len(creds) < 2 {
 		log.Fatalf("no demo credentials in:\n%s", out.String())
@@ -418,6 +421,24 @@ func get(url string) []byte {
 		log.Fatalf("GET %s: %d", url, st)
 	}
 	return b
+}
+
+// lockedBuffer is the server's output, written by exec's copying goroutine while run reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func waitReady(base string) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -142,6 +143,9 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 					return fmt.Errorf("demo: %w", err)
 				}
 			}
+			// Start-up (migrations, the demo's catalogue and password hashes) leaves garbage behind;
+			// hand it back to the system before serving rather than holding it while idle.
+			debug.FreeOSMemory()
 			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
 			if cfg.BaseURL == "" {
 				cfg.BaseURL = base

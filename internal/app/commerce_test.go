@@ -21,6 +21,7 @@ const declinedCard = `{"payment":{"card_number":"4000000000000002","exp_month":1
 
 type productJSON struct {
 	ID    string     `json:"id"`
+	Name  string     `json:"name"`
 	Stock int        `json:"stock"`
 	Price shop.Money `json:"price"`
 }
@@ -327,6 +328,60 @@ func TestCatalog_AdminAndClerkManageProducts(t *testing.T) {
 			if !strings.Contains(string(a.body), `"action":"`+action+`"`) {
 				t.Errorf("audit log lacks %s", action)
 			}
+		}
+	})
+}
+
+// Listings and the storefront's product grid are cached; every change made through the shop must
+// show in the very next read: a rename, a price, a stock adjustment, a sale, an archive.
+func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("fresh")
+		p := s.newProduct("fresh", "FRESH-1", 500, 3)
+		clerk := s.login("fresh", "clerk@example.com").AccessToken
+		admin := s.login("fresh", "admin@example.com").AccessToken
+		list := func() productJSON {
+			t.Helper()
+			var page struct{ Items []productJSON }
+			s.call("GET", "/api/v1/stores/fresh/products?limit=24", "", nil).json(t, &page)
+			for _, it := range page.Items {
+				if it.ID == p.ID {
+					return it
+				}
+			}
+			return productJSON{}
+		}
+		storefront := func() string {
+			t.Helper()
+			a := s.call("GET", "/s/fresh/", "", nil)
+			expectStatus(t, "storefront", a, http.StatusOK)
+			return string(a.body)
+		}
+		// Warm both caches, then change the product and read again at once.
+		if got := list(); got.Stock != 3 || !strings.Contains(storefront(), "3 in stock") {
+			t.Fatalf("before: %+v", got)
+		}
+		expectStatus(t, "rename", s.call("PATCH", "/api/v1/stores/fresh/products/"+p.ID, clerk, `{"name":"Fresh Figs","price":{"amount":725,"currency":"GBP"}}`), 200)
+		if got := list(); got.Name != "Fresh Figs" || got.Price.Amount != 725 {
+			t.Fatalf("listing after the rename: %+v", got)
+		}
+		if page := storefront(); !strings.Contains(page, "Fresh Figs") || !strings.Contains(page, "£7.25") {
+			t.Fatal("storefront after the rename still shows the old product")
+		}
+		expectStatus(t, "delivery", s.call("POST", "/api/v1/stores/fresh/products/"+p.ID+"/stock-adjustments", clerk, `{"delta":4,"reason":"delivery"}`), 201)
+		if got := list(); got.Stock != 7 || !strings.Contains(storefront(), "7 in stock") {
+			t.Fatalf("after the delivery: %+v", got)
+		}
+		buyer := s.customer("fresh", "figs@example.com").AccessToken
+		expectStatus(t, "add to cart", s.call("PUT", "/api/v1/stores/fresh/cart/items/"+p.ID, buyer, `{"quantity":7}`), http.StatusOK)
+		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, goodCard), http.StatusCreated)
+		if got := list(); got.Stock != 0 || !strings.Contains(storefront(), "Out of stock") {
+			t.Fatalf("after the sale: %+v", got)
+		}
+		expectStatus(t, "archive", s.call("DELETE", "/api/v1/stores/fresh/products/"+p.ID, admin, nil), 204)
+		if got := list(); got.ID != "" || strings.Contains(storefront(), "Fresh Figs") {
+			t.Fatalf("the archived product is still listed: %+v", got)
 		}
 	})
 }

@@ -8,19 +8,46 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
+	"secureshop/internal/memo"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
 
 // Service reads and changes catalogues.
-type Service struct{ db *sqlstore.DB }
+type Service struct {
+	db         *sqlstore.DB
+	pages      *memo.Cache[sqlstore.ProductPage]
+	categories *memo.Cache[[]sqlstore.Category]
+}
+
+// Listings are the hottest reads of a shop: every visitor's first page is the same query. A
+// listing is kept while the store's catalogue generation is unchanged and at most ListingTTL, the
+// longest another server's change can stay unseen. Prices and stock charged at checkout are always
+// read afresh in the checkout's own transaction.
+const (
+	ListingTTL  = time.Second
+	maxListings = 256
+)
 
 // New returns the catalogue service.
-func New(db *sqlstore.DB) *Service { return &Service{db: db} }
+func New(db *sqlstore.DB) *Service {
+	return &Service{db: db, pages: memo.New[sqlstore.ProductPage](ListingTTL, maxListings),
+		categories: memo.New[[]sqlstore.Category](ListingTTL, maxListings)}
+}
+
+// Generation is the store's catalogue generation (see sqlstore.DB.CatalogGeneration), for caches
+// of what is computed from listings.
+func (s *Service) Generation(store shop.StoreID) uint64 { return s.db.CatalogGeneration(store) }
+
+// Key is the cache key of a query in a store.
+func (q Query) Key(store shop.StoreID) string {
+	return strings.Join([]string{string(store), q.Text, q.Category, q.Sort, q.Cursor, strconv.Itoa(q.Limit)}, "\x00")
+}
 
 // Query is a catalogue listing request from a visitor or the back office.
 type Query struct {
@@ -35,6 +62,10 @@ type Query struct {
 func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
 	if utf8.RuneCountInString(q.Text) > 200 {
 		return sqlstore.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
+	}
+	key, gen, now := q.Key(store), s.db.CatalogGeneration(store), time.Now()
+	if page, ok := s.pages.Get(key, gen, now); ok {
+		return page, nil
 	}
 	var page sqlstore.ProductPage
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
@@ -53,6 +84,9 @@ func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sq
 		page, err = tx.ListProducts(ctx, store, f)
 		return err
 	})
+	if err == nil {
+		s.pages.Put(key, gen, now, page)
+	}
 	return page, err
 }
 
@@ -68,8 +102,15 @@ func (s *Service) Product(ctx context.Context, store shop.StoreID, id string) (s
 
 // Categories lists a store's categories.
 func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]sqlstore.Category, error) {
+	gen, now := s.db.CatalogGeneration(store), time.Now()
+	if cs, ok := s.categories.Get(string(store), gen, now); ok {
+		return cs, nil
+	}
 	var cs []sqlstore.Category
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { cs, err = tx.ListCategories(ctx, store); return })
+	if err == nil {
+		s.categories.Put(string(store), gen, now, cs)
+	}
 	return cs, err
 }
 

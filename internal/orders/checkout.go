@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,13 +170,17 @@ func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Sto
 
 // FormatMoney writes an amount in minor units with its currency, as people read it.
 func FormatMoney(amount int64, currency string) string {
-	sym := map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}[currency]
-	if sym == "" {
-		sym = currency + " "
-	}
-	sign := ""
+	b := make([]byte, 0, 24)
 	if amount < 0 {
-		sign, amount = "-", -amount
+		b, amount = append(b, '-'), -amount
 	}
-	return fmt.Sprintf("%s%s%d.%02d", sign, sym, amount/100, amount%100)
+	if sym, ok := currencySymbols[currency]; ok {
+		b = append(b, sym...)
+	} else {
+		b = append(append(b, currency...), ' ')
+	}
+	b = append(strconv.AppendInt(b, amount/100, 10), '.', byte('0'+amount%100/10), byte('0'+amount%10))
+	return string(b)
 }
+
+var currencySymbols = map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}

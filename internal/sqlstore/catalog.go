@@ -119,7 +119,7 @@ func (tx *Tx) ProductByID(ctx context.Context, store shop.StoreID, id string) (P
 	if !shop.ValidID(id) {
 		return Product{}, shop.NotFound("Product")
 	}
-	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(productSelect+`WHERE p.store_id = ? AND p.id = ?`), store, id)
+	row := tx.row(ctx, productSelect+`WHERE p.store_id = ? AND p.id = ?`, store, id)
 	p, err := scanProduct(store, row.Scan)
 	return p, notFound(err, "Product")
 }
@@ -292,7 +292,7 @@ func (tx *Tx) CountProducts(ctx context.Context, store shop.StoreID) (int, error
 
 // ProductBySKU finds a product of store by its SKU.
 func (tx *Tx) ProductBySKU(ctx context.Context, store shop.StoreID, sku string) (Product, error) {
-	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(productSelect+`WHERE p.store_id = ? AND p.sku = ?`), store, sku)
+	row := tx.row(ctx, productSelect+`WHERE p.store_id = ? AND p.sku = ?`, store, sku)
 	p, err := scanProduct(store, row.Scan)
 	return p, notFound(err, "Product")
 }

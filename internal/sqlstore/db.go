@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -50,6 +51,10 @@ type DB struct {
 	write   *sql.DB
 	now     func() time.Time
 	rebinds sync.Map // query text → PostgreSQL form
+
+	readStmts, writeStmts *stmtCache // SQLite only
+	catalogGens           sync.Map   // store → *atomic.Uint64, see CatalogGeneration
+	catalogAll            atomic.Uint64
 }
 
 // Options tune Open.
@@ -97,6 +102,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		}
 		db.read.SetMaxOpenConns(readers)
 		db.read.SetMaxIdleConns(readers)
+		db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.write)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		db.dialect = Postgres
 		if _, err := url.Parse(rawURL); err != nil {
@@ -148,6 +154,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.readStmts.close()
+	db.writeStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -186,6 +194,9 @@ type Tx struct {
 	store   shop.StoreID
 	now     time.Time
 	writing bool
+	stmts   *stmtCache // nil on PostgreSQL
+
+	catalogChanged bool // a statement changed products or categories
 }
 
 // Now is the transaction's timestamp: every row it writes carries the same time.
@@ -208,7 +219,10 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing
 	if err != nil {
 		return fmt.Errorf("begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqltx, db: db, store: store, now: db.Now(), writing: writing}
+	tx := &Tx{tx: sqltx, db: db, store: store, now: db.Now(), writing: writing, stmts: db.readStmts}
+	if writing {
+		tx.stmts = db.writeStmts
+	}
 	if db.dialect == Postgres {
 		// The store this transaction works for, for PostgreSQL's row-level security policies.
 		if _, err := sqltx.ExecContext(ctx, "SELECT set_config('app.store_id', $1, true)", string(store)); err != nil {
@@ -222,6 +236,9 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
+	}
+	if tx.catalogChanged {
+		db.bumpCatalog(store)
 	}
 	return nil
 }
@@ -252,18 +269,36 @@ func (db *DB) rebind(q string) string {
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx.notice(q)
+	if s := tx.stmt(ctx, q); s != nil {
+		res, err := s.ExecContext(ctx, args...)
+		return res, translate(err)
+	}
 	res, err := tx.tx.ExecContext(ctx, tx.db.rebind(q), args...)
 	return res, translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	tx.notice(q)
+	if s := tx.stmt(ctx, q); s != nil {
+		rows, err := s.QueryContext(ctx, args...)
+		return rows, translate(err)
+	}
 	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(q), args...)
 	return rows, translate(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) error {
-	err := tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...).Scan(dest...)
-	return translate(err)
+	return translate(tx.row(ctx, q, args...).Scan(dest...))
+}
+
+// row runs a query that returns at most one row; the caller scans it and translates the error.
+func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	tx.notice(q)
+	if s := tx.stmt(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...)
 }
 
 // ErrUnavailable answers every query while the database does not: a clear 503, never a 500.

@@ -41,3 +41,16 @@ func CountForTest(ctx context.Context, tx *Tx, q string) (int, error) {
 	err := tx.queryRow(ctx, []any{&n}, q)
 	return n, err
 }
+
+// PreparedForTest reports how many statements the SQLite read and write caches hold ready.
+func PreparedForTest(db *DB) (read, write int) {
+	count := func(c *stmtCache) int {
+		if c == nil {
+			return 0
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.ready)
+	}
+	return count(db.readStmts), count(db.writeStmts)
+}

@@ -122,7 +122,7 @@ func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Ord
 	if !shop.ValidID(id) {
 		return Order{}, shop.NotFound("Order")
 	}
-	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+orderCols+` FROM orders WHERE store_id = ? AND id = ?`), store, id)
+	row := tx.row(ctx, `SELECT `+orderCols+` FROM orders WHERE store_id = ? AND id = ?`, store, id)
 	o, err := scanOrder(store, row.Scan)
 	if err != nil {
 		return Order{}, notFound(err, "Order")

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -501,5 +502,42 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 		}); err != nil || len(page.Products) != 3 {
 			t.Fatalf("store %s lists %d products (%v)", s.Slug, len(page.Products), err)
 		}
+	}
+}
+
+// SQLite statements are prepared once and reused; the prepared path must give the same answers
+// as the first, unprepared one, and preparing must never wait on the single writer a transaction
+// already holds.
+func TestStatementCache_ReusedInsideTransactions(t *testing.T) {
+	db := openDB(t, testenv.SQLiteURL(t))
+	ctx := context.Background()
+	st := newStore(t, db, "stmts")
+	for i := range 50 {
+		email := fmt.Sprintf("u%02d@example.com", i)
+		newUser(t, db, st.ID, email, shop.RoleCustomer)
+		err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			u, err := tx.UserByEmail(ctx, st.ID, email)
+			if err != nil || u.Email != email {
+				return fmt.Errorf("round %d: %v %q", i, err, u.Email)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			page, err := tx.ListUsers(ctx, st.ID, "", 100)
+			if err == nil && len(page.Users) != i+1 {
+				err = fmt.Errorf("round %d: %d users listed", i, len(page.Users))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // let the background preparation finish
+	}
+	if r, w := sqlstore.PreparedForTest(db); r == 0 || w == 0 {
+		t.Fatalf("prepared statements: %d read, %d write; want both in use", r, w)
 	}
 }

@@ -33,7 +33,7 @@ func (tx *Tx) CreateStore(ctx context.Context, s *shop.Store) error {
 
 // StoreBySlug finds a store by its slug.
 func (tx *Tx) StoreBySlug(ctx context.Context, slug string) (shop.Store, error) {
-	s, err := scanStore(tx.tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+storeCols+` FROM stores WHERE slug = ?`), slug).Scan)
+	s, err := scanStore(tx.row(ctx, `SELECT `+storeCols+` FROM stores WHERE slug = ?`, slug).Scan)
 	return s, notFound(err, "Store")
 }
 
@@ -42,7 +42,7 @@ func (tx *Tx) StoreByID(ctx context.Context, id shop.StoreID) (shop.Store, error
 	if !shop.ValidID(string(id)) {
 		return shop.Store{}, shop.NotFound("Store")
 	}
-	s, err := scanStore(tx.tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+storeCols+` FROM stores WHERE id = ?`), id).Scan)
+	s, err := scanStore(tx.row(ctx, `SELECT `+storeCols+` FROM stores WHERE id = ?`, id).Scan)
 	return s, notFound(err, "Store")
 }
 

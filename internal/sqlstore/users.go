@@ -78,7 +78,7 @@ func (tx *Tx) OperatorByID(ctx context.Context, id shop.UserID) (shop.User, erro
 }
 
 func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (shop.User, error) {
-	row := tx.tx.QueryRowContext(ctx, tx.db.rebind(`SELECT `+userCols+` FROM users WHERE `+where), args...)
+	row := tx.row(ctx, `SELECT `+userCols+` FROM users WHERE `+where, args...)
 	u, err := scanUser(row.Scan)
 	return u, notFound(err, "User")
 }

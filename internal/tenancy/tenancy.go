@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
@@ -14,10 +16,39 @@ import (
 )
 
 // Service manages stores.
-type Service struct{ db *sqlstore.DB }
+type Service struct {
+	db *sqlstore.DB
+
+	// Every request looks its store up by slug; a found store is remembered for storeTTL.
+	// Suspending or resuming through this process forgets it at once; another process sees the
+	// change within storeTTL.
+	mu     sync.Mutex
+	bySlug map[string]cachedStore
+	now    func() time.Time
+}
+
+type cachedStore struct {
+	store shop.Store
+	until time.Time
+}
+
+// storeTTL is how long a looked-up store is trusted; maxCachedStores bounds the cache.
+const (
+	storeTTL        = time.Second
+	maxCachedStores = 10000
+)
 
 // New returns the tenancy service.
-func New(db *sqlstore.DB) *Service { return &Service{db: db} }
+func New(db *sqlstore.DB) *Service {
+	return &Service{db: db, bySlug: map[string]cachedStore{}, now: time.Now}
+}
+
+// forget drops slug from the lookup cache.
+func (s *Service) forget(slug string) {
+	s.mu.Lock()
+	delete(s.bySlug, slug)
+	s.mu.Unlock()
+}
 
 // NewStore is what creating a store takes.
 type NewStore struct {
@@ -98,6 +129,7 @@ func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, slug stri
 		st.Status = status
 		return err
 	})
+	s.forget(slug)
 	return st, err
 }
 
@@ -106,9 +138,25 @@ func (s *Service) BySlug(ctx context.Context, slug string) (shop.Store, error) {
 	if !shop.ValidSlug(slug) {
 		return shop.Store{}, shop.NotFound("Store")
 	}
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.bySlug[slug]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.store, nil
+	}
 	var st shop.Store
 	err := s.db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreBySlug(ctx, slug); return })
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	s.mu.Lock()
+	if len(s.bySlug) >= maxCachedStores {
+		clear(s.bySlug)
+	}
+	s.bySlug[slug] = cachedStore{store: st, until: now.Add(storeTTL)}
+	s.mu.Unlock()
+	return st, nil
 }
 
 // Settings are the rules a store's admin sets for it.

@@ -21,14 +21,14 @@ type productView struct {
 	Stock       int        `json:"stock"`
 	Category    string     `json:"category"`
 	Status      string     `json:"status"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	CreatedAt   string     `json:"created_at"` // RFC 3339, as time.Time encodes, without its slower Marshaler path
+	UpdatedAt   string     `json:"updated_at"`
 }
 
 func viewProduct(p sqlstore.Product, currency string) productView {
 	return productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		Price: shop.Money{Amount: p.PriceAmount, Currency: currency}, Stock: p.Stock, Category: p.CategorySlug,
-		Status: p.Status, CreatedAt: p.CreatedAt.T, UpdatedAt: p.UpdatedAt.T}
+		Status: p.Status, CreatedAt: p.CreatedAt.T.Format(time.RFC3339Nano), UpdatedAt: p.UpdatedAt.T.Format(time.RFC3339Nano)}
 }
 
 func viewProducts(ps []sqlstore.Product, currency string) []productView {

@@ -17,7 +17,7 @@ func BenchmarkRenderCataloguePage(b *testing.B) {
 	d := pageData{Title: "Demo", Store: st}
 	for i := range 24 {
 		d.Products = append(d.Products, productView{ID: shop.NewID(), Name: "Product <" + string(rune('a'+i)) + ">",
-			Price: shop.Money{Amount: int64(100 * i), Currency: "GBP"}, Stock: i, CreatedAt: time.Now()})
+			Price: shop.Money{Amount: int64(100 * i), Currency: "GBP"}, Stock: i, CreatedAt: time.Now().Format(time.RFC3339Nano)})
 	}
 	b.ReportAllocs()
 	for b.Loop() {

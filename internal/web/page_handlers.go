@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,16 +37,28 @@ func (s *Server) pageStore(w http.ResponseWriter, r *http.Request) error {
 		q.Limit = 24
 	}
 	st := infoOf(r).store
-	page, err := s.catalog.Products(r.Context(), st.ID, q)
-	if err != nil {
-		return err
+	key, gen, now := q.Key(st.ID), s.catalog.Generation(st.ID), time.Now()
+	d := pageData{Title: st.Name, Store: st, Query: queryState{Text: q.Text, Category: q.Category, Sort: q.Sort}}
+	grid, ok := s.grids.Get(key, gen, now)
+	if !ok {
+		page, err := s.catalog.Products(r.Context(), st.ID, q)
+		if err != nil {
+			return err
+		}
+		d.NextCursor, d.Products = page.NextCursor, viewProducts(page.Products, st.Currency)
+		buf := buffers.Get().(*bytes.Buffer)
+		defer putBuffer(buf)
+		if err := s.pages["store"].ExecuteTemplate(buf, "grid", &d); err != nil {
+			return err
+		}
+		grid = template.HTML(buf.String()) // #nosec G203 -- the output of html/template, escaped in this same element context
+		s.grids.Put(key, gen, now, grid)
 	}
+	d.Grid = grid
 	cats, err := s.catalog.Categories(r.Context(), st.ID)
 	if err != nil {
 		return err
 	}
-	d := pageData{Title: st.Name, NextCursor: page.NextCursor, Products: viewProducts(page.Products, st.Currency),
-		Query: queryState{Text: q.Text, Category: q.Category, Sort: q.Sort}}
 	for _, c := range cats {
 		d.Categories = append(d.Categories, categoryView{c.Slug, c.Name})
 	}

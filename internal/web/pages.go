@@ -11,9 +11,11 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"secureshop/internal/identity"
+	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 )
 
@@ -29,6 +31,7 @@ type pageData struct {
 	Problem    *problem
 	Stores     []shop.Store
 	Products   []productView
+	Grid       template.HTML // the storefront's product grid, rendered once per listing
 	Categories []categoryView
 	Product    *productView
 	NextCursor string
@@ -143,18 +146,7 @@ func parsePages() (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-func formatMoney(m shop.Money) string {
-	sym := map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}[m.Currency]
-	if sym == "" {
-		sym = m.Currency + " "
-	}
-	sign := ""
-	a := m.Amount
-	if a < 0 {
-		sign, a = "-", -a
-	}
-	return fmt.Sprintf("%s%s%d.%02d", sign, sym, a/100, a%100)
-}
+func formatMoney(m shop.Money) string { return orders.FormatMoney(m.Amount, m.Currency) }
 
 // render writes a page with status 200.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d pageData) error {
@@ -178,8 +170,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	} else {
 		d.CSRF = s.preSessionCSRF(w, r)
 	}
-	var buf bytes.Buffer
-	if err := s.pages[name].Execute(&buf, d); err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	if err := s.pages[name].Execute(buf, &d); err != nil {
 		s.log.ErrorContext(r.Context(), "render failed", "request_id", info.id, "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -187,8 +180,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // preSessionCSRF returns the visitor's pre-sign-in form token, setting its cookie if needed.

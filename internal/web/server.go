@@ -18,6 +18,7 @@ import (
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/memo"
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
@@ -51,6 +52,7 @@ type Server struct {
 	id      *identity.Service
 	stores  *tenancy.Service
 	catalog *catalog.Service
+	grids   *memo.Cache[template.HTML] // storefront product grids by listing, see pageStore
 	audit   *auditlog.Service
 	orders  *orders.Service
 	reports *reports.Service
@@ -81,7 +83,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.APIRequestsPerMin <= 0 {
 		cfg.APIRequestsPerMin = 600
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks}
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks,
+		grids: memo.New[template.HTML](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -1,0 +1,124 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"secureshop/internal/shop"
+)
+
+// maxStatements bounds a statement cache. The shop's queries are a fixed set of texts (values are
+// always bound, never spliced in), well under this.
+const maxStatements = 512
+
+// stmtCache keeps prepared statements of one SQLite pool by query text, so that a hot query is
+// compiled once per connection rather than on every call (PostgreSQL's driver caches its own).
+// database/sql keeps each statement prepared on every connection that used it, and Tx.StmtContext
+// reuses it on the transaction's connection.
+//
+// A statement is prepared in the background after its first use: preparing on the pool needs a
+// free connection, which a transaction that already holds the only writer could wait for forever.
+// Until it is ready the query runs unprepared, as it would without the cache.
+type stmtCache struct {
+	pool    *sql.DB
+	mu      sync.Mutex
+	ready   map[string]*sql.Stmt
+	waiting map[string]bool // being prepared, or failed to prepare (never retried)
+}
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, ready: map[string]*sql.Stmt{}, waiting: map[string]bool{}}
+}
+
+// get returns the prepared statement for q, or nil (and starts preparing it) when there is none yet.
+func (c *stmtCache) get(q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.ready[q]; s != nil {
+		return s
+	}
+	if !c.waiting[q] && len(c.ready)+len(c.waiting) < maxStatements {
+		c.waiting[q] = true
+		go c.prepare(q)
+	}
+	return nil
+}
+
+func (c *stmtCache) prepare(q string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := c.pool.PrepareContext(ctx, q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		return // stays in waiting: this text runs unprepared from now on
+	}
+	delete(c.waiting, q)
+	c.ready[q] = s
+}
+
+// close releases every prepared statement.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.ready {
+		_ = s.Close()
+		delete(c.ready, q)
+	}
+}
+
+// stmt returns q prepared on tx's connection, or nil to run q unprepared.
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	s := tx.stmts.get(q)
+	if s == nil {
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, s)
+}
+
+// CatalogGeneration counts the committed transactions of this process that changed store's
+// products or categories; a cache of its listings is current while the number is unchanged.
+// A transaction not scoped to one store changes every store's generation.
+func (db *DB) CatalogGeneration(store shop.StoreID) uint64 {
+	n := db.catalogAll.Load()
+	if g, ok := db.catalogGens.Load(store); ok {
+		n += g.(*atomic.Uint64).Load()
+	}
+	return n
+}
+
+func (db *DB) bumpCatalog(store shop.StoreID) {
+	if store == "" || store == AllStores {
+		db.catalogAll.Add(1)
+		return
+	}
+	g, _ := db.catalogGens.LoadOrStore(store, new(atomic.Uint64))
+	g.(*atomic.Uint64).Add(1)
+}
+
+// notice marks a writing transaction that changes products or categories, from its statement's text.
+func (tx *Tx) notice(q string) {
+	if !tx.writing || tx.catalogChanged {
+		return
+	}
+	head := strings.TrimSpace(q)
+	if len(head) > 6 {
+		head = head[:6]
+	}
+	if strings.EqualFold(head, "select") {
+		return
+	}
+	if strings.Contains(q, "products") || strings.Contains(q, "categories") {
+		tx.catalogChanged = true
+	}
+}
