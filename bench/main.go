@@ -32,13 +32,16 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
+
+	"secureshop/internal/testenv"
 )
 
 var (
 	clients  = flag.Int("clients", 64, "concurrent clients (closed loop)")
 	duration = flag.Duration("duration", 5*time.Second, "length of each measurement")
 	products = flag.Int("products", 1000, "size of the demo catalogue")
-	pgURL    = flag.String("postgres", os.Getenv("SHOP_BENCH_POSTGRES_URL"), "an empty PostgreSQL database to run on as well")
+	pgURL    = flag.String("postgres", os.Getenv("SHOP_BENCH_POSTGRES_URL"), "an empty PostgreSQL database to run on as well (default: start a scratch server)")
+	sqlOnly  = flag.Bool("sqlite-only", false, "skip the PostgreSQL run")
 	outDir   = flag.String("out", "bench/out", "directory for the JSON results")
 )
 
@@ -73,32 +76,61 @@ func main() {
 	log.SetFlags(0)
 	bin := build()
 	dbs := []string{"sqlite"}
-	if *pgURL != "" {
+	if !*sqlOnly {
+		if *pgURL == "" {
+			u, stop, err := testenv.ScratchPostgres()
+			cleanup = stop
+			if err != nil {
+				fatalf("start a scratch PostgreSQL (or pass -postgres URL, or -sqlite-only): %v", err)
+			}
+			*pgURL = u
+		}
 		dbs = append(dbs, "postgres")
 	}
+	defer runCleanup()
 	for _, db := range dbs {
 		rep := run(bin, db)
 		print(rep)
 		if err := os.MkdirAll(*outDir, 0o750); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		file := filepath.Join(*outDir, "results-"+db+".json")
 		if err := os.WriteFile(file, b, 0o600); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		fmt.Printf("written %s\n\n", file)
 	}
 }
 
+// cleanup stops what main started (a scratch PostgreSQL), also when the run fails.
+var cleanup func()
+
+func runCleanup() {
+	if cleanup != nil {
+		cleanup()
+		cleanup = nil
+	}
+}
+
+func fatal(v ...any) {
+	runCleanup()
+	log.Fatal(v...)
+}
+
+func fatalf(format string, v ...any) {
+	runCleanup()
+	log.Fatalf(format, v...)
+}
+
 func build() string {
 	dir, err := os.MkdirTemp("", "shop-bench-")
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	bin := filepath.Join(dir, "secureshop")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/secureshop").CombinedOutput(); err != nil { // #nosec G204 -- fixed arguments
-		log.Fatalf("go build: %v\n%s", err, out)
+		fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
 }
@@ -108,12 +140,13 @@ type shop struct {
 	cmd              *exec.Cmd
 	env              []string
 	bin              string
+	enrolOnce        sync.Once // the admin's TOTP enrolment, once per run
 }
 
 func run(bin, db string) Report {
 	dir, err := os.MkdirTemp("", "shop-bench-run-")
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	dbURL := "sqlite:" + filepath.Join(dir, "shop.db")
@@ -131,7 +164,7 @@ func run(bin, db string) Report {
 	s.cmd.Stdout = &out
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer func() {
 		_ = s.cmd.Process.Signal(os.Interrupt)
@@ -143,7 +176,7 @@ func run(bin, db string) Report {
 	}
 	creds := regexp.MustCompile(`(admin|customer)\s+(\S+@\S+)\s+(\S+)`).FindAllStringSubmatch(out.String(), -1)
 	if len(creds) < 2 {
-		log.Fatalf("no demo credentials in:\n%s", out.String())
+		fatalf("no demo credentials in:\n%s", out.String())
 	}
 	rep := Report{Database: db, Clients: *clients, Duration: duration.String()}
 	time.Sleep(time.Second)
@@ -325,7 +358,7 @@ func bareCheckout(db, dbURL string) Result {
 	}
 	conn, err := sql.Open(driver, dsn)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
 	if db == "sqlite" {
@@ -338,7 +371,7 @@ func bareCheckout(db, dbURL string) Result {
 		`CREATE TABLE IF NOT EXISTS bench_orders (id TEXT PRIMARY KEY, product INTEGER NOT NULL, amount INTEGER NOT NULL, created_at TEXT NOT NULL)`,
 		`INSERT INTO bench_stock (id, stock) VALUES (1, 100000000) ON CONFLICT (id) DO NOTHING`} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 	}
 	ph := func(q string) string {
@@ -408,7 +441,7 @@ func call(method, url, token, body string) (int, []byte) {
 	}
 	resp, err := client().Do(req)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
@@ -418,7 +451,7 @@ func call(method, url, token, body string) (int, []byte) {
 func get(url string) []byte {
 	st, b := call("GET", url, "", "")
 	if st != 200 {
-		log.Fatalf("GET %s: %d", url, st)
+		fatalf("GET %s: %d", url, st)
 	}
 	return b
 }
@@ -452,7 +485,7 @@ func waitReady(base string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	log.Fatal("the shop did not start")
+	fatal("the shop did not start")
 }
 
 func customers(s *shop, n int) []string {
@@ -463,11 +496,11 @@ func customers(s *shop, n int) []string {
 		cmd.Env = s.env
 		cmd.Stdin = strings.NewReader("velvet comet lantern 3\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			log.Fatalf("user create: %v %s", err, out)
+			fatalf("user create: %v %s", err, out)
 		}
 		st, b := call("POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"velvet comet lantern 3"}`, email))
 		if st != 200 {
-			log.Fatalf("login: %d %s", st, b)
+			fatalf("login: %d %s", st, b)
 		}
 		var t struct {
 			A string `json:"access_token"`
@@ -483,7 +516,7 @@ func customers(s *shop, n int) []string {
 func adminToken(s *shop, creds [][]string) string {
 	st, b := call("POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":%q}`, creds[0][2], creds[0][3]))
 	if st != 200 {
-		log.Fatalf("admin login: %d %s", st, b)
+		fatalf("admin login: %d %s", st, b)
 	}
 	var t struct {
 		A string `json:"access_token"`
@@ -496,7 +529,7 @@ func adjust(s *shop, admin, id string, delta int) {
 	tok := enrolled(s, admin)
 	st, b := call("POST", s.base+"/api/v1/stores/demo/products/"+id+"/stock-adjustments", tok, fmt.Sprintf(`{"delta":%d,"reason":"bench"}`, delta))
 	if st != 201 {
-		log.Fatalf("stock adjustment: %d %s", st, b)
+		fatalf("stock adjustment: %d %s", st, b)
 	}
 }
 
@@ -506,20 +539,18 @@ func setStock(s *shop, admin, id string, level int) {
 	adjust(s, admin, id, level-p.Stock)
 }
 
-var enrolledOnce sync.Once
-
 // enrolled turns on TOTP for the admin's session (staff must) and returns the same token, now open.
 func enrolled(s *shop, admin string) string {
-	enrolledOnce.Do(func() {
+	s.enrolOnce.Do(func() {
 		st, b := call("POST", s.base+"/api/v1/me/mfa/totp", admin, "")
 		if st != 201 {
-			log.Fatalf("enrol: %d %s", st, b)
+			fatalf("enrol: %d %s", st, b)
 		}
 		var e struct{ Secret string }
 		_ = json.Unmarshal(b, &e)
 		code := totpNow(e.Secret)
 		if st, b := call("POST", s.base+"/api/v1/me/mfa/totp/confirm", admin, fmt.Sprintf(`{"code":%q}`, code)); st != 200 {
-			log.Fatalf("confirm: %d %s", st, b)
+			fatalf("confirm: %d %s", st, b)
 		}
 	})
 	return admin
@@ -528,7 +559,7 @@ func enrolled(s *shop, admin string) string {
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port

@@ -145,6 +145,7 @@ type App struct {
 	Web      *web.Server
 	Metrics  *web.Metrics
 	redis    *redis.Client
+	outbox   *mail.Queue
 }
 
 // Open connects to the database, applies migrations and builds the services.
@@ -180,9 +181,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	var mailer interface {
-		Send(ctx context.Context, m mail.Message) error
-	} = mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
+	var mailer mail.Sender = mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
 	if cfg.SMTPURL != "" {
 		if mailer, err = mail.NewSMTP(cfg.SMTPURL, "no-reply@"+mailDomain(cfg)); err != nil {
 			_ = db.Close()
@@ -224,10 +223,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		m.Write([]byte(body))
 		return hex.EncodeToString(m.Sum(nil))
 	}
-	a.Orders = orders.New(db, payment.Dummy{}, mailer, keyHash, log)
+	// Order confirmations go out after the answer; sign-in codes (which the visitor waits for) do not.
+	a.outbox = mail.NewQueue(mailer, 1024, log)
+	a.Orders = orders.New(db, payment.Dummy{}, a.outbox, keyHash, log)
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
-		_ = db.Close()
+		_ = a.Close()
 		return nil, err
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
@@ -235,7 +236,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MetricsElsewhere: cfg.MetricsListen != ""}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
 		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, Log: log})
 	if err != nil {
-		_ = db.Close()
+		_ = a.Close()
 		return nil, err
 	}
 	return a, nil
@@ -243,6 +244,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 // Close releases the database and Redis.
 func (a *App) Close() error {
+	if a.outbox != nil {
+		a.outbox.Close() // deliver what is queued while the database is still open
+	}
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}

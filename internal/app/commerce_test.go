@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
@@ -197,14 +198,22 @@ func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 		}
 		expectStatus(t, "empty cart", s.call("POST", checkout, tok, goodCard, "Idempotency-Key", "k3"), http.StatusConflict)
 
-		// The customer got a mail that holds the order but not the card.
-		all, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
-		var mails []string
-		for _, f := range all {
-			if b, _ := os.ReadFile(f); strings.Contains(string(b), "To: customer@example.com") {
-				mails = append(mails, f)
+		// The customer got a mail that holds the order but not the card. It goes out after the
+		// answer, so give it a moment.
+		toCustomer := func() (mails []string) {
+			all, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
+			for _, f := range all {
+				if b, _ := os.ReadFile(f); strings.Contains(string(b), "To: customer@example.com") {
+					mails = append(mails, f)
+				}
 			}
+			return mails
 		}
+		for deadline := time.Now().Add(5 * time.Second); len(toCustomer()) == 0 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // a second, wrongly sent mail would be here by now
+		mails := toCustomer()
 		if len(mails) != 1 {
 			t.Fatalf("%d mails to the customer, want 1", len(mails))
 		}

@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -120,20 +121,43 @@ func PostgresURL(tb testing.TB) string {
 	if pg.err != nil {
 		tb.Fatalf("start PostgreSQL: %v", pg.err)
 	}
-	admin, err := sql.Open("pgx", pg.adminURL)
+	u, err := newDatabase()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return u
+}
+
+// ScratchPostgres starts a throwaway PostgreSQL server (as the tests do) for a program such as the
+// benchmark harness, and returns the URL of a new, empty database on it and a function that stops
+// the server and removes its files.
+func ScratchPostgres() (string, func(), error) {
+	pg.once.Do(startPostgres)
+	if pg.missing {
+		return "", stopAll, errors.New("PostgreSQL is not installed (initdb, pg_ctl)")
+	}
+	if pg.err != nil {
+		return "", stopAll, pg.err
+	}
+	u, err := newDatabase()
+	return u, stopAll, err
+}
+
+func newDatabase() (string, error) {
+	admin, err := sql.Open("pgx", pg.adminURL)
+	if err != nil {
+		return "", err
 	}
 	defer func() { _ = admin.Close() }()
 	name := RandomName("t_")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create test database: %v", err)
+		return "", fmt.Errorf("create test database: %w", err)
 	}
 	u := *mustParse(pg.adminURL)
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 // pgBinDir finds the directory of initdb and pg_ctl: on PATH, or Debian's versioned directory.
