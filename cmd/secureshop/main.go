@@ -9,8 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime/debug"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"secureshop/internal/app"
+	"secureshop/internal/console"
 	"secureshop/internal/shop"
 )
 
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return ee.code
 	}
+	if console.Quiet(err) {
+		return 1 // the console has shown it
+	}
 	_, _ = fmt.Fprintln(stderr, "secureshop:", err)
 	return 1
 }
@@ -88,7 +92,7 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	pf.StringVar(&cfg.LogLevel, "log-level", "", "log level: debug, info, warn or error (SHOP_LOG_LEVEL)")
 
 	root.AddCommand(serveCmd(cfg, stdout), migrateCmd(cfg), storeCmd(cfg, stdout), userCmd(cfg, stdin, stdout), auditCmd(cfg, stdout),
-		checkCmd(cfg, stdout), keysCmd(cfg, stdout))
+		checkCmd(cfg, stdout), keysCmd(cfg, stdout), console.Command(stdin, stdout))
 	return root
 }
 

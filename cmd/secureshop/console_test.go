@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+	"golang.org/x/sys/unix"
+
+	"secureshop/internal/testenv"
+)
+
+// openPTY opens a pseudo-terminal pair: the test holds the master, the console gets the slave.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open /dev/ptmx: %v", err)
+	}
+	fd := int(m.Fd()) // #nosec G115 -- a file descriptor fits an int
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pty slave: %v", err)
+	}
+	return m, s
+}
+
+// terminal is a console process on a pseudo-terminal, driven like a person at a keyboard.
+type terminal struct {
+	t      *testing.T
+	master *os.File
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	seen   int // output before this offset has been matched already
+	exited chan error
+}
+
+func startConsole(t *testing.T, args ...string) *terminal {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, slave := openPTY(t)
+	cmd := exec.Command(bin, append([]string{"console"}, args...)...) // #nosec G204 -- the binary we built
+	cmd.Env = append(os.Environ(), "TERM=dumb")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = slave.Close()
+	term := &terminal{t: t, master: master, cmd: cmd, exited: make(chan error, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			term.mu.Lock()
+			term.out.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return // EIO once the console has exited
+			}
+		}
+	}()
+	go func() { term.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = master.Close()
+	})
+	return term
+}
+
+// expect waits until the console has printed want (after what was matched before) and returns the
+// output up to and including it.
+func (term *terminal) expect(want string) string {
+	term.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		term.mu.Lock()
+		all := term.out.String()
+		term.mu.Unlock()
+		if i := strings.Index(all[term.seen:], want); i >= 0 {
+			got := all[term.seen : term.seen+i+len(want)]
+			term.seen += i + len(want)
+			return got
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the console never printed %q; it printed:\n%s", want, all[term.seen:])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// send types a line.
+func (term *terminal) send(line string) {
+	term.t.Helper()
+	if _, err := term.master.Write([]byte(line + "\r")); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// choose picks the menu entry titled title from the menu just printed.
+func (term *terminal) choose(title string) {
+	term.t.Helper()
+	menu := term.expect("Choose: ")
+	term.mu.Lock()
+	upto := term.out.String()[:term.seen] // the menu may have been printed before a refused choice
+	term.mu.Unlock()
+	all := regexp.MustCompile(`(\d+)\. `+regexp.QuoteMeta(title)+`\r?\n`).FindAllStringSubmatch(upto, -1)
+	if all == nil {
+		term.t.Fatalf("no %q in the menu:\n%s", title, menu)
+	}
+	term.send(all[len(all)-1][1])
+}
+
+// answer waits for a prompt and types the answer.
+func (term *terminal) answer(prompt, value string) {
+	term.t.Helper()
+	term.expect(prompt)
+	term.send(value)
+}
+
+// quit signs out from the menu and expects a clean exit.
+func (term *terminal) quit() {
+	term.t.Helper()
+	term.expect("Choose: ")
+	term.send("0")
+	term.expect("Signed out.")
+	select {
+	case err := <-term.exited:
+		if err != nil {
+			term.t.Fatalf("console exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		term.t.Fatal("the console did not exit after sign-out")
+	}
+}
+
+// enrolTOTP turns on TOTP for a staff account over the API and returns its secret.
+func enrolTOTP(t *testing.T, base, email, password string) string {
+	t.Helper()
+	access, _ := loginTokens(t, base, email, password)
+	st, b := call(t, "POST", base+"/api/v1/me/mfa/totp", access, "")
+	if st != 201 {
+		t.Fatalf("enrol %s: %d %s", email, st, b)
+	}
+	var e struct{ Secret string }
+	_ = json.Unmarshal(b, &e)
+	code, _ := totp.GenerateCode(e.Secret, time.Now())
+	if st, b := call(t, "POST", base+"/api/v1/me/mfa/totp/confirm", access, fmt.Sprintf(`{"code":%q}`, code)); st != 200 {
+		t.Fatalf("confirm %s: %d %s", email, st, b)
+	}
+	_, _ = call(t, "POST", base+"/api/v1/auth/logout", access, "")
+	return e.Secret
+}
+
+var demoCredRE = regexp.MustCompile(`(admin|clerk|customer)\s+(\S+@\S+)\s+(\S+)`)
+
+// staffSignIn signs a staff member in: a wrong code first, which must be refused clearly, then the
+// code of the next time step (the current one went into the enrolment and cannot be replayed).
+func staffSignIn(term *terminal, email, password, secret string) {
+	term.t.Helper()
+	term.answer("E-mail: ", email)
+	term.answer("Password: ", password)
+	term.expect("Second factor:")
+	term.expect("Choose: ")
+	term.send("7")
+	term.expect(`"7" is not on the menu`)
+	term.send("1")
+	term.answer("authenticator app (empty to choose again): ", "000000")
+	term.expect("The code is wrong or has expired.")
+	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	term.answer("authenticator app (empty to choose again): ", code)
+}
+
+func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
+	dir := t.TempDir()
+	srv := startProcess(t, []string{"SHOP_DATABASE=sqlite:" + filepath.Join(dir, "shop.db"), "SHOP_SECRET_KEY=" + strings.Repeat("cd", 32),
+		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_LOG_LEVEL=error", "SHOP_ATTEMPTS_PER_IP_MINUTE=1000"}, "--demo")
+	creds := map[string][2]string{}
+	for _, m := range demoCredRE.FindAllStringSubmatch(srv.output(), -1) {
+		creds[m[1]] = [2]string{m[2], m[3]}
+	}
+	if len(creds) != 3 {
+		t.Fatalf("demo credentials not printed:\n%s", srv.output())
+	}
+	clerkSecret := enrolTOTP(t, srv.base, creds["clerk"][0], creds["clerk"][1])
+	adminSecret := enrolTOTP(t, srv.base, creds["admin"][0], creds["admin"][1])
+	server := []string{"--server", srv.base, "--store", "demo"}
+
+	// A customer: a wrong password, a wrong menu choice, then search, cart and checkout.
+	term := startConsole(t, server...)
+	term.answer("E-mail: ", creds["customer"][0])
+	term.answer("Password: ", "not my password at all")
+	term.expect("Invalid credentials.") // the shop's problem detail
+	term.answer("E-mail: ", creds["customer"][0])
+	term.answer("Password: ", creds["customer"][1])
+	term.expect("Signed in as customer@demo.example (customer).")
+	if out := term.expect("Choose: "); strings.Contains(out, "Refund") || strings.Contains(out, "Adjust stock") {
+		t.Fatalf("the customer's menu offers staff work:\n%s", out)
+	}
+	term.send("99")
+	term.expect(`"99" is not on the menu; enter a number from 0 to`)
+	term.send("")
+	term.expect("is not on the menu")
+	term.choose("Search products")
+	term.answer("Search for: ", "earl grey")
+	row := rowNumber(t, term.expect("Earl Grey"), "Earl Grey")
+	term.choose("Add to cart")
+	term.answer("Product (number or id): ", "42")
+	term.expect("There is no row 42 in the last list")
+	term.send(row)
+	term.answer("Quantity [1]: ", "two")
+	term.expect("Please enter a whole number")
+	term.send("2")
+	term.expect("Total: 14.48 GBP")
+	term.choose("Check out and pay")
+	term.answer("Card number: ", "4242 4242 4242 4242")
+	term.answer("Expiry month (1-12): ", "12")
+	term.answer("Expiry year (e.g. 2030): ", "2035")
+	term.answer("Security code (CVC): ", "123")
+	paid := term.expect(": paid, total 14.48 GBP")
+	id := regexp.MustCompile(`Order ([0-9a-f-]{36})$`).FindStringSubmatch(strings.TrimSuffix(paid, ": paid, total 14.48 GBP"))
+	if id == nil {
+		t.Fatalf("no order id in:\n%s", paid)
+	}
+	order := id[1]
+	term.quit()
+	if out := term.out.String(); strings.Contains(out, "4242 4242 4242 4242") || strings.Contains(out, creds["customer"][1]) {
+		t.Fatal("the terminal echoed the card number or the password")
+	}
+
+	// A clerk: a wrong code, then stock and shipping.
+	term = startConsole(t, server...)
+	staffSignIn(term, creds["clerk"][0], creds["clerk"][1], clerkSecret)
+	term.expect("Signed in as clerk@demo.example (clerk).")
+	if out := term.expect("Choose: "); strings.Contains(out, "Refund") || strings.Contains(out, "Users") {
+		t.Fatalf("the clerk's menu offers admin work:\n%s", out)
+	}
+	term.send("999")
+	term.expect("is not on the menu")
+	term.choose("Low stock")
+	term.answer("Show products with at most this many in stock [5]: ", "20")
+	row = rowNumber(t, term.expect("Earl Grey"), "Earl Grey")
+	term.choose("Adjust stock")
+	term.answer("Product (number or id): ", row)
+	term.answer("Change (e.g. 12 or -3): ", "5")
+	term.answer("Reason: ", "")
+	term.expect("This cannot be empty.")
+	term.send("delivery")
+	term.expect("Earl Grey now has 22 in stock.")
+	term.choose("Move an order on")
+	term.answer("Order (number or id): ", order)
+	term.answer("New status (processing, shipped, delivered, cancelled): ", "delivered")
+	term.answer("Note: ", "")
+	term.expect("paid") // the illegal move is refused with the shop's detail
+	term.choose("Move an order on")
+	term.answer("Order (number or id): ", order)
+	term.answer("New status (processing, shipped, delivered, cancelled): ", "processing")
+	term.answer("Note: ", "picked")
+	term.expect(": processing, total")
+	term.choose("Move an order on")
+	term.answer("Order (number or id): ", order)
+	term.answer("New status (processing, shipped, delivered, cancelled): ", "shipped")
+	term.answer("Note: ", "tracking 123")
+	term.expect(": shipped, total")
+	term.quit()
+
+	// An admin: refund the order, read the report.
+	term = startConsole(t, server...)
+	staffSignIn(term, creds["admin"][0], creds["admin"][1], adminSecret)
+	term.expect("Signed in as admin@demo.example (admin).")
+	term.choose("Refund an order")
+	term.answer("Order (number or id): ", order)
+	term.answer("Amount (e.g. 12.50; empty for the rest): ", "12.5.0")
+	term.expect("Please enter an amount such as 12 or 12.50.")
+	term.send("")
+	term.answer("Reason: ", "arrived damaged")
+	term.answer("Put the items back in stock? (yes/no) [no]: ", "no")
+	term.expect(": refunded, total 14.48 GBP, refunded 14.48 GBP")
+	term.choose("Sales report")
+	term.answer("From (YYYY-MM-DD, empty for 30 days ago): ", "")
+	term.answer("To (YYYY-MM-DD, empty for now): ", "")
+	term.answer("Interval (day, week, month) [day]: ", "")
+	report := term.expect("Total")
+	report += term.expect("\n")
+	if !regexp.MustCompile(`Total\s+1\s+14\.48 GBP\s+14\.48 GBP\s+0\.00 GBP`).MatchString(report) {
+		t.Fatalf("report:\n%s", report)
+	}
+	term.choose("Audit log")
+	term.answer("How many of the latest events [20]: ", "")
+	term.expect("order.refund")
+	term.quit()
+
+	// The same operations for scripts, with JSON answers; the API, not the console, decides.
+	c := newCLI(t, "sqlite:"+filepath.Join(t.TempDir(), "unused.db"))
+	var products struct{ Items []struct{ Name string } }
+	if err := json.Unmarshal([]byte(c.ok("", "console", "--server", srv.base, "search", "--q", "earl", "--json")), &products); err != nil ||
+		len(products.Items) != 1 || products.Items[0].Name != "Earl Grey" {
+		t.Fatalf("console search --json: %+v %v", products, err)
+	}
+	var orders struct{ Items []struct{ ID, Status string } }
+	out := c.ok(creds["customer"][1]+"\n", "console", "--server", srv.base, "--email", creds["customer"][0], "--password-stdin", "orders", "--json")
+	if err := json.Unmarshal([]byte(out), &orders); err != nil || len(orders.Items) != 1 || orders.Items[0].ID != order || orders.Items[0].Status != "refunded" {
+		t.Fatalf("console orders --json: %s", out)
+	}
+	code, out, errOut := c.run(creds["customer"][1]+"\n", "console", "--server", srv.base, "--email", creds["customer"][0], "--password-stdin",
+		"refund", "--order", order, "--amount", "1", "--reason", "for myself")
+	if code != 1 || !strings.Contains(errOut, "You are not allowed to do this.") || strings.Contains(out, "refunded") {
+		t.Fatalf("a customer refunding through the console: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = c.run(creds["clerk"][1]+"\n", "console", "--server", srv.base, "--email", creds["clerk"][0], "--password-stdin", "inventory")
+	if code != 1 || !strings.Contains(errOut, "pass --code") {
+		t.Fatalf("a clerk without a second factor: exit %d %s", code, errOut)
+	}
+
+	// Nobody is listening: a clear message and exit status 1, not a crash.
+	term = startConsole(t, "--server", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)), "--store", "demo")
+	term.expect("Cannot reach the shop at http://127.0.0.1:")
+	select {
+	case err := <-term.exited:
+		var ee *exec.ExitError
+		if err == nil || !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("console against no server: %v, want exit status 1", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the console did not give up on an unreachable server")
+	}
+	if out := term.out.String(); strings.Contains(out, "panic") || strings.Contains(out, "goroutine") {
+		t.Fatalf("the console crashed:\n%s", out)
+	}
+}
+
+// rowNumber finds the row number of name in a listing the console printed, which ends at name.
+func rowNumber(t *testing.T, listing, name string) string {
+	t.Helper()
+	last := listing[strings.LastIndex(listing, "\n")+1:]
+	m := regexp.MustCompile(`(\d+)\s+` + regexp.QuoteMeta(name) + `$`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("no row number for %s in:\n%s", name, listing)
+	}
+	return m[1]
+}

@@ -1,0 +1,123 @@
+package console
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"secureshop/internal/app"
+	"secureshop/internal/identity"
+	"secureshop/internal/shop"
+	"secureshop/internal/tenancy"
+	"secureshop/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// shopWithCustomer serves a real shop on db with one store and one customer.
+func shopWithCustomer(t *testing.T, db string) string {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.Database = db
+	cfg.SecretKey = hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
+	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	st, err := a.Stores.Create(ctx, shop.System(), tenancy.NewStore{Slug: "corner", Name: "Corner"})
+	if err == nil {
+		_, err = a.Identity.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "c@example.com", Role: shop.RoleCustomer, Password: "a long enough test password"})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = a.Close()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestClient_RefreshesAnExpiredTokenAndSignsOutForGood(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := NewClient(shopWithCustomer(t, db), "corner")
+		if ch, err := c.Login(ctx, "c@example.com", "a long enough test password"); err != nil || ch != nil {
+			t.Fatalf("login: %v %v", err, ch)
+		}
+		first, firstRefresh := c.access, c.refresh
+		c.expires = time.Now() // as if fifteen minutes had passed
+		if me, err := c.Me(ctx); err != nil || me.Email != "c@example.com" {
+			t.Fatalf("after expiry: %+v %v", me, err)
+		}
+		if c.refresh == firstRefresh || c.access == "" {
+			t.Fatal("the expired access token was not refreshed")
+		}
+		// A token the server no longer accepts is refreshed on its 401 as well.
+		c.access = first + "x"
+		if _, err := c.Me(ctx); err != nil {
+			t.Fatalf("after a refused token: %v", err)
+		}
+		held := c.access
+		if err := c.Logout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c.SignedIn() || c.refresh != "" {
+			t.Fatal("tokens kept after sign-out")
+		}
+		// The server forgot the session too: the old token is refused.
+		c.access = held
+		_, err := c.Me(ctx)
+		var p *Problem
+		if !errors.As(err, &p) || p.Status != http.StatusUnauthorized {
+			t.Fatalf("the signed-out token still works: %v", err)
+		}
+	})
+}
+
+func TestNormalize_RefusesWhatTheShopWouldAndNamesRows(t *testing.T) {
+	rows := []string{"id-a", "id-b"}
+	for _, c := range []struct {
+		kind       int
+		in, want   string
+		refusedMsg bool
+	}{
+		{number, "12", "12", false},
+		{number, "-3", "-3", false},
+		{number, "two", "", true},
+		{amount, "12.5", "1250", false},
+		{amount, "0.07", "7", false},
+		{amount, "12.345", "", true},
+		{amount, "-1", "", true},
+		{amount, "", "", false},
+		{product, "2", "id-b", false},
+		{product, "3", "", true},
+		{product, "0", "", true},
+		{order, "01a2-uuid", "01a2-uuid", false},
+		{text, "", "", true},
+		{optional, "", "", false},
+	} {
+		got, msg := normalize(c.kind, c.in, rows)
+		if got != c.want || (msg != "") != c.refusedMsg {
+			t.Errorf("normalize(%d, %q) = %q, %q", c.kind, c.in, got, msg)
+		}
+	}
+}

@@ -1,0 +1,475 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Money is an amount in minor units.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+func (m Money) String() string {
+	sign, a := "", m.Amount
+	if a < 0 {
+		sign, a = "-", -a
+	}
+	return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, m.Currency)
+}
+
+// Product is a catalogue entry.
+type Product struct {
+	ID       string `json:"id"`
+	SKU      string `json:"sku"`
+	Name     string `json:"name"`
+	Price    Money  `json:"price"`
+	Stock    int    `json:"stock"`
+	Category string `json:"category"`
+}
+
+// Cart is the customer's cart.
+type Cart struct {
+	Items []struct {
+		ProductID string `json:"product_id"`
+		Name      string `json:"name"`
+		Quantity  int    `json:"quantity"`
+		UnitPrice Money  `json:"unit_price"`
+		LineTotal Money  `json:"line_total"`
+		Available bool   `json:"available"`
+	} `json:"items"`
+	Total Money `json:"total"`
+}
+
+// Order is an order with its lines and history.
+type Order struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Total    Money  `json:"total"`
+	Refunded Money  `json:"refunded"`
+	Items    []struct {
+		Name      string `json:"name"`
+		Quantity  int    `json:"quantity"`
+		LineTotal Money  `json:"line_total"`
+	} `json:"items"`
+	History []struct {
+		From string    `json:"from"`
+		To   string    `json:"to"`
+		Note string    `json:"note"`
+		At   time.Time `json:"at"`
+	} `json:"history"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is a member of the store.
+type User struct {
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Active bool   `json:"active"`
+}
+
+// Report is the sales report.
+type Report struct {
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Interval string    `json:"interval"`
+	Currency string    `json:"currency"`
+	Buckets  []Bucket  `json:"buckets"`
+	Total    Bucket    `json:"total"`
+}
+
+// Bucket is one period of the report.
+type Bucket struct {
+	Start   time.Time `json:"start"`
+	Orders  int       `json:"orders"`
+	Gross   int64     `json:"gross"`
+	Refunds int64     `json:"refunds"`
+	Net     int64     `json:"net"`
+}
+
+// Event is an audit log entry.
+type Event struct {
+	Seq        int64             `json:"seq"`
+	OccurredAt time.Time         `json:"occurred_at"`
+	ActorRole  string            `json:"actor_role"`
+	ActorID    string            `json:"actor_id"`
+	Action     string            `json:"action"`
+	TargetType string            `json:"target_type"`
+	TargetID   string            `json:"target_id"`
+	Detail     map[string]string `json:"detail"`
+}
+
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// Param kinds.
+const (
+	text     = iota // free text, required
+	optional        // free text, may be empty
+	number          // a whole number
+	secret          // not echoed
+	amount          // money, e.g. 12.50; empty when optional
+	product         // a product: its number in the last listing, or its id
+	order           // an order: its number in the last listing, or its id
+	user            // a user: its number in the last listing, or its id
+)
+
+type param struct {
+	name   string // the subcommand's flag
+	prompt string
+	kind   int
+	def    string // shown and used when the answer is empty
+}
+
+// op is one thing a role can do, offered as a menu entry and as a subcommand.
+type op struct {
+	name   string
+	title  string
+	roles  string // the roles that may (anyone: "")
+	params []param
+	run    func(ctx context.Context, c *Client, v map[string]string) (any, error)
+	show   func(w io.Writer, result any)
+}
+
+func (o op) allowed(role string) bool {
+	return o.roles == "" || strings.Contains(" "+o.roles+" ", " "+role+" ")
+}
+
+const staff = "admin clerk"
+
+var ops = []op{
+	{name: "products", title: "Browse products", params: []param{{"cursor", "", optional, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var l list[Product]
+			err := c.do(ctx, "GET", c.storePath("/products?limit=20&cursor="+url.QueryEscape(v["cursor"])), nil, &l)
+			return l, err
+		}, show: showProducts},
+	{name: "search", title: "Search products", params: []param{{"q", "Search for", text, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var l list[Product]
+			err := c.do(ctx, "GET", c.storePath("/products?limit=20&q="+url.QueryEscape(v["q"])), nil, &l)
+			return l, err
+		}, show: showProducts},
+	{name: "cart", title: "My cart", roles: "customer",
+		run: func(ctx context.Context, c *Client, _ map[string]string) (any, error) {
+			var cart Cart
+			err := c.do(ctx, "GET", c.storePath("/cart"), nil, &cart)
+			return cart, err
+		}, show: showCart},
+	{name: "add", title: "Add to cart", roles: "customer",
+		params: []param{{"product", "Product (number or id)", product, ""}, {"quantity", "Quantity", number, "1"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			q, _ := strconv.Atoi(v["quantity"])
+			var cart Cart
+			err := c.do(ctx, "PUT", c.storePath("/cart/items/"+url.PathEscape(v["product"])), map[string]int{"quantity": q}, &cart)
+			return cart, err
+		}, show: showCart},
+	{name: "remove", title: "Remove from cart", roles: "customer", params: []param{{"product", "Product id", product, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var cart Cart
+			err := c.do(ctx, "DELETE", c.storePath("/cart/items/"+url.PathEscape(v["product"])), nil, &cart)
+			return cart, err
+		}, show: showCart},
+	{name: "checkout", title: "Check out and pay", roles: "customer",
+		params: []param{{"card", "Card number", secret, ""}, {"exp-month", "Expiry month (1-12)", number, ""},
+			{"exp-year", "Expiry year (e.g. 2030)", number, ""}, {"cvc", "Security code (CVC)", secret, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			m, _ := strconv.Atoi(v["exp-month"])
+			y, _ := strconv.Atoi(v["exp-year"])
+			body := map[string]any{"payment": map[string]any{"card_number": v["card"], "exp_month": m, "exp_year": y, "cvc": v["cvc"]}}
+			var o Order
+			// One key per checkout: should the answer be lost, the shop never charges twice.
+			err := c.do(ctx, "POST", c.storePath("/checkout"), body, &o, "Idempotency-Key", rand.Text())
+			return o, err
+		}, show: showOrder},
+	{name: "orders", title: "Orders", roles: "customer admin clerk", params: []param{{"status", "Status filter (empty for all)", optional, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var l list[Order]
+			err := c.do(ctx, "GET", c.storePath("/orders?limit=50&status="+url.QueryEscape(v["status"])), nil, &l)
+			return l, err
+		}, show: showOrders},
+	{name: "order", title: "Show an order", roles: "customer admin clerk", params: []param{{"order", "Order (number or id)", order, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var o Order
+			err := c.do(ctx, "GET", c.storePath("/orders/"+url.PathEscape(v["order"])), nil, &o)
+			return o, err
+		}, show: showOrder},
+	{name: "cancel", title: "Cancel an order", roles: "customer", params: []param{{"order", "Order (number or id)", order, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var o Order
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/cancel"), nil, &o)
+			return o, err
+		}, show: showOrder},
+	{name: "inventory", title: "Inventory", roles: staff,
+		run:  func(ctx context.Context, c *Client, _ map[string]string) (any, error) { return allProducts(ctx, c, -1) },
+		show: showProducts},
+	{name: "low-stock", title: "Low stock", roles: staff, params: []param{{"threshold", "Show products with at most this many in stock", number, "5"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			n, _ := strconv.Atoi(v["threshold"])
+			return allProducts(ctx, c, n)
+		}, show: showProducts},
+	{name: "adjust", title: "Adjust stock", roles: staff,
+		params: []param{{"product", "Product (number or id)", product, ""}, {"delta", "Change (e.g. 12 or -3)", number, ""}, {"reason", "Reason", text, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			d, _ := strconv.Atoi(v["delta"])
+			var p Product
+			err := c.do(ctx, "POST", c.storePath("/products/"+url.PathEscape(v["product"])+"/stock-adjustments"), map[string]any{"delta": d, "reason": v["reason"]}, &p)
+			return p, err
+		}, show: func(w io.Writer, r any) {
+			p := r.(Product)
+			_, _ = fmt.Fprintf(w, "%s now has %d in stock.\n", p.Name, p.Stock)
+		}},
+	{name: "move", title: "Move an order on", roles: staff,
+		params: []param{{"order", "Order (number or id)", order, ""}, {"status", "New status (processing, shipped, delivered, cancelled)", text, ""}, {"note", "Note", optional, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var o Order
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/status"), map[string]string{"status": v["status"], "note": v["note"]}, &o)
+			return o, err
+		}, show: showOrder},
+	{name: "refund", title: "Refund an order", roles: "admin",
+		params: []param{{"order", "Order (number or id)", order, ""}, {"amount", "Amount (e.g. 12.50; empty for the rest)", amount, ""},
+			{"reason", "Reason", text, ""}, {"restock", "Put the items back in stock? (yes/no)", text, "no"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			body := map[string]any{"reason": v["reason"], "restock": strings.HasPrefix(strings.ToLower(v["restock"]), "y")}
+			var o Order
+			if v["amount"] == "" { // the rest: what was paid and not yet refunded
+				if err := c.do(ctx, "GET", c.storePath("/orders/"+url.PathEscape(v["order"])), nil, &o); err != nil {
+					return o, err
+				}
+				body["amount"] = o.Total.Amount - o.Refunded.Amount
+			} else {
+				body["amount"], _ = strconv.ParseInt(v["amount"], 10, 64)
+			}
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/refunds"), body, &o)
+			return o, err
+		}, show: showOrder},
+	{name: "users", title: "Users", roles: "admin",
+		run: func(ctx context.Context, c *Client, _ map[string]string) (any, error) {
+			var l list[User]
+			err := c.do(ctx, "GET", c.storePath("/users?limit=100"), nil, &l)
+			return l, err
+		}, show: showUsers},
+	{name: "user-create", title: "Create a user", roles: "admin",
+		params: []param{{"email", "E-mail", text, ""}, {"name", "Name", optional, ""}, {"role", "Role (admin, clerk, customer)", text, ""}, {"password", "Password", secret, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var u User
+			err := c.do(ctx, "POST", c.storePath("/users"), map[string]string{"email": v["email"], "name": v["name"], "role": v["role"], "password": v["password"]}, &u)
+			return u, err
+		}, show: showUser},
+	{name: "user-role", title: "Change a user's role", roles: "admin",
+		params: []param{{"user", "User (number or id)", user, ""}, {"role", "New role (admin, clerk, customer)", text, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var u User
+			err := c.do(ctx, "PATCH", c.storePath("/users/"+url.PathEscape(v["user"])), map[string]string{"role": v["role"]}, &u)
+			return u, err
+		}, show: showUser},
+	{name: "user-deactivate", title: "Deactivate a user", roles: "admin", params: []param{{"user", "User (number or id)", user, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var u User
+			err := c.do(ctx, "PATCH", c.storePath("/users/"+url.PathEscape(v["user"])), map[string]bool{"active": false}, &u)
+			return u, err
+		}, show: showUser},
+	{name: "user-activate", title: "Reactivate a user", roles: "admin", params: []param{{"user", "User (number or id)", user, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var u User
+			err := c.do(ctx, "PATCH", c.storePath("/users/"+url.PathEscape(v["user"])), map[string]bool{"active": true}, &u)
+			return u, err
+		}, show: showUser},
+	{name: "user-unlock", title: "Unlock a user", roles: "admin", params: []param{{"user", "User (number or id)", user, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			return done("Unlocked."), c.do(ctx, "POST", c.storePath("/users/"+url.PathEscape(v["user"])+"/unlock"), nil, nil)
+		}, show: showDone},
+	{name: "user-end-sessions", title: "End a user's sessions", roles: "admin", params: []param{{"user", "User (number or id)", user, ""}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			return done("Every session of that user has ended."), c.do(ctx, "POST", c.storePath("/users/"+url.PathEscape(v["user"])+"/revoke-sessions"), nil, nil)
+		}, show: showDone},
+	{name: "report", title: "Sales report", roles: "admin",
+		params: []param{{"from", "From (YYYY-MM-DD, empty for 30 days ago)", optional, ""}, {"to", "To (YYYY-MM-DD, empty for now)", optional, ""}, {"interval", "Interval (day, week, month)", text, "day"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			q := url.Values{"interval": {v["interval"]}}
+			for _, k := range []string{"from", "to"} {
+				if v[k] != "" {
+					q.Set(k, v[k])
+				}
+			}
+			var r Report
+			err := c.do(ctx, "GET", c.storePath("/reports/sales?"+q.Encode()), nil, &r)
+			return r, err
+		}, show: showReport},
+	{name: "audit", title: "Audit log", roles: "admin", params: []param{{"limit", "How many of the latest events", number, "20"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			var l list[Event]
+			err := c.do(ctx, "GET", c.storePath("/audit-events?limit="+url.QueryEscape(v["limit"])), nil, &l)
+			return l, err
+		}, show: showEvents},
+}
+
+// allProducts lists the whole catalogue, page by page; with max ≥ 0 only products with at most
+// max in stock.
+func allProducts(ctx context.Context, c *Client, max int) (list[Product], error) {
+	var out list[Product]
+	cursor := ""
+	for page := 0; page < 100; page++ {
+		var l list[Product]
+		if err := c.do(ctx, "GET", c.storePath("/products?limit=100&cursor="+url.QueryEscape(cursor)), nil, &l); err != nil {
+			return out, err
+		}
+		for _, p := range l.Items {
+			if max < 0 || p.Stock <= max {
+				out.Items = append(out.Items, p)
+			}
+		}
+		if cursor = l.NextCursor; cursor == "" {
+			break
+		}
+	}
+	return out, nil
+}
+
+type done string
+
+func showDone(w io.Writer, r any) { _, _ = fmt.Fprintln(w, string(r.(done))) }
+
+func table(w io.Writer, head string, rows func(tw io.Writer)) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, head)
+	rows(tw)
+	_ = tw.Flush()
+}
+
+func showProducts(w io.Writer, r any) {
+	l := r.(list[Product])
+	if len(l.Items) == 0 {
+		_, _ = fmt.Fprintln(w, "No products.")
+		return
+	}
+	table(w, "#\tNAME\tPRICE\tSTOCK\tID", func(tw io.Writer) {
+		for i, p := range l.Items {
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", i+1, p.Name, p.Price, p.Stock, p.ID)
+		}
+	})
+	if l.NextCursor != "" {
+		_, _ = fmt.Fprintf(w, "More: cursor %s\n", l.NextCursor)
+	}
+}
+
+func showCart(w io.Writer, r any) {
+	c := r.(Cart)
+	if len(c.Items) == 0 {
+		_, _ = fmt.Fprintln(w, "Your cart is empty.")
+		return
+	}
+	table(w, "QTY\tNAME\tEACH\tLINE", func(tw io.Writer) {
+		for _, it := range c.Items {
+			note := ""
+			if !it.Available {
+				note = "  (no longer available)"
+			}
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s%s\n", it.Quantity, it.Name, it.UnitPrice, it.LineTotal, note)
+		}
+	})
+	_, _ = fmt.Fprintf(w, "Total: %s\n", c.Total)
+}
+
+func showOrders(w io.Writer, r any) {
+	l := r.(list[Order])
+	if len(l.Items) == 0 {
+		_, _ = fmt.Fprintln(w, "No orders.")
+		return
+	}
+	table(w, "#\tPLACED\tSTATUS\tTOTAL\tID", func(tw io.Writer) {
+		for i, o := range l.Items {
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, o.CreatedAt.Local().Format("2006-01-02 15:04"), o.Status, o.Total, o.ID)
+		}
+	})
+}
+
+func showOrder(w io.Writer, r any) {
+	o := r.(Order)
+	_, _ = fmt.Fprintf(w, "Order %s: %s, total %s", o.ID, o.Status, o.Total)
+	if o.Refunded.Amount != 0 {
+		_, _ = fmt.Fprintf(w, ", refunded %s", o.Refunded)
+	}
+	_, _ = fmt.Fprintln(w)
+	for _, it := range o.Items {
+		_, _ = fmt.Fprintf(w, "  %d × %s  %s\n", it.Quantity, it.Name, it.LineTotal)
+	}
+	for _, h := range o.History {
+		_, _ = fmt.Fprintf(w, "  %s  %s → %s  %s\n", h.At.Local().Format("2006-01-02 15:04"), h.From, h.To, h.Note)
+	}
+}
+
+func showUsers(w io.Writer, r any) {
+	l := r.(list[User])
+	table(w, "#\tEMAIL\tROLE\tACTIVE\tID", func(tw io.Writer) {
+		for i, u := range l.Items {
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\n", i+1, u.Email, u.Role, u.Active, u.ID)
+		}
+	})
+}
+
+func showUser(w io.Writer, r any) {
+	u := r.(User)
+	state := "active"
+	if !u.Active {
+		state = "deactivated"
+	}
+	_, _ = fmt.Fprintf(w, "%s (%s): %s, %s\n", u.Email, u.ID, u.Role, state)
+}
+
+func showReport(w io.Writer, r any) {
+	rep := r.(Report)
+	m := func(a int64) Money { return Money{a, rep.Currency} }
+	_, _ = fmt.Fprintf(w, "Sales from %s to %s, by %s\n", rep.From.Format("2006-01-02"), rep.To.Format("2006-01-02"), rep.Interval)
+	table(w, "PERIOD\tORDERS\tGROSS\tREFUNDS\tNET", func(tw io.Writer) {
+		for _, b := range rep.Buckets {
+			if b.Orders == 0 && b.Refunds == 0 {
+				continue
+			}
+			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", b.Start.Format("2006-01-02"), b.Orders, m(b.Gross), m(b.Refunds), m(b.Net))
+		}
+		t := rep.Total
+		_, _ = fmt.Fprintf(tw, "Total\t%d\t%s\t%s\t%s\n", t.Orders, m(t.Gross), m(t.Refunds), m(t.Net))
+	})
+}
+
+func showEvents(w io.Writer, r any) {
+	l := r.(list[Event])
+	table(w, "SEQ\tWHEN\tWHO\tACTION\tTARGET", func(tw io.Writer) {
+		for _, e := range l.Items {
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s %s\n", e.Seq, e.OccurredAt.Local().Format("2006-01-02 15:04:05"), e.ActorRole, e.Action, e.TargetType, e.TargetID)
+		}
+	})
+}
+
+// parseAmount reads "12", "12.5" or "12.50" as minor units.
+func parseAmount(s string) (int64, bool) {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	if whole == "" || len(frac) > 2 {
+		return 0, false
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w < 0 || w > 1e12 {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	f, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return w*100 + f, true
+}
