@@ -223,6 +223,10 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.expect(`"99" is not on the menu; enter a number from 0 to`)
 	term.send("")
 	term.expect("is not on the menu")
+	term.choose("Browse products")
+	term.answer("More? (y/N): ", "y")
+	term.expect("\n21 ") // the second page numbers on
+	term.answer("More? (y/N): ", "")
 	term.choose("Search products")
 	term.answer("Search for: ", "earl grey")
 	row := rowNumber(t, term.expect("Earl Grey"), "Earl Grey")

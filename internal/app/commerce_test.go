@@ -394,3 +394,41 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A cursor carries the last product's name; names of the full 200 characters, in any script, must
+// page as well as short ones, by every sort.
+func TestCatalog_PagesThroughLongNames(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("long")
+		clerk := s.login("long", "clerk@example.com").AccessToken
+		for i, r := range []string{"é", "ж", "漢", "a"} {
+			name := strings.Repeat(r, 199) + fmt.Sprint(i)
+			expectStatus(t, "create", s.call("POST", "/api/v1/stores/long/products", clerk, map[string]any{
+				"sku": fmt.Sprintf("L-%d", i), "name": name, "price": map[string]any{"amount": 100 + i, "currency": "GBP"}, "stock": 1}), http.StatusCreated)
+		}
+		for _, sort := range []string{"name", "price", "newest"} {
+			seen := map[string]bool{}
+			cursor := ""
+			for page := 0; page < 10; page++ {
+				a := s.call("GET", "/api/v1/stores/long/products?limit=1&sort="+sort+"&cursor="+cursor, "", nil)
+				expectStatus(t, "page "+sort, a, http.StatusOK)
+				var l struct {
+					Items      []productJSON
+					NextCursor *string `json:"next_cursor"`
+				}
+				a.json(t, &l)
+				for _, p := range l.Items {
+					seen[p.ID] = true
+				}
+				if l.NextCursor == nil {
+					break
+				}
+				cursor = *l.NextCursor
+			}
+			if len(seen) != 4 {
+				t.Fatalf("sort %s: paged through %d of 4 products", sort, len(seen))
+			}
+		}
+	})
+}

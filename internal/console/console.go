@@ -254,6 +254,33 @@ func (k *Console) menu(ctx context.Context) error {
 	}
 	o.show(k.out, res)
 	k.remember(res)
+	if o.name == "products" {
+		return k.more(ctx, o, res.(list[Product]))
+	}
+	return nil
+}
+
+// more offers the next pages of the catalogue; their rows number on from the first page's.
+func (k *Console) more(ctx context.Context, o op, shown list[Product]) error {
+	for shown.NextCursor != "" {
+		yes, err := k.line(ctx, "More? (y/N)", false)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(strings.ToLower(yes), "y") {
+			return nil
+		}
+		res, err := o.run(ctx, k.c, map[string]string{"cursor": shown.NextCursor})
+		if err != nil {
+			k.say("%v\n", err)
+			return nil
+		}
+		page := res.(list[Product])
+		page.first = len(shown.Items)
+		o.show(k.out, page)
+		shown.Items, shown.NextCursor = append(shown.Items, page.Items...), page.NextCursor
+		k.remember(shown)
+	}
 	return nil
 }
 

@@ -112,6 +112,7 @@ type Event struct {
 type list[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
+	first      int    // row number of the first item, when this is a later page
 }
 
 // Param kinds.
@@ -357,12 +358,9 @@ func showProducts(w io.Writer, r any) {
 	}
 	table(w, "#\tNAME\tPRICE\tSTOCK\tID", func(tw io.Writer) {
 		for i, p := range l.Items {
-			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", i+1, p.Name, p.Price, p.Stock, p.ID)
+			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", l.first+i+1, p.Name, p.Price, p.Stock, p.ID)
 		}
 	})
-	if l.NextCursor != "" {
-		_, _ = fmt.Fprintf(w, "More: cursor %s\n", l.NextCursor)
-	}
 }
 
 func showCart(w io.Writer, r any) {

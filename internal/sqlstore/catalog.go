@@ -163,7 +163,7 @@ func encodeCursor(c productCursor) string {
 func decodeCursor(s, sort string) (productCursor, bool) {
 	var c productCursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort || !shop.ValidID(c.ID) || len(c.Key) > 300 {
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort || !shop.ValidID(c.ID) || len(c.Key) > 1000 {
 		return productCursor{}, false
 	}
 	if sort == SortNewest {

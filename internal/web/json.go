@@ -96,7 +96,7 @@ func pageParams(r *http.Request) (int, string, error) {
 		limit = n
 	}
 	cursor := r.URL.Query().Get("cursor")
-	if len(cursor) > 100 {
+	if len(cursor) > 2048 { // a catalogue cursor carries a product name: up to 200 characters of UTF-8
 		return 0, "", shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this API gave out"})
 	}
 	return limit, cursor, nil
