@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -111,6 +112,13 @@ func (term *terminal) expect(want string) string {
 	}
 }
 
+// all is everything the console printed.
+func (term *terminal) all() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.out.String()
+}
+
 // send types a line.
 func (term *terminal) send(line string) {
 	term.t.Helper()
@@ -157,7 +165,7 @@ func (term *terminal) quit() {
 }
 
 // enrolTOTP turns on TOTP for a staff account over the API and returns its secret.
-func enrolTOTP(t *testing.T, base, email, password string) string {
+func enrolTOTP(t *testing.T, base, email, password string) (string, []string) {
 	t.Helper()
 	access, _ := loginTokens(t, base, email, password)
 	st, b := call(t, "POST", base+"/api/v1/me/mfa/totp", access, "")
@@ -167,11 +175,16 @@ func enrolTOTP(t *testing.T, base, email, password string) string {
 	var e struct{ Secret string }
 	_ = json.Unmarshal(b, &e)
 	code, _ := totp.GenerateCode(e.Secret, time.Now())
-	if st, b := call(t, "POST", base+"/api/v1/me/mfa/totp/confirm", access, fmt.Sprintf(`{"code":%q}`, code)); st != 200 {
+	st, b = call(t, "POST", base+"/api/v1/me/mfa/totp/confirm", access, fmt.Sprintf(`{"code":%q}`, code))
+	if st != 200 {
 		t.Fatalf("confirm %s: %d %s", email, st, b)
 	}
+	var rc struct {
+		Codes []string `json:"recovery_codes"`
+	}
+	_ = json.Unmarshal(b, &rc)
 	_, _ = call(t, "POST", base+"/api/v1/auth/logout", access, "")
-	return e.Secret
+	return e.Secret, rc.Codes
 }
 
 var demoCredRE = regexp.MustCompile(`(admin|clerk|customer)\s+(\S+@\S+)\s+(\S+)`)
@@ -196,7 +209,7 @@ func staffSignIn(term *terminal, email, password, secret string) {
 func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	dir := t.TempDir()
 	srv := startProcess(t, []string{"SHOP_DATABASE=sqlite:" + filepath.Join(dir, "shop.db"), "SHOP_SECRET_KEY=" + strings.Repeat("cd", 32),
-		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_LOG_LEVEL=error", "SHOP_ATTEMPTS_PER_IP_MINUTE=1000"}, "--demo")
+		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_LOG_LEVEL=error", "SHOP_ATTEMPTS_PER_IP_MINUTE=1000", "SHOP_ATTEMPTS_PER_MINUTE=1000"}, "--demo")
 	creds := map[string][2]string{}
 	for _, m := range demoCredRE.FindAllStringSubmatch(srv.output(), -1) {
 		creds[m[1]] = [2]string{m[2], m[3]}
@@ -204,8 +217,9 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	if len(creds) != 3 {
 		t.Fatalf("demo credentials not printed:\n%s", srv.output())
 	}
-	clerkSecret := enrolTOTP(t, srv.base, creds["clerk"][0], creds["clerk"][1])
-	adminSecret := enrolTOTP(t, srv.base, creds["admin"][0], creds["admin"][1])
+	clerkSecret, _ := enrolTOTP(t, srv.base, creds["clerk"][0], creds["clerk"][1])
+	_, adminRecovery := enrolTOTP(t, srv.base, creds["admin"][0], creds["admin"][1])
+	mailDir := filepath.Join(dir, "mail")
 	server := []string{"--server", srv.base, "--store", "demo"}
 
 	// A customer: a wrong password, a wrong menu choice, then search, cart and checkout.
@@ -250,7 +264,7 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	}
 	order := id[1]
 	term.quit()
-	if out := term.out.String(); strings.Contains(out, "4242 4242 4242 4242") || strings.Contains(out, creds["customer"][1]) {
+	if out := term.all(); strings.Contains(out, "4242 4242 4242 4242") || strings.Contains(out, creds["customer"][1]) {
 		t.Fatal("the terminal echoed the card number or the password")
 	}
 
@@ -288,11 +302,26 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.answer("New status (processing, shipped, delivered, cancelled): ", "shipped")
 	term.answer("Note: ", "tracking 123")
 	term.expect(": shipped, total")
-	term.quit()
+	// Ctrl-C at a prompt still signs out.
+	term.expect("Choose: ")
+	if _, err := term.master.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	term.expect("Signed out.")
+	if err := <-term.exited; err != nil {
+		t.Fatalf("console exit after Ctrl-C: %v", err)
+	}
 
 	// An admin: refund the order, read the report.
 	term = startConsole(t, server...)
-	staffSignIn(term, creds["admin"][0], creds["admin"][1], adminSecret)
+	term.answer("E-mail: ", creds["admin"][0])
+	term.answer("Password: ", creds["admin"][1])
+	term.expect("Second factor:")
+	term.answer("Choose: ", "2") // a code by e-mail
+	term.expect("A code is on its way to your e-mail.")
+	term.answer("Code sent by e-mail (empty to choose again): ", "12345x")
+	term.expect("The code is wrong or has expired.")
+	term.answer("Code sent by e-mail (empty to choose again): ", mailedCode(t, mailDir, creds["admin"][0]))
 	term.expect("Signed in as admin@demo.example (admin).")
 	term.choose("Refund an order")
 	term.answer("Order (number or id): ", order)
@@ -333,6 +362,32 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "You are not allowed to do this.") || strings.Contains(out, "refunded") {
 		t.Fatalf("a customer refunding through the console: exit %d\n%s%s", code, out, errOut)
 	}
+	admin := func(args ...string) string {
+		t.Helper()
+		rc := adminRecovery[0]
+		adminRecovery = adminRecovery[1:]
+		return c.ok(creds["admin"][1]+"\n", append([]string{"console", "--server", srv.base, "--email", creds["admin"][0], "--password-stdin",
+			"--mfa-method", "recovery_code", "--code", rc, "--json"}, args...)...)
+	}
+	var u struct {
+		ID, Role string
+		Active   bool
+	}
+	if err := json.Unmarshal([]byte(admin("user-create", "--new-email", "till@demo.example", "--role", "clerk", "--password", "velvet comet lantern 42")), &u); err != nil || u.Role != "clerk" {
+		t.Fatalf("user-create: %+v %v", u, err)
+	}
+	if err := json.Unmarshal([]byte(admin("user-role", "--user", u.ID, "--role", "customer")), &u); err != nil || u.Role != "customer" {
+		t.Fatalf("user-role: %+v %v", u, err)
+	}
+	if err := json.Unmarshal([]byte(admin("user-deactivate", "--user", u.ID)), &u); err != nil || u.Active {
+		t.Fatalf("user-deactivate: %+v %v", u, err)
+	}
+	if out := admin("user-unlock", "--user", u.ID); !strings.Contains(out, "Unlocked") {
+		t.Fatalf("user-unlock: %s", out)
+	}
+	if out := admin("user-end-sessions", "--user", u.ID); !strings.Contains(out, "ended") {
+		t.Fatalf("user-end-sessions: %s", out)
+	}
 	code, _, errOut = c.run(creds["clerk"][1]+"\n", "console", "--server", srv.base, "--email", creds["clerk"][0], "--password-stdin", "inventory")
 	if code != 1 || !strings.Contains(errOut, "pass --code") {
 		t.Fatalf("a clerk without a second factor: exit %d %s", code, errOut)
@@ -350,9 +405,26 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the console did not give up on an unreachable server")
 	}
-	if out := term.out.String(); strings.Contains(out, "panic") || strings.Contains(out, "goroutine") {
+	if out := term.all(); strings.Contains(out, "panic") || strings.Contains(out, "goroutine") {
 		t.Fatalf("the console crashed:\n%s", out)
 	}
+}
+
+// mailedCode reads the newest sign-in code mailed to address.
+func mailedCode(t *testing.T, dir, address string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	sort.Strings(files)
+	for i := len(files) - 1; i >= 0; i-- {
+		b, _ := os.ReadFile(files[i]) // #nosec G304 -- the test's own mail directory
+		if strings.Contains(string(b), "To: "+address) {
+			if m := regexp.MustCompile(`sign-in code is (\d{6})`).FindSubmatch(b); m != nil {
+				return string(m[1])
+			}
+		}
+	}
+	t.Fatalf("no sign-in code mailed to %s", address)
+	return ""
 }
 
 // rowNumber finds the row number of name in a listing the console printed, which ends at name.

@@ -263,10 +263,10 @@ var ops = []op{
 			return l, err
 		}, show: showUsers},
 	{name: "user-create", title: "Create a user", roles: "admin",
-		params: []param{{"email", "E-mail", text, ""}, {"name", "Name", optional, ""}, {"role", "Role (admin, clerk, customer)", text, ""}, {"password", "Password", secret, ""}},
+		params: []param{{"new-email", "E-mail", text, ""}, {"name", "Name", optional, ""}, {"role", "Role (admin, clerk, customer)", text, ""}, {"password", "Password", secret, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			var u User
-			err := c.do(ctx, "POST", c.storePath("/users"), map[string]string{"email": v["email"], "name": v["name"], "role": v["role"], "password": v["password"]}, &u)
+			err := c.do(ctx, "POST", c.storePath("/users"), map[string]string{"email": v["new-email"], "name": v["name"], "role": v["role"], "password": v["password"]}, &u)
 			return u, err
 		}, show: showUser},
 	{name: "user-role", title: "Change a user's role", roles: "admin",
