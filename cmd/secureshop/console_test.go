@@ -347,7 +347,7 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 
 	// The same operations for scripts, with JSON answers; the API, not the console, decides.
 	c := newCLI(t, "sqlite:"+filepath.Join(t.TempDir(), "unused.db"))
-	var products struct{ Items []struct{ Name string } }
+	var products struct{ Items []struct{ ID, Name string } }
 	if err := json.Unmarshal([]byte(c.ok("", "console", "--server", srv.base, "search", "--q", "earl", "--json")), &products); err != nil ||
 		len(products.Items) != 1 || products.Items[0].Name != "Earl Grey" {
 		t.Fatalf("console search --json: %+v %v", products, err)
@@ -356,6 +356,18 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	out := c.ok(creds["customer"][1]+"\n", "console", "--server", srv.base, "--email", creds["customer"][0], "--password-stdin", "orders", "--json")
 	if err := json.Unmarshal([]byte(out), &orders); err != nil || len(orders.Items) != 1 || orders.Items[0].ID != order || orders.Items[0].Status != "refunded" {
 		t.Fatalf("console orders --json: %s", out)
+	}
+	customer := func(args ...string) string {
+		t.Helper()
+		return c.ok(creds["customer"][1]+"\n", append([]string{"console", "--server", srv.base, "--email", creds["customer"][0], "--password-stdin", "--json"}, args...)...)
+	}
+	customer("add", "--product", products.Items[0].ID, "--quantity", "1")
+	var second struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(customer("checkout", "--card", "4242424242424242", "--exp-month", "12", "--exp-year", "2035", "--cvc", "123")), &second); err != nil || second.Status != "paid" {
+		t.Fatalf("console checkout: %+v %v", second, err)
+	}
+	if err := json.Unmarshal([]byte(customer("cancel", "--order", second.ID)), &second); err != nil || second.Status != "cancelled" {
+		t.Fatalf("console cancel: %+v %v", second, err)
 	}
 	code, out, errOut := c.run(creds["customer"][1]+"\n", "console", "--server", srv.base, "--email", creds["customer"][0], "--password-stdin",
 		"refund", "--order", order, "--amount", "1", "--reason", "for myself")

@@ -149,6 +149,7 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 			}
 			// Start-up (migrations, the demo's catalogue and password hashes) leaves garbage behind;
 			// hand it back to the system before serving rather than holding it while idle.
+			a.DB.ReleaseMemory(ctx)
 			debug.FreeOSMemory()
 			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
 			if cfg.BaseURL == "" {

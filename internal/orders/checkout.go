@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,17 +117,27 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 			// Prices come from the catalogue, never from the client.
 			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
 				Quantity: l.Quantity, LineTotal: l.PriceAmount * int64(l.Quantity)}
+			o.Lines = append(o.Lines, line)
+			o.TotalAmount += line.LineTotal
+		}
+		// Everything that does not need the stock goes first: the stock rows are what concurrent
+		// checkouts of the same product wait for, so they are locked as late as possible.
+		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
+			return err
+		}
+		if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {
+			return err
+		}
+		// Stock is taken in product order, so two carts sharing products cannot deadlock.
+		byProduct := slices.Clone(o.Lines)
+		slices.SortFunc(byProduct, func(a, b sqlstore.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
+		for _, l := range byProduct {
 			if _, err := tx.MoveStock(ctx, st.ID, l.ProductID, -l.Quantity, "sold", string(actor.UserID), orderID); err != nil {
 				if errors.Is(err, sqlstore.ErrInsufficientStock) {
 					return shop.Errorf(shop.KindConflict, "Not enough %s in stock for your order; lower the quantity and try again.", l.Name)
 				}
 				return err
 			}
-			o.Lines = append(o.Lines, line)
-			o.TotalAmount += line.LineTotal
-		}
-		if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {
-			return err
 		}
 		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
 		if err != nil {
@@ -134,13 +145,7 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		}
 		charged = ref
 		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
-		if err := tx.SetOrderPayment(ctx, st.ID, &o); err != nil {
-			return err
-		}
-		if err := tx.MoveOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref); err != nil {
-			return err
-		}
-		return tx.ClearCart(ctx, st.ID, actor.UserID)
+		return tx.PayOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref)
 	})
 	if err != nil && charged != "" {
 		// The payment went through but the order did not: give the money back.

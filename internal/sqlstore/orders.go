@@ -98,11 +98,21 @@ func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to st
 	return tx.addHistory(ctx, store, o, from, to, actor, note)
 }
 
-// SetOrderPayment records how an order was paid: card brand, last four digits and the gateway's reference.
-func (tx *Tx) SetOrderPayment(ctx context.Context, store shop.StoreID, o *Order) error {
-	res, err := tx.exec(ctx, `UPDATE orders SET card_brand = ?, card_last4 = ?, payment_ref = ?, updated_at = ?
-		WHERE store_id = ? AND id = ?`, o.CardBrand, o.CardLast4, o.PaymentRef, ts(tx.now), store, o.ID)
-	return mustAffect(res, err, "Order")
+// PayOrder records how an order was paid — card brand, last four digits and the gateway's
+// reference — and moves it to status to (only if it is still in its current status), in one
+// statement, with the move in its history.
+func (tx *Tx) PayOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
+	res, err := tx.exec(ctx, `UPDATE orders SET card_brand = ?, card_last4 = ?, payment_ref = ?, status = ?, updated_at = ?
+		WHERE store_id = ? AND id = ? AND status = ?`, o.CardBrand, o.CardLast4, o.PaymentRef, to, ts(tx.now), store, o.ID, o.Status)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrStatusChanged
+	}
+	from := o.Status
+	o.Status, o.UpdatedAt = to, tx.now
+	return tx.addHistory(ctx, store, o, from, to, actor, note)
 }
 
 const orderCols = `id, customer_id, status, currency, total_amount, refunded_amount, card_brand, card_last4, payment_ref,

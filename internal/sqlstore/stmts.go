@@ -122,3 +122,11 @@ func (tx *Tx) notice(q string) {
 		tx.catalogChanged = true
 	}
 }
+
+// ReleaseMemory asks SQLite to hand back the page cache of the writer's connection, which start-up
+// work (migrations, the demo catalogue) fills; PostgreSQL keeps its memory in the server.
+func (db *DB) ReleaseMemory(ctx context.Context) {
+	if db.dialect == SQLite {
+		_, _ = db.write.ExecContext(ctx, "PRAGMA shrink_memory")
+	}
+}
