@@ -39,10 +39,13 @@ type Hasher struct {
 	dummy  string // a hash of a random password, checked for unknown users so they cost the same time
 }
 
-// NewHasher returns a Hasher with params and at most workers concurrent hashes (0: the CPU count).
+// NewHasher returns a Hasher with params and at most workers concurrent hashes (0: one fewer than
+// the CPUs, at least one).
 func NewHasher(params Params, workers int) *Hasher {
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// One core is always left to the rest of the shop: a flood of sign-ins (each hash is tens
+		// of milliseconds of one core) then slows sign-in, not the catalogue or checkout.
+		workers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	h := &Hasher{params: params, slots: make(chan struct{}, workers)}
 	h.dummy = h.hash([]byte(rand.Text()))
