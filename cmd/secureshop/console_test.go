@@ -287,21 +287,17 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.expect("This cannot be empty.")
 	term.send("delivery")
 	term.expect("Earl Grey now has 22 in stock.")
-	term.choose("Move an order on")
-	term.answer("Order (number or id): ", order)
-	term.answer("New status (processing, shipped, delivered, cancelled): ", "delivered")
-	term.answer("Note: ", "")
-	term.expect("paid") // the illegal move is refused with the shop's detail
-	term.choose("Move an order on")
-	term.answer("Order (number or id): ", order)
-	term.answer("New status (processing, shipped, delivered, cancelled): ", "processing")
-	term.answer("Note: ", "picked")
-	term.expect(": processing, total")
-	term.choose("Move an order on")
-	term.answer("Order (number or id): ", order)
-	term.answer("New status (processing, shipped, delivered, cancelled): ", "shipped")
-	term.answer("Note: ", "tracking 123")
-	term.expect(": shipped, total")
+	move := func(status, note, want string) {
+		t.Helper()
+		term.choose("Move an order on")
+		term.answer("Order (number or id): ", order)
+		term.answer("New status (processing, shipped, delivered, cancelled): ", status)
+		term.answer("Note: ", note)
+		term.expect(want)
+	}
+	move("delivered", "", "paid") // the illegal move is refused with the shop's detail
+	move("processing", "picked", ": processing, total")
+	move("shipped", "tracking 123", ": shipped, total")
 	// Ctrl-C at a prompt still signs out.
 	term.expect("Choose: ")
 	if _, err := term.master.Write([]byte{3}); err != nil {

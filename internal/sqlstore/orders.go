@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -87,15 +88,7 @@ var ErrStatusChanged = errors.New("order status changed meanwhile")
 func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
 	res, err := tx.exec(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE store_id = ? AND id = ? AND status = ?`,
 		to, ts(tx.now), store, o.ID, o.Status)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return ErrStatusChanged
-	}
-	from := o.Status
-	o.Status, o.UpdatedAt = to, tx.now
-	return tx.addHistory(ctx, store, o, from, to, actor, note)
+	return tx.moved(ctx, res, err, store, o, to, actor, note)
 }
 
 // PayOrder records how an order was paid — card brand, last four digits and the gateway's
@@ -104,6 +97,12 @@ func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to st
 func (tx *Tx) PayOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
 	res, err := tx.exec(ctx, `UPDATE orders SET card_brand = ?, card_last4 = ?, payment_ref = ?, status = ?, updated_at = ?
 		WHERE store_id = ? AND id = ? AND status = ?`, o.CardBrand, o.CardLast4, o.PaymentRef, to, ts(tx.now), store, o.ID, o.Status)
+	return tx.moved(ctx, res, err, store, o, to, actor, note)
+}
+
+// moved finishes a conditional status update: it fails when the order had left its status
+// meanwhile, and otherwise records the move.
+func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
 	if err != nil {
 		return err
 	}
