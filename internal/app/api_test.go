@@ -294,6 +294,8 @@ func TestAPI_SuspendedStoreAnswers403AndRefusesSignIn(t *testing.T) {
 		var op identity.Tokens
 		a.json(t, &op)
 		expectStatus(t, "operator reads a store's users", s.call("GET", "/api/v1/stores/paused/users", op.AccessToken, nil), http.StatusNotFound)
+		// The store behind a slug is cached: suspending must forget it at once, not after a second.
+		expectStatus(t, "catalogue before", s.call("GET", "/api/v1/stores/paused/products", "", nil), http.StatusOK)
 		expectStatus(t, "suspend", s.call("POST", "/api/v1/platform/stores/paused/suspend", op.AccessToken, nil), http.StatusOK)
 		a = s.call("GET", "/api/v1/stores/paused/products", "", nil)
 		expectStatus(t, "suspended catalogue", a, http.StatusForbidden)

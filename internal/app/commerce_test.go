@@ -407,6 +407,10 @@ func TestCatalog_PagesThroughLongNames(t *testing.T) {
 			expectStatus(t, "create", s.call("POST", "/api/v1/stores/long/products", clerk, map[string]any{
 				"sku": fmt.Sprintf("L-%d", i), "name": name, "price": map[string]any{"amount": 100 + i, "currency": "GBP"}, "stock": 1}), http.StatusCreated)
 		}
+		for _, bad := range []string{strings.Repeat("A", 2049), "bm90IGEgY3Vyc29y", strings.Repeat("é", 100)} {
+			a := s.call("GET", "/api/v1/stores/long/products?cursor="+bad, "", nil)
+			expectStatus(t, "a cursor the API never gave out", a, http.StatusUnprocessableEntity)
+		}
 		for _, sort := range []string{"name", "price", "newest"} {
 			seen := map[string]bool{}
 			cursor := ""
