@@ -251,14 +251,14 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.answer("Quantity [1]: ", "two")
 	term.expect("Please enter a whole number")
 	term.send("2")
-	term.expect("Total: 14.48 GBP")
+	term.expect("Total: £14.48")
 	term.choose("Check out and pay")
 	term.answer("Card number: ", "4242 4242 4242 4242")
 	term.answer("Expiry month (1-12): ", "12")
 	term.answer("Expiry year (e.g. 2030): ", "2035")
 	term.answer("Security code (CVC): ", "123")
-	paid := term.expect(": paid, total 14.48 GBP")
-	id := regexp.MustCompile(`Order ([0-9a-f-]{36})$`).FindStringSubmatch(strings.TrimSuffix(paid, ": paid, total 14.48 GBP"))
+	paid := term.expect(": paid, total £14.48")
+	id := regexp.MustCompile(`Order ([0-9a-f-]{36})$`).FindStringSubmatch(strings.TrimSuffix(paid, ": paid, total £14.48"))
 	if id == nil {
 		t.Fatalf("no order id in:\n%s", paid)
 	}
@@ -326,14 +326,14 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.send("")
 	term.answer("Reason: ", "arrived damaged")
 	term.answer("Put the items back in stock? (yes/no) [no]: ", "no")
-	term.expect(": refunded, total 14.48 GBP, refunded 14.48 GBP")
+	term.expect(": refunded, total £14.48, refunded £14.48")
 	term.choose("Sales report")
 	term.answer("From (YYYY-MM-DD, empty for 30 days ago): ", "")
 	term.answer("To (YYYY-MM-DD, empty for now): ", "")
 	term.answer("Interval (day, week, month) [day]: ", "")
 	report := term.expect("Total")
 	report += term.expect("\n")
-	if !regexp.MustCompile(`Total\s+1\s+14\.48 GBP\s+14\.48 GBP\s+0\.00 GBP`).MatchString(report) {
+	if !regexp.MustCompile(`Total\s+1\s+£14\.48\s+£14\.48\s+£0\.00`).MatchString(report) {
 		t.Fatalf("report:\n%s", report)
 	}
 	term.choose("Audit log")

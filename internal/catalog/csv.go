@@ -127,7 +127,7 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 			in := ProductInput{SKU: get("sku"), Name: get("name"), Description: get("description"), Category: get("category")}
 			var problems []shop.FieldError
 			if v := get("price"); v != nil {
-				if minor, ok := ParseAmount(*v); ok {
+				if minor, ok := shop.ParseAmount(*v); ok {
 					in.Price = &shop.Money{Amount: minor}
 				} else {
 					problems = append(problems, shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})
@@ -221,21 +221,4 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 		return err
 	})
 	return rep, err
-}
-
-// ParseAmount reads a decimal amount typed by a person ("12", "12.5", "12.50") as minor units.
-func ParseAmount(v string) (int64, bool) {
-	whole, frac, _ := strings.Cut(strings.TrimSpace(v), ".")
-	if whole == "" || len(frac) > 2 || len(whole) > 9 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || f < 0 || strings.HasPrefix(whole, "+") {
-		return 0, false
-	}
-	return w*100 + f, true
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"secureshop/internal/shop"
 )
 
 // Console is the interactive client: it signs in, then offers the menu of the signed-in role.
@@ -320,7 +322,7 @@ func normalize(kind int, s string, rows []string) (string, string) {
 		if s == "" {
 			return "", ""
 		}
-		a, ok := parseAmount(s)
+		a, ok := shop.ParseAmount(s)
 		if !ok {
 			return "", "Please enter an amount such as 12 or 12.50."
 		}

@@ -10,21 +10,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"secureshop/internal/shop"
 )
 
-// Money is an amount in minor units.
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
-func (m Money) String() string {
-	sign, a := "", m.Amount
-	if a < 0 {
-		sign, a = "-", -a
-	}
-	return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, m.Currency)
-}
+// Money is an amount in minor units of a currency, written as the shop writes it.
+type Money = shop.Money
 
 // Product is a catalogue entry.
 type Product struct {
@@ -429,7 +420,7 @@ func showUser(w io.Writer, r any) {
 
 func showReport(w io.Writer, r any) {
 	rep := r.(Report)
-	m := func(a int64) Money { return Money{a, rep.Currency} }
+	m := func(a int64) Money { return Money{Amount: a, Currency: rep.Currency} }
 	_, _ = fmt.Fprintf(w, "Sales from %s to %s, by %s\n", rep.From.Format("2006-01-02"), rep.To.Format("2006-01-02"), rep.Interval)
 	table(w, "PERIOD\tORDERS\tGROSS\tREFUNDS\tNET", func(tw io.Writer) {
 		for _, b := range rep.Buckets {
@@ -450,24 +441,4 @@ func showEvents(w io.Writer, r any) {
 			_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s %s\n", e.Seq, e.OccurredAt.Local().Format("2006-01-02 15:04:05"), e.ActorRole, e.Action, e.TargetType, e.TargetID)
 		}
 	})
-}
-
-// parseAmount reads "12", "12.5" or "12.50" as minor units.
-func parseAmount(s string) (int64, bool) {
-	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
-	if whole == "" || len(frac) > 2 {
-		return 0, false
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w < 0 || w > 1e12 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	f, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil || f < 0 {
-		return 0, false
-	}
-	return w*100 + f, true
 }

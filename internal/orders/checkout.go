@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -164,28 +163,11 @@ func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Sto
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your order at %s.\n\nOrder %s\n\n", st.Name, o.ID)
 	for _, l := range o.Lines {
-		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, FormatMoney(l.LineTotal, o.Currency))
+		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, shop.Money{Amount: l.LineTotal, Currency: o.Currency})
 	}
-	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", FormatMoney(o.TotalAmount, o.Currency), o.CardBrand, o.CardLast4)
+	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", shop.Money{Amount: o.TotalAmount, Currency: o.Currency}, o.CardBrand, o.CardLast4)
 	err := s.mailer.Send(context.WithoutCancel(ctx), mail.Message{To: actor.Email, Subject: st.Name + ": order confirmation", Body: b.String()})
 	if err != nil {
 		s.log.ErrorContext(ctx, "order confirmation mail failed", "order_id", o.ID, "err", err)
 	}
 }
-
-// FormatMoney writes an amount in minor units with its currency, as people read it.
-func FormatMoney(amount int64, currency string) string {
-	b := make([]byte, 0, 24)
-	if amount < 0 {
-		b, amount = append(b, '-'), -amount
-	}
-	if sym, ok := currencySymbols[currency]; ok {
-		b = append(b, sym...)
-	} else {
-		b = append(append(b, currency...), ' ')
-	}
-	b = append(strconv.AppendInt(b, amount/100, 10), '.', byte('0'+amount%100/10), byte('0'+amount%10))
-	return string(b)
-}
-
-var currencySymbols = map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}

@@ -26,14 +26,3 @@ func TestCanMove(t *testing.T) {
 		t.Error("a shipped order is cancellable by the customer")
 	}
 }
-
-func TestFormatMoney(t *testing.T) {
-	for amount, want := range map[int64]string{0: "£0.00", 5: "£0.05", 1999: "£19.99", -250: "-£2.50"} {
-		if got := FormatMoney(amount, "GBP"); got != want {
-			t.Errorf("FormatMoney(%d) = %q, want %q", amount, got, want)
-		}
-	}
-	if got := FormatMoney(100, "JPY"); got != "JPY 1.00" {
-		t.Errorf("unknown currency: %q", got)
-	}
-}

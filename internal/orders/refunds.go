@@ -44,7 +44,7 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			return shop.Errorf(shop.KindConflict, "An order that is %s cannot be refunded.", strings.ReplaceAll(o.Status, "_", " "))
 		}
 		if amount > left {
-			return shop.Invalid(shop.FieldError{Field: "amount", Message: "is more than was paid and not yet refunded (" + FormatMoney(left, o.Currency) + ")"})
+			return shop.Invalid(shop.FieldError{Field: "amount", Message: "is more than was paid and not yet refunded (" + shop.Money{Amount: left, Currency: o.Currency}.String() + ")"})
 		}
 		if restock {
 			for _, l := range o.Lines {
@@ -60,7 +60,7 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			return err
 		}
 		from := o.Status
-		if err := tx.MoveOrder(ctx, store, &o, to, actor, "refund "+FormatMoney(amount, o.Currency)+": "+reason); err != nil {
+		if err := tx.MoveOrder(ctx, store, &o, to, actor, "refund "+shop.Money{Amount: amount, Currency: o.Currency}.String()+": "+reason); err != nil {
 			return err
 		}
 		o.RefundedAmount += amount

@@ -99,19 +99,19 @@ func barChart(rep reports.Sales) template.HTML {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="chart-title"><title id="chart-title">Sales per %s, %s to %s: gross %s, refunds %s, net %s</title>`,
 		w, h, rep.Interval, rep.From.Format("2 Jan"), rep.To.AddDate(0, 0, -1).Format("2 Jan"),
-		formatMoney(shop.Money{Amount: rep.Total.Gross, Currency: rep.Currency}),
-		formatMoney(shop.Money{Amount: rep.Total.Refunds, Currency: rep.Currency}),
-		formatMoney(shop.Money{Amount: rep.Total.Net, Currency: rep.Currency}))
+		shop.Money{Amount: rep.Total.Gross, Currency: rep.Currency}.String(),
+		shop.Money{Amount: rep.Total.Refunds, Currency: rep.Currency}.String(),
+		shop.Money{Amount: rep.Total.Net, Currency: rep.Currency}.String())
 	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>`, pad, h-pad, w-pad, h-pad)
 	for i, b := range rep.Buckets {
 		x := float64(pad) + float64(i)*bw
 		gh := float64(h-2*pad) * float64(b.Gross) / float64(max)
 		rh := float64(h-2*pad) * float64(b.Refunds) / float64(max)
 		fmt.Fprintf(&sb, `<rect class="gross" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s gross</title></rect>`,
-			x+1, float64(h-pad)-gh, bw-2, gh, b.Start.Format("2 Jan"), formatMoney(shop.Money{Amount: b.Gross, Currency: rep.Currency}))
+			x+1, float64(h-pad)-gh, bw-2, gh, b.Start.Format("2 Jan"), shop.Money{Amount: b.Gross, Currency: rep.Currency}.String())
 		if b.Refunds > 0 {
 			fmt.Fprintf(&sb, `<rect class="refund" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s refunded</title></rect>`,
-				x+1, float64(h-pad)-rh, bw-2, rh, b.Start.Format("2 Jan"), formatMoney(shop.Money{Amount: b.Refunds, Currency: rep.Currency}))
+				x+1, float64(h-pad)-rh, bw-2, rh, b.Start.Format("2 Jan"), shop.Money{Amount: b.Refunds, Currency: rep.Currency}.String())
 		}
 	}
 	fmt.Fprintf(&sb, `<text x="%d" y="%d" class="label">%s</text><text x="%d" y="%d" class="label" text-anchor="end">%s</text></svg>`,
@@ -158,7 +158,7 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 	}
 	in := catalog.ProductInput{SKU: str("sku"), Name: str("name"), Description: str("description"), Category: str("category")}
 	if v := strings.TrimSpace(r.PostFormValue("price")); v != "" || creating {
-		minor, ok := catalog.ParseAmount(v)
+		minor, ok := shop.ParseAmount(v)
 		if !ok {
 			return in, shop.Invalid(shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})
 		}
@@ -262,7 +262,7 @@ func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	amount, ok := catalog.ParseAmount(strings.TrimSpace(r.PostFormValue("amount")))
+	amount, ok := shop.ParseAmount(strings.TrimSpace(r.PostFormValue("amount")))
 	if !ok {
 		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
 	}

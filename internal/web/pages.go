@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"secureshop/internal/identity"
-	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 )
 
@@ -115,7 +114,7 @@ var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
 
 var funcs = template.FuncMap{
 	"asset":      func(name string) string { return "/static/" + staticNames[name] },
-	"money":      formatMoney,
+	"money":      shop.Money.String,
 	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"canCancel":  func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
 	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
@@ -123,7 +122,7 @@ var funcs = template.FuncMap{
 		return p != nil && (p.Role == shop.RoleAdmin || p.Role == shop.RoleClerk)
 	},
 	"gbp": func(amount int64, currency string) string {
-		return formatMoney(shop.Money{Amount: amount, Currency: currency})
+		return shop.Money{Amount: amount, Currency: currency}.String()
 	},
 	"list":    func(xs ...string) []string { return xs },
 	"decimal": func(m shop.Money) string { return fmt.Sprintf("%d.%02d", m.Amount/100, m.Amount%100) },
@@ -145,8 +144,6 @@ func parsePages() (map[string]*template.Template, error) {
 	}
 	return pages, nil
 }
-
-func formatMoney(m shop.Money) string { return orders.FormatMoney(m.Amount, m.Currency) }
 
 // render writes a page with status 200.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d pageData) error {

@@ -73,20 +73,3 @@ func knownPermission(p access.Permission) bool {
 	}
 	return false
 }
-
-func TestFormatMoney(t *testing.T) {
-	for _, c := range []struct {
-		m    shop.Money
-		want string
-	}{
-		{shop.Money{Amount: 0, Currency: "GBP"}, "£0.00"},
-		{shop.Money{Amount: 5, Currency: "EUR"}, "€0.05"},
-		{shop.Money{Amount: 1999, Currency: "USD"}, "$19.99"},
-		{shop.Money{Amount: -120050, Currency: "GBP"}, "-£1200.50"},
-		{shop.Money{Amount: 100, Currency: "CHF"}, "CHF 1.00"},
-	} {
-		if got := formatMoney(c.m); got != c.want {
-			t.Errorf("formatMoney(%+v) = %q, want %q", c.m, got, c.want)
-		}
-	}
-}
