@@ -436,3 +436,53 @@ func TestCatalog_PagesThroughLongNames(t *testing.T) {
 		}
 	})
 }
+
+// Refunds: never more than was paid and not yet refunded; without an amount, the rest; a refused
+// refund changes nothing; only an admin refunds.
+func TestRefunds_PartialThenTheRest(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("ret")
+		p := s.newProduct("ret", "RET-1", 1250, 5)
+		buyer := s.customer("ret", "buyer@example.com").AccessToken
+		expectStatus(t, "add", s.call("PUT", "/api/v1/stores/ret/cart/items/"+p.ID, buyer, `{"quantity":2}`), http.StatusOK)
+		a := s.call("POST", "/api/v1/stores/ret/checkout", buyer, goodCard)
+		expectStatus(t, "checkout", a, http.StatusCreated)
+		var o struct {
+			ID       string
+			Status   string
+			Refunded shop.Money
+		}
+		a.json(t, &o)
+		admin := s.login("ret", "admin@example.com").AccessToken
+		clerk := s.login("ret", "clerk@example.com").AccessToken
+		refunds := "/api/v1/stores/ret/orders/" + o.ID + "/refunds"
+		expectStatus(t, "clerk refunds", s.call("POST", refunds, clerk, `{"amount":100,"reason":"x"}`), http.StatusForbidden)
+		expectStatus(t, "customer refunds", s.call("POST", refunds, buyer, `{"reason":"x"}`), http.StatusForbidden)
+		expectStatus(t, "zero", s.call("POST", refunds, admin, `{"amount":0,"reason":"x"}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "no reason", s.call("POST", refunds, admin, `{"amount":100}`), http.StatusUnprocessableEntity)
+
+		a = s.call("POST", refunds, admin, `{"amount":1000,"reason":"one arrived dented"}`)
+		expectStatus(t, "partial", a, http.StatusCreated)
+		a.json(t, &o)
+		if o.Status != "partially_refunded" || o.Refunded.Amount != 1000 {
+			t.Fatalf("after a partial refund: %+v", o)
+		}
+		a = s.call("POST", refunds, admin, `{"amount":1501,"reason":"too much"}`)
+		expectStatus(t, "more than is left", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), "£15.00") {
+			t.Fatalf("the refusal does not say what is left: %s", a.body)
+		}
+		s.call("GET", "/api/v1/stores/ret/orders/"+o.ID, admin, nil).json(t, &o)
+		if o.Status != "partially_refunded" || o.Refunded.Amount != 1000 {
+			t.Fatalf("a refused refund changed the order: %+v", o)
+		}
+		a = s.call("POST", refunds, admin, `{"reason":"the rest, after all"}`)
+		expectStatus(t, "the rest", a, http.StatusCreated)
+		a.json(t, &o)
+		if o.Status != "refunded" || o.Refunded.Amount != 2500 {
+			t.Fatalf("after refunding the rest: %+v", o)
+		}
+		expectStatus(t, "nothing left", s.call("POST", refunds, admin, `{"reason":"again"}`), http.StatusConflict)
+	})
+}

@@ -235,15 +235,10 @@ var ops = []op{
 			{"reason", "Reason", text, ""}, {"restock", "Put the items back in stock? (yes/no)", text, "no"}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			body := map[string]any{"reason": v["reason"], "restock": strings.HasPrefix(strings.ToLower(v["restock"]), "y")}
-			var o Order
-			if v["amount"] == "" { // the rest: what was paid and not yet refunded
-				if err := c.do(ctx, "GET", c.storePath("/orders/"+url.PathEscape(v["order"])), nil, &o); err != nil {
-					return o, err
-				}
-				body["amount"] = o.Total.Amount - o.Refunded.Amount
-			} else {
+			if v["amount"] != "" { // without one, the shop refunds what is left
 				body["amount"], _ = strconv.ParseInt(v["amount"], 10, 64)
 			}
+			var o Order
 			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/refunds"), body, &o)
 			return o, err
 		}, show: showOrder},

@@ -11,16 +11,16 @@ import (
 	"secureshop/internal/sqlstore"
 )
 
-// Refund returns money on a paid order (admin): never more than was paid and not yet returned.
-// The order becomes refunded when everything is returned, partially_refunded otherwise. With
-// restock, the order's items go back on the shelf.
-func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, amount int64, reason string, restock bool) (sqlstore.Order, error) {
+// Refund returns money on a paid order (admin): never more than was paid and not yet returned;
+// a nil amount is all of that. The order becomes refunded when everything is returned,
+// partially_refunded otherwise. With restock, the order's items go back on the shelf.
+func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, amountOrRest *int64, reason string, restock bool) (sqlstore.Order, error) {
 	if err := access.CheckStore(actor, store, access.OrdersRefund, "Order"); err != nil {
 		return sqlstore.Order{}, err
 	}
 	reason = strings.TrimSpace(reason)
 	var f []shop.FieldError
-	if amount <= 0 {
+	if amountOrRest != nil && *amountOrRest <= 0 {
 		f = append(f, shop.FieldError{Field: "amount", Message: "must be a positive amount in minor units"})
 	}
 	if reason == "" || !shop.ValidText(reason, 500, false) {
@@ -36,6 +36,10 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			return err
 		}
 		left := o.TotalAmount - o.RefundedAmount
+		amount := left
+		if amountOrRest != nil {
+			amount = *amountOrRest
+		}
 		to := PartiallyRefunded
 		if amount == left {
 			to = Refunded

@@ -19,11 +19,8 @@ func (s *Server) apiRefund(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Amount == nil {
-		return shop.Invalid(shop.FieldError{Field: "amount", Message: "is required"})
-	}
 	info := infoOf(r)
-	o, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), *in.Amount, in.Reason, in.Restock)
+	o, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Amount, in.Reason, in.Restock)
 	if err != nil {
 		return err
 	}

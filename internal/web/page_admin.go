@@ -262,9 +262,13 @@ func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) er
 
 func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	amount, ok := shop.ParseAmount(strings.TrimSpace(r.PostFormValue("amount")))
-	if !ok {
-		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
+	var amount *int64 // empty: everything not yet refunded
+	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
+		a, ok := shop.ParseAmount(v)
+		if !ok {
+			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
+		}
+		amount = &a
 	}
 	_, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), amount, r.PostFormValue("reason"), r.PostFormValue("restock") == "on")
 	if err != nil {
