@@ -8,7 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,5 +123,58 @@ func TestNormalize_RefusesWhatTheShopWouldAndNamesRows(t *testing.T) {
 		if got != c.want || (msg != "") != c.refusedMsg {
 			t.Errorf("normalize(%d, %q) = %q, %q", c.kind, c.in, got, msg)
 		}
+	}
+}
+
+// A checkout whose answer is lost is sent again with the same Idempotency-Key, so the shop can
+// answer with the order it made instead of charging twice; when nothing answers, the message says
+// the order may exist.
+func TestCheckout_RetriesALostAnswerWithTheSameKey(t *testing.T) {
+	retryPause = time.Millisecond
+	var mu sync.Mutex
+	var keys []string
+	answer := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		n, ok := len(keys), answer
+		mu.Unlock()
+		if n == 1 || !ok { // the answer is lost: the connection drops
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"id":"o-1","status":"paid","total":{"amount":725,"currency":"GBP"}}`)
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL, "corner")
+	o, err := checkout(context.Background(), c, map[string]any{"payment": map[string]any{}})
+	if err != nil || o.ID != "o-1" {
+		t.Fatalf("checkout after a lost answer: %+v %v", o, err)
+	}
+	sent := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), keys...)
+	}
+	if k := sent(); len(k) != 2 || k[0] == "" || k[0] != k[1] {
+		t.Fatalf("Idempotency-Keys sent: %q, want the same key twice", k)
+	}
+
+	mu.Lock()
+	keys, answer = nil, false
+	mu.Unlock()
+	_, err = checkout(context.Background(), c, map[string]any{"payment": map[string]any{}})
+	if err == nil || !strings.Contains(err.Error(), "may or may not have been made") {
+		t.Fatalf("checkout that is never answered: %v", err)
+	}
+	// (net/http itself may resend a request carrying an Idempotency-Key once more.)
+	if k := sent(); len(k) < checkoutAttempts || k[0] == "" || len(slices.Compact(slices.Clone(k))) != 1 {
+		t.Fatalf("keys %q: want at least %d attempts, all with one key", k, checkoutAttempts)
 	}
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -181,10 +182,7 @@ var ops = []op{
 			m, _ := strconv.Atoi(v["exp-month"])
 			y, _ := strconv.Atoi(v["exp-year"])
 			body := map[string]any{"payment": map[string]any{"card_number": v["card"], "exp_month": m, "exp_year": y, "cvc": v["cvc"]}}
-			var o Order
-			// One key per checkout: should the answer be lost, the shop never charges twice.
-			err := c.do(ctx, "POST", c.storePath("/checkout"), body, &o, "Idempotency-Key", rand.Text())
-			return o, err
+			return checkout(ctx, c, body)
 		}, show: showOrder},
 	{name: "orders", title: "Orders", roles: "customer admin clerk", params: []param{{"status", "Status filter (empty for all)", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
@@ -301,6 +299,38 @@ var ops = []op{
 			err := c.do(ctx, "GET", c.storePath("/audit-events?limit="+url.QueryEscape(v["limit"])), nil, &l)
 			return l, err
 		}, show: showEvents},
+}
+
+// checkoutAttempts is how often one checkout is sent when the shop does not answer; retryPause
+// is the wait between attempts.
+var (
+	checkoutAttempts = 3
+	retryPause       = time.Second
+)
+
+// checkout pays for the cart. One Idempotency-Key serves every attempt of the same checkout, so
+// when an answer is lost on the way the retry gets the order that was made (the shop replays it)
+// instead of paying twice. When no attempt is answered the order may or may not exist, and the
+// error says so.
+func checkout(ctx context.Context, c *Client, body any) (Order, error) {
+	key := rand.Text()
+	var o Order
+	var err error
+	for attempt := 1; attempt <= checkoutAttempts; attempt++ {
+		err = c.do(ctx, "POST", c.storePath("/checkout"), body, &o, "Idempotency-Key", key)
+		var u *Unreachable
+		if !errors.As(err, &u) {
+			return o, err
+		}
+		if attempt < checkoutAttempts {
+			select {
+			case <-ctx.Done():
+				return o, ctx.Err()
+			case <-time.After(retryPause):
+			}
+		}
+	}
+	return o, fmt.Errorf("%w\nThe shop did not answer the checkout, so the order may or may not have been made: look under Orders before you pay again", err)
 }
 
 // allProducts lists the whole catalogue, page by page; with max ≥ 0 only products with at most
