@@ -367,6 +367,21 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 			expectStatus(t, "storefront", a, http.StatusOK)
 			return string(a.body)
 		}
+		// Each store's cached listing and grid are its own.
+		s.store("other")
+		s.newProduct("other", "OTHER-1", 999, 9)
+		for range 2 { // the second round is served from the caches
+			for store, want := range map[string]string{"fresh": "Product FRESH-1", "other": "Product OTHER-1"} {
+				page := string(s.call("GET", "/s/"+store+"/", "", nil).body)
+				list := string(s.call("GET", "/api/v1/stores/"+store+"/products", "", nil).body)
+				for _, got := range []string{page, list} {
+					if !strings.Contains(got, want) || strings.Contains(got, "FRESH-1") != (store == "fresh") ||
+						strings.Contains(got, "OTHER-1") != (store == "other") {
+						t.Fatalf("store %s shows another store's products:\n%.400s", store, got)
+					}
+				}
+			}
+		}
 		// Warm both caches, then change the product and read again at once.
 		if got := list(); got.Stock != 3 || !strings.Contains(storefront(), "3 in stock") {
 			t.Fatalf("before: %+v", got)
