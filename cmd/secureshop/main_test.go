@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
-
 	"secureshop/internal/testenv"
 )
 
@@ -102,7 +99,7 @@ func TestCLI_StoresUsersAndAuditVerify(t *testing.T) {
 		}
 
 		// Someone with database access rewrites entry 2 of acme's chain.
-		db := rawDB(t, url)
+		db := testenv.RawDB(t, url)
 		var id, chain string
 		if err := db.QueryRow(`SELECT id, chain FROM audit_events WHERE chain LIKE 'store:%' AND seq = 2`).Scan(&id, &chain); err != nil {
 			t.Fatal(err)
@@ -128,7 +125,7 @@ func TestCLI_AuditVerifyFindsDeletedEntries(t *testing.T) {
 		for _, e := range []string{"a", "b", "c"} {
 			c.ok("plum orbit canvas 42\n", "user", "create", "--store", "shop", "--email", e+"@shop.example", "--role", "clerk", "--password-stdin")
 		}
-		db := rawDB(t, url)
+		db := testenv.RawDB(t, url)
 		var id string
 		if err := db.QueryRow(`SELECT id FROM audit_events WHERE chain LIKE 'store:%' AND seq = 2`).Scan(&id); err != nil {
 			t.Fatal(err)
@@ -139,20 +136,6 @@ func TestCLI_AuditVerifyFindsDeletedEntries(t *testing.T) {
 			t.Fatalf("deleted entry 2 not found: exit %d\n%s", code, out)
 		}
 	})
-}
-
-func rawDB(t *testing.T, url string) *sql.DB {
-	t.Helper()
-	driver, dsn := "pgx", url
-	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		driver, dsn = "sqlite", p
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
 }
 
 // tamper runs q around the append-only triggers, as an attacker with the owner's rights could.

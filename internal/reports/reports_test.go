@@ -2,15 +2,11 @@ package reports_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
 
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
@@ -85,7 +81,7 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 		rep, err := reports.New(db).SalesReport(ctx, admin, st, from, to, reports.Day)
 		must(err)
 
-		raw := rawDB(t, url)
+		raw := testenv.RawDB(t, url)
 		day := `substr(created_at, 1, 10)`
 		if !strings.HasPrefix(url, "sqlite:") {
 			day = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
@@ -151,18 +147,4 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 			t.Fatalf("clerk: %v", err)
 		}
 	})
-}
-
-func rawDB(t *testing.T, url string) *sql.DB {
-	t.Helper()
-	driver, dsn := "pgx", url
-	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		driver, dsn = "sqlite", p
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
 }

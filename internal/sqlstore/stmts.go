@@ -28,6 +28,8 @@ type stmtCache struct {
 	mu      sync.Mutex
 	ready   map[string]*sql.Stmt
 	waiting map[string]bool // being prepared, or failed to prepare (never retried)
+	closed  bool
+	busy    sync.WaitGroup // background prepares in flight
 }
 
 func newStmtCache(pool *sql.DB) *stmtCache {
@@ -44,14 +46,16 @@ func (c *stmtCache) get(q string) *sql.Stmt {
 	if s := c.ready[q]; s != nil {
 		return s
 	}
-	if !c.waiting[q] && len(c.ready)+len(c.waiting) < maxStatements {
+	if !c.closed && !c.waiting[q] && len(c.ready)+len(c.waiting) < maxStatements {
 		c.waiting[q] = true
+		c.busy.Add(1)
 		go c.prepare(q)
 	}
 	return nil
 }
 
 func (c *stmtCache) prepare(q string) {
+	defer c.busy.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := c.pool.PrepareContext(ctx, q)
@@ -60,15 +64,24 @@ func (c *stmtCache) prepare(q string) {
 	if err != nil {
 		return // stays in waiting: this text runs unprepared from now on
 	}
+	if c.closed {
+		_ = s.Close()
+		return
+	}
 	delete(c.waiting, q)
 	c.ready[q] = s
 }
 
-// close releases every prepared statement.
+// close waits for the prepares in flight and releases every prepared statement, so that no
+// connection is still busy (and no checkpoint still running) once the pool is closed.
 func (c *stmtCache) close() {
 	if c == nil {
 		return
 	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.busy.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q, s := range c.ready {

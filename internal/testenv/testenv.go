@@ -19,11 +19,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test databases
+	_ "modernc.org/sqlite"             // the "sqlite" driver, for RawDB
 )
 
 // Main runs the tests of a package and stops the servers they started. Use it from TestMain.
@@ -317,4 +319,21 @@ func AppRole(tb testing.TB, dbURL string) string {
 	u := *mustParse(dbURL)
 	u.User = url.User(role)
 	return u.String()
+}
+
+// RawDB opens the database at url directly, around the shop's code, as someone with access to the
+// database would (to look at rows, or to tamper with them). It is closed when tb ends.
+func RawDB(tb testing.TB, url string) *sql.DB {
+	tb.Helper()
+	driver, dsn := "pgx", url
+	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		// The shop's own connections may still be checkpointing as they close: wait, as any tool would.
+		driver, dsn = "sqlite", p+"?_pragma=busy_timeout(5000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return db
 }
