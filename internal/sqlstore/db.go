@@ -53,6 +53,7 @@ type DB struct {
 	rebinds sync.Map // query text → PostgreSQL form
 
 	readStmts, writeStmts *stmtCache // SQLite only
+	batch                 *batcher   // SQLite only: group commit of write transactions
 	catalogGens           sync.Map   // store → *atomic.Uint64, see CatalogGeneration
 	catalogAll            atomic.Uint64
 }
@@ -87,7 +88,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 		_ = f.Close()
-		common := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
+		common := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)"
 		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate"); err != nil {
 			return nil, err
 		}
@@ -103,6 +104,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		db.read.SetMaxOpenConns(readers)
 		db.read.SetMaxIdleConns(readers)
 		db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.write)
+		db.batch = newBatcher(db)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		db.dialect = Postgres
 		if _, err := url.Parse(rawURL); err != nil {
@@ -154,6 +156,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	if db.batch != nil {
+		db.batch.close()
+	}
 	db.readStmts.close()
 	db.writeStmts.close()
 	err := db.write.Close()
@@ -195,6 +200,8 @@ type Tx struct {
 	now     time.Time
 	writing bool
 	stmts   *stmtCache // nil on PostgreSQL
+	// detached: statements ignore their context's cancellation (a batch's shared transaction).
+	detached bool
 
 	catalogChanged bool // a statement changed products or categories
 }
@@ -203,8 +210,12 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Update runs fn in a write transaction scoped to store ("" for platform-wide work) and commits
-// when fn returns nil. On SQLite it begins IMMEDIATE, taking the write lock up front.
+// when fn returns nil; when it returns an error (or panics), nothing fn wrote is kept. On SQLite
+// the transactions of concurrent callers share one commit (see batcher); fn must not call Update.
 func (db *DB) Update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+	if db.batch != nil {
+		return db.batch.update(ctx, store, fn)
+	}
 	return db.run(ctx, db.write, store, true, fn)
 }
 
@@ -268,7 +279,16 @@ func (db *DB) rebind(q string) string {
 	return out
 }
 
+// context is the context tx's statements run under.
+func (tx *Tx) context(ctx context.Context) context.Context {
+	if tx.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = tx.context(ctx)
 	tx.notice(q)
 	if s := tx.stmt(ctx, q); s != nil {
 		res, err := s.ExecContext(ctx, args...)
@@ -279,6 +299,7 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = tx.context(ctx)
 	tx.notice(q)
 	if s := tx.stmt(ctx, q); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
@@ -294,6 +315,7 @@ func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) e
 
 // row runs a query that returns at most one row; the caller scans it and translates the error.
 func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = tx.context(ctx)
 	tx.notice(q)
 	if s := tx.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)

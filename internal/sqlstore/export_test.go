@@ -54,3 +54,11 @@ func PreparedForTest(db *DB) (read, write int) {
 	}
 	return count(db.readStmts), count(db.writeStmts)
 }
+
+// CommitsForTest reports how many commits SQLite's group commit has issued.
+func CommitsForTest(db *DB) int64 {
+	if db.batch == nil {
+		return 0
+	}
+	return db.batch.commits.Load()
+}

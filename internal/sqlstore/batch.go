@@ -1,0 +1,171 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"secureshop/internal/shop"
+)
+
+// maxBatch bounds how many write transactions share one SQLite commit.
+const maxBatch = 64
+
+// batcher is SQLite's group commit. SQLite has one writer: write transactions run one after the
+// other whatever we do, and each pays for its BEGIN, its COMMIT (the WAL frames of every page it
+// dirtied) and for handing the single connection to the next goroutine. The batcher runs them in
+// one goroutine instead, and the transactions that arrive while one runs join it: each runs inside
+// a SAVEPOINT of one shared transaction, so that a failure rolls back only its own work, and one
+// COMMIT makes the whole batch durable. Update returns only after that commit, so its promise is
+// unchanged: nil means committed, an error means nothing of fn was kept.
+//
+// A queued transaction whose context ends before it starts is not run. One that has started runs
+// to its end with its context's cancellation detached: interrupting a statement can roll back the
+// whole shared transaction, so the others' work would be lost with it.
+type batcher struct {
+	db      *DB
+	reqs    chan *writeReq
+	quit    chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
+	commits atomic.Int64 // COMMITs issued, for tests
+}
+
+type writeReq struct {
+	ctx   context.Context
+	store shop.StoreID
+	fn    func(*Tx) error
+	done  chan struct{}
+
+	err      error
+	panicked any
+	changed  bool // committed changes to products or categories
+	ran      bool // fn succeeded inside the batch (kept unless the commit fails)
+}
+
+func newBatcher(db *DB) *batcher {
+	b := &batcher{db: db, reqs: make(chan *writeReq), quit: make(chan struct{})}
+	b.stopped.Add(1)
+	go b.loop()
+	return b
+}
+
+// errClosed answers a write after Close.
+var errClosed = fmt.Errorf("sqlstore: database closed")
+
+// update runs fn in the next batch and waits for the batch's commit.
+func (b *batcher) update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+	r := &writeReq{ctx: ctx, store: store, fn: fn, done: make(chan struct{})}
+	select {
+	case b.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.quit:
+		return errClosed
+	}
+	<-r.done // never abandoned: once taken, fn may commit, and the caller must know
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	if r.err == nil && r.changed {
+		b.db.bumpCatalog(store)
+	}
+	return r.err
+}
+
+func (b *batcher) close() {
+	b.once.Do(func() { close(b.quit) })
+	b.stopped.Wait()
+}
+
+func (b *batcher) loop() {
+	defer b.stopped.Done()
+	for {
+		select {
+		case <-b.quit:
+			return
+		case r := <-b.reqs:
+			b.batch(r)
+		}
+	}
+}
+
+// batch runs first and every transaction waiting behind it (up to maxBatch) in one transaction.
+func (b *batcher) batch(first *writeReq) {
+	batch := []*writeReq{first}
+	finish := func(err error) {
+		for _, r := range batch {
+			if err != nil && r.ran {
+				r.err, r.changed = err, false
+			}
+			close(r.done)
+		}
+	}
+	sqltx, err := b.db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		first.err = fmt.Errorf("begin: %w", translate(err))
+		close(first.done)
+		return
+	}
+	broken := b.run(sqltx, first)
+	for !broken && len(batch) < maxBatch {
+		var r *writeReq
+		select {
+		case r = <-b.reqs:
+		default:
+		}
+		if r == nil {
+			break
+		}
+		batch = append(batch, r)
+		broken = b.run(sqltx, r)
+	}
+	if broken {
+		_ = sqltx.Rollback()
+		finish(fmt.Errorf("write transaction: %w", ErrUnavailable))
+		return
+	}
+	b.commits.Add(1)
+	if err := sqltx.Commit(); err != nil {
+		finish(fmt.Errorf("commit: %w", translate(err)))
+		return
+	}
+	finish(nil)
+}
+
+// run runs r's fn in a savepoint of sqltx. It reports whether the shared transaction is broken
+// (a savepoint could not be taken or rolled back), in which case nothing of the batch may commit.
+func (b *batcher) run(sqltx *sql.Tx, r *writeReq) (broken bool) {
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		return false
+	}
+	ctx := context.WithoutCancel(r.ctx)
+	if _, err := sqltx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		r.err = fmt.Errorf("savepoint: %w", translate(err))
+		return true
+	}
+	tx := &Tx{tx: sqltx, db: b.db, store: r.store, now: b.db.Now(), writing: true, stmts: b.db.writeStmts, detached: true}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.panicked = p
+			}
+		}()
+		r.err = r.fn(tx)
+	}()
+	if r.err != nil || r.panicked != nil {
+		if _, err := sqltx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			return true
+		}
+	}
+	if _, err := sqltx.ExecContext(ctx, "RELEASE w"); err != nil {
+		return true
+	}
+	if r.err == nil && r.panicked == nil {
+		r.ran, r.changed = true, tx.catalogChanged
+	}
+	return false
+}

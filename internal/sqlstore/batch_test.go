@@ -1,0 +1,178 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/testenv"
+)
+
+// emails lists the addresses of a store's users.
+func emails(t *testing.T, db *sqlstore.DB, store shop.StoreID) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := db.View(context.Background(), store, func(tx *sqlstore.Tx) error {
+		page, err := tx.ListUsers(context.Background(), store, "", 1000)
+		for _, u := range page.Users {
+			out[u.Email] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome runs many write transactions at once —
+// on SQLite they share commits — where some fail and one panics after writing: exactly the
+// successful ones are kept, each caller learns its own outcome, and the panic reaches its caller.
+func TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		db := openDB(t, url)
+		ctx := context.Background()
+		st := newStore(t, db, "batch")
+		before := sqlstore.CommitsForTest(db)
+
+		// One transaction holds the writer while the others queue behind it.
+		release := make(chan struct{})
+		holding := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+				close(holding)
+				<-release
+				return tx.CreateUser(ctx, st.ID, &shop.User{Email: "first@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		<-holding
+
+		const n = 40
+		errs := make([]error, n)
+		panics := make([]any, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { panics[i] = recover() }()
+				errs[i] = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+					u := shop.User{Email: fmt.Sprintf("u%02d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
+					if err := tx.CreateUser(ctx, st.ID, &u); err != nil {
+						return err
+					}
+					switch {
+					case i == 7:
+						panic("boom")
+					case i%3 == 0:
+						return fmt.Errorf("refused %d", i)
+					case i == 10:
+						// A duplicate: the statement fails inside the shared transaction.
+						return tx.CreateUser(ctx, st.ID, &shop.User{Email: "u10@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
+					}
+					return nil
+				})
+			}()
+		}
+		time.Sleep(200 * time.Millisecond) // let them all queue
+		close(release)
+		wg.Wait()
+
+		got := emails(t, db, st.ID)
+		if !got["first@example.com"] {
+			t.Error("the first transaction was lost")
+		}
+		for i := range n {
+			email := fmt.Sprintf("u%02d@example.com", i)
+			switch {
+			case i == 7:
+				if panics[i] != "boom" || got[email] {
+					t.Errorf("%d: panic %v, kept %v", i, panics[i], got[email])
+				}
+			case i%3 == 0:
+				if errs[i] == nil || errs[i].Error() != fmt.Sprintf("refused %d", i) || got[email] {
+					t.Errorf("%d: err %v, kept %v", i, errs[i], got[email])
+				}
+			case i == 10:
+				if !errors.Is(errs[i], shop.ErrDuplicate) || got[email] {
+					t.Errorf("%d: err %v, kept %v", i, errs[i], got[email])
+				}
+			default:
+				if errs[i] != nil || panics[i] != nil || !got[email] {
+					t.Errorf("%d: err %v, panic %v, kept %v", i, errs[i], panics[i], got[email])
+				}
+			}
+		}
+		if db.Dialect() == sqlstore.SQLite {
+			// 41 transactions; they waited together, so they shared commits.
+			if c := sqlstore.CommitsForTest(db) - before; c < 1 || c > 3 {
+				t.Errorf("%d commits for 41 transactions queued together", c)
+			}
+		}
+	})
+}
+
+// TestUpdate_QueuedAndCancelledIsNotRun: a write whose caller gives up while it waits for the
+// writer is not run later behind the caller's back.
+func TestUpdate_QueuedAndCancelledIsNotRun(t *testing.T) {
+	db := openDB(t, testenv.SQLiteURL(t))
+	ctx := context.Background()
+	st := newStore(t, db, "cancel")
+	release, holding := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- db.Update(ctx, st.ID, func(*sqlstore.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err := db.Update(cctx, st.ID, func(tx *sqlstore.Tx) error {
+		return tx.CreateUser(ctx, st.ID, &shop.User{Email: "late@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("queued write after its deadline: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	newUser(t, db, st.ID, "after@example.com", shop.RoleCustomer)
+	if got := emails(t, db, st.ID); got["late@example.com"] || !got["after@example.com"] {
+		t.Fatalf("users: %v", got)
+	}
+}
+
+// TestUpdate_StartedRunsToItsEnd: on SQLite a transaction whose context ends while it runs still
+// finishes (interrupting a statement could roll back the shared transaction, losing others' work).
+func TestUpdate_StartedRunsToItsEnd(t *testing.T) {
+	db := openDB(t, testenv.SQLiteURL(t))
+	st := newStore(t, db, "detach")
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		if err := tx.CreateUser(ctx, st.ID, &shop.User{Email: "a@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true}); err != nil {
+			return err
+		}
+		cancel()
+		return tx.CreateUser(ctx, st.ID, &shop.User{Email: "b@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := emails(t, db, st.ID); !got["a@example.com"] || !got["b@example.com"] {
+		t.Fatalf("users: %v", got)
+	}
+}
