@@ -34,9 +34,10 @@ var (
 const keyLifetime = 24 * time.Hour
 
 // Checkout turns the customer's cart into a paid order in one transaction: it re-prices every
-// line from the catalogue, takes the stock with conditional updates, writes the order with its
-// price snapshots and charges the card. A declined card or missing stock leaves nothing behind —
-// no order, no stock taken, the cart as it was. A retried request with the same Idempotency-Key
+// line from the catalogue, writes the order with its price snapshots, charges the card and takes
+// the stock with conditional updates. A declined card or missing stock leaves nothing behind —
+// no order, no stock taken, the cart as it was (stock that another buyer took while the card was
+// being charged refunds the charge). A retried request with the same Idempotency-Key
 // returns the first order (replayed = true) instead of making a second.
 func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o sqlstore.Order, replayed bool, err error) {
 	if err := access.CheckStore(actor, st.ID, access.CartUse, "Store"); err != nil {
@@ -113,6 +114,9 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 			if l.Status != "active" {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
 			}
+			if l.Stock < l.Quantity {
+				return outOfStock(l.Name) // before the card is charged
+			}
 			// Prices come from the catalogue, never from the client.
 			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
 				Quantity: l.Quantity, LineTotal: l.PriceAmount * int64(l.Quantity)}
@@ -120,11 +124,22 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 			o.TotalAmount += line.LineTotal
 		}
 		// Everything that does not need the stock goes first: the stock rows are what concurrent
-		// checkouts of the same product wait for, so they are locked as late as possible.
+		// checkouts of the same product wait for (on PostgreSQL), so they are taken last, right
+		// before the commit. Should another buyer have taken the last units meanwhile, the charge
+		// is refunded below.
 		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 			return err
 		}
 		if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {
+			return err
+		}
+		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
+		if err != nil {
+			return err
+		}
+		charged = ref
+		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
+		if err := tx.PayOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref); err != nil {
 			return err
 		}
 		// Stock is taken in product order, so two carts sharing products cannot deadlock.
@@ -133,18 +148,12 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		for _, l := range byProduct {
 			if _, err := tx.MoveStock(ctx, st.ID, l.ProductID, -l.Quantity, "sold", string(actor.UserID), orderID); err != nil {
 				if errors.Is(err, sqlstore.ErrInsufficientStock) {
-					return shop.Errorf(shop.KindConflict, "Not enough %s in stock for your order; lower the quantity and try again.", l.Name)
+					return outOfStock(l.Name)
 				}
 				return err
 			}
 		}
-		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
-		if err != nil {
-			return err
-		}
-		charged = ref
-		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
-		return tx.PayOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref)
+		return nil
 	})
 	if err != nil && charged != "" {
 		// The payment went through but the order did not: give the money back.
@@ -153,6 +162,10 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		}
 	}
 	return o, replayed, err
+}
+
+func outOfStock(name string) error {
+	return shop.Errorf(shop.KindConflict, "Not enough %s in stock for your order; lower the quantity and try again.", name)
 }
 
 // confirm mails the customer their order. A mail failure does not undo the order.

@@ -30,20 +30,31 @@ func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID strin
 		return 0, shop.NotFound("Product")
 	}
 	var after int
-	err := tx.queryRow(ctx, []any{&after}, `UPDATE products SET stock = stock + ?, updated_at = ?
-		WHERE store_id = ? AND id = ? AND stock + ? >= 0 RETURNING stock`, delta, ts(tx.now), store, productID, delta)
+	var err error
+	if tx.db.dialect == Postgres {
+		// One statement, one round trip: the row stays locked from this update until the commit,
+		// and concurrent buyers of the product wait for that long.
+		err = tx.queryRow(ctx, []any{&after}, `WITH u AS (UPDATE products SET stock = stock + ?, updated_at = ?
+			WHERE store_id = ? AND id = ? AND stock + ? >= 0 RETURNING store_id, id, stock, updated_at)
+			INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id, order_id, created_at)
+			SELECT CAST(? AS uuid), u.store_id, u.id, CAST(? AS integer), u.stock, CAST(? AS text), CAST(? AS text), CAST(? AS uuid), u.updated_at
+			FROM u RETURNING stock_after`,
+			delta, ts(tx.now), store, productID, delta, shop.NewID(), delta, reason, actorID, nullStr(orderID))
+	} else {
+		err = tx.queryRow(ctx, []any{&after}, `UPDATE products SET stock = stock + ?, updated_at = ?
+			WHERE store_id = ? AND id = ? AND stock + ? >= 0 RETURNING stock`, delta, ts(tx.now), store, productID, delta)
+		if err == nil {
+			_, err = tx.exec(ctx, `INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id,
+				order_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				shop.NewID(), store, productID, delta, after, reason, actorID, nullStr(orderID), ts(tx.now))
+		}
+	}
 	if errors.Is(err, shop.ErrNoRows) {
 		if _, ferr := tx.ProductByID(ctx, store, productID); ferr != nil {
 			return 0, ferr
 		}
 		return 0, ErrInsufficientStock
 	}
-	if err != nil {
-		return 0, err
-	}
-	_, err = tx.exec(ctx, `INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id,
-		order_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		shop.NewID(), store, productID, delta, after, reason, actorID, nullStr(orderID), ts(tx.now))
 	return after, err
 }
 
