@@ -130,16 +130,14 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 			return err
 		}
-		if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {
-			return err
-		}
 		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
 		if err != nil {
 			return err
 		}
 		charged = ref
 		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
-		if err := tx.PayOrder(ctx, st.ID, &o, Paid, actor, "payment "+ref); err != nil {
+		// The order is written paid, its history showing both steps: created pending payment, then paid.
+		if err := tx.InsertOrder(ctx, st.ID, &o, actor, sqlstore.OrderMove{To: Paid, Note: "payment " + ref}); err != nil {
 			return err
 		}
 		// Stock is taken in product order, so two carts sharing products cannot deadlock.

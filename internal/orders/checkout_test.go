@@ -131,12 +131,40 @@ func TestCheckout_NotEnoughStockIsNeverCharged(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		o, _, err := svc.Checkout(context.Background(), f.customer, f.st, orders.CheckoutRequest{Card: card})
-		if err != nil || o.Status != orders.Paid || o.TotalAmount != 1350 {
+		// A second line, so that the order has several.
+		ctx := context.Background()
+		mug := sqlstore.Product{SKU: "MUG", Name: "Mug", PriceAmount: 800, Stock: 5}
+		if err := f.db.Update(ctx, f.st.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.CreateProduct(ctx, f.st.ID, &mug); err != nil {
+				return err
+			}
+			return tx.SetCartItem(ctx, f.st.ID, f.customer.UserID, mug.ID, 2)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		o, _, err := svc.Checkout(ctx, f.customer, f.st, orders.CheckoutRequest{Card: card})
+		if err != nil || o.Status != orders.Paid || o.TotalAmount != 1350+1600 {
 			t.Fatalf("checkout with stock: %+v %v", o, err)
 		}
 		if len(gw.charged) != 1 || len(gw.refunded) != 0 || f.stock(t) != 0 {
 			t.Fatalf("charged %v, refunded %v, stock %d", gw.charged, gw.refunded, f.stock(t))
+		}
+		// What was written reads back: both lines, and the history from pending payment to paid.
+		var stored sqlstore.Order
+		if err := f.db.View(ctx, f.st.ID, func(tx *sqlstore.Tx) error {
+			var err error
+			stored, err = tx.OrderByID(ctx, f.st.ID, o.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if stored.Status != orders.Paid || stored.PaymentRef != gw.charged[0] || stored.CardLast4 != "4242" || len(stored.Lines) != 2 {
+			t.Fatalf("stored order: %+v", stored)
+		}
+		h := stored.History
+		if len(h) != 2 || h[0].From != "" || h[0].To != orders.PendingPayment || h[1].From != orders.PendingPayment ||
+			h[1].To != orders.Paid || h[1].Note != "payment "+gw.charged[0] || h[1].ActorID != string(f.customer.UserID) {
+			t.Fatalf("history: %+v", h)
 		}
 	})
 }

@@ -47,12 +47,25 @@ type OrderEvent struct {
 	At        time.Time
 }
 
-// InsertOrder writes a new order with its lines and its first history entry.
-func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, actor shop.Principal) error {
+// OrderMove is a move of a new order's status made in the transaction that writes it.
+type OrderMove struct {
+	To   string
+	Note string
+}
+
+// InsertOrder writes a new order with its lines and its history: created in o.Status, then moved
+// by each of moves in turn (o.Status ends as the last one's). The lines and the history entries
+// go in one statement each.
+func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, actor shop.Principal, moves ...OrderMove) error {
 	if o.ID == "" {
 		o.ID = shop.NewID()
 	}
 	o.StoreID, o.CreatedAt, o.UpdatedAt = store, tx.now, tx.now
+	events := []OrderEvent{{To: o.Status}}
+	for _, m := range moves {
+		events = append(events, OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
+	}
+	o.Status = events[len(events)-1].To
 	_, err := tx.exec(ctx, `INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
 		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4, o.PaymentRef,
@@ -60,14 +73,36 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 	if err != nil {
 		return err
 	}
-	for _, l := range o.Lines {
-		if _, err := tx.exec(ctx, `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price,
-			quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal); err != nil {
+	if len(o.Lines) > 0 {
+		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total) VALUES `
+		args := make([]any, 0, 9*len(o.Lines))
+		for i, l := range o.Lines {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
+		}
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}
-	return tx.addHistory(ctx, store, o, "", o.Status, actor, "")
+	q := `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role, note, created_at) VALUES `
+	args := make([]any, 0, 9*len(events))
+	for i := range events {
+		e := &events[i]
+		e.ActorID, e.ActorRole, e.At = string(actor.UserID), string(actor.Role), tx.now
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, shop.NewID(), store, o.ID, e.From, e.To, e.ActorID, e.ActorRole, e.Note, ts(tx.now))
+	}
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return err
+	}
+	o.History = append(o.History, events...)
+	return nil
 }
 
 func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *Order, from, to string, actor shop.Principal, note string) error {
@@ -88,15 +123,6 @@ var ErrStatusChanged = errors.New("order status changed meanwhile")
 func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
 	res, err := tx.exec(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE store_id = ? AND id = ? AND status = ?`,
 		to, ts(tx.now), store, o.ID, o.Status)
-	return tx.moved(ctx, res, err, store, o, to, actor, note)
-}
-
-// PayOrder records how an order was paid — card brand, last four digits and the gateway's
-// reference — and moves it to status to (only if it is still in its current status), in one
-// statement, with the move in its history.
-func (tx *Tx) PayOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
-	res, err := tx.exec(ctx, `UPDATE orders SET card_brand = ?, card_last4 = ?, payment_ref = ?, status = ?, updated_at = ?
-		WHERE store_id = ? AND id = ? AND status = ?`, o.CardBrand, o.CardLast4, o.PaymentRef, to, ts(tx.now), store, o.ID, o.Status)
 	return tx.moved(ctx, res, err, store, o, to, actor, note)
 }
 
