@@ -148,6 +148,29 @@ func (term *terminal) answer(prompt, value string) {
 	term.send(value)
 }
 
+// secret waits for a prompt that must not echo, and for the console to have turned the echo off
+// (a person types after the prompt appears; a test can be quicker than the console), then types.
+func (term *terminal) secret(prompt, value string) {
+	term.t.Helper()
+	term.expect(prompt)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// The master side reports the terminal settings the console set on its side.
+		st, err := unix.IoctlGetTermios(int(term.master.Fd()), unix.TCGETS)
+		if err != nil {
+			term.t.Fatal(err)
+		}
+		if st.Lflag&unix.ECHO == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the console asked %q with the echo on", prompt)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	term.send(value)
+}
+
 // quit signs out from the menu and expects a clean exit.
 func (term *terminal) quit() {
 	term.t.Helper()
@@ -194,7 +217,7 @@ var demoCredRE = regexp.MustCompile(`(admin|clerk|customer)\s+(\S+@\S+)\s+(\S+)`
 func staffSignIn(term *terminal, email, password, secret string) {
 	term.t.Helper()
 	term.answer("E-mail: ", email)
-	term.answer("Password: ", password)
+	term.secret("Password: ", password)
 	term.expect("Second factor:")
 	term.expect("Choose: ")
 	term.send("7")
@@ -225,10 +248,10 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	// A customer: a wrong password, a wrong menu choice, then search, cart and checkout.
 	term := startConsole(t, server...)
 	term.answer("E-mail: ", creds["customer"][0])
-	term.answer("Password: ", "not my password at all")
+	term.secret("Password: ", "not my password at all")
 	term.expect("Invalid credentials.") // the shop's problem detail
 	term.answer("E-mail: ", creds["customer"][0])
-	term.answer("Password: ", creds["customer"][1])
+	term.secret("Password: ", creds["customer"][1])
 	term.expect("Signed in as customer@demo.example (customer).")
 	if out := term.expect("Choose: "); strings.Contains(out, "Refund") || strings.Contains(out, "Adjust stock") {
 		t.Fatalf("the customer's menu offers staff work:\n%s", out)
@@ -253,10 +276,10 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.send("2")
 	term.expect("Total: £14.48")
 	term.choose("Check out and pay")
-	term.answer("Card number: ", "4242 4242 4242 4242")
+	term.secret("Card number: ", "4242 4242 4242 4242")
 	term.answer("Expiry month (1-12): ", "12")
 	term.answer("Expiry year (e.g. 2030): ", "2035")
-	term.answer("Security code (CVC): ", "123")
+	term.secret("Security code (CVC): ", "123")
 	paid := term.expect(": paid, total £14.48")
 	id := regexp.MustCompile(`Order ([0-9a-f-]{36})$`).FindStringSubmatch(strings.TrimSuffix(paid, ": paid, total £14.48"))
 	if id == nil {
@@ -311,7 +334,7 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	// An admin: refund the order, read the report.
 	term = startConsole(t, server...)
 	term.answer("E-mail: ", creds["admin"][0])
-	term.answer("Password: ", creds["admin"][1])
+	term.secret("Password: ", creds["admin"][1])
 	term.expect("Second factor:")
 	term.answer("Choose: ", "2") // a code by e-mail
 	term.expect("A code is on its way to your e-mail.")
