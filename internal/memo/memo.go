@@ -7,6 +7,12 @@
 // by another process (several servers on one database) can stay unseen. The caller must read the
 // generation before it reads the data, so that a change racing with the read leaves an entry that
 // is already stale rather than one that is wrong.
+//
+// When an entry's time-to-live runs out (its generation still current), the first caller is told
+// to compute it again while the others keep getting the old value until it is put — for at most
+// another time-to-live — so that a popular entry's expiry does not send every concurrent request
+// to the database at once. A change made in this process moves the generation and is never served
+// stale; one made by another process shows after at most twice the time-to-live.
 package memo
 
 import (
@@ -24,9 +30,10 @@ type Cache[V any] struct {
 }
 
 type entry[V any] struct {
-	val   V
-	gen   uint64
-	until time.Time
+	val        V
+	gen        uint64
+	until      time.Time
+	refreshing bool // a caller was told to compute it again after until
 }
 
 // New returns a cache whose entries live at most ttl, holding at most max of them: when full it
@@ -35,16 +42,27 @@ func New[V any](ttl time.Duration, max int) *Cache[V] {
 	return &Cache[V]{ttl: ttl, max: max, m: map[string]entry[V]{}}
 }
 
-// Get returns the value of key if it was put at generation gen and has not expired at now.
+// Get returns the value of key if it was put at generation gen and has not expired at now. An
+// expired entry of the current generation is still returned while another caller, told first,
+// computes its replacement (until one more time-to-live has passed).
 func (c *Cache[V]) Get(key string, gen uint64, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if !ok || e.gen != gen || !now.Before(e.until) {
-		var zero V
+	var zero V
+	switch {
+	case !ok || e.gen != gen:
 		return zero, false
+	case now.Before(e.until):
+		return e.val, true
+	case e.refreshing && now.Before(e.until.Add(c.ttl)):
+		return e.val, true
+	case e.refreshing:
+		return zero, false // the refresh never came: everyone computes
 	}
-	return e.val, true
+	e.refreshing = true
+	c.m[key] = e
+	return zero, false
 }
 
 // Put stores v for key, computed from data at generation gen, at time now.
