@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -41,8 +42,7 @@ type writeReq struct {
 
 	err      error
 	panicked any
-	changed  bool // committed changes to products or categories
-	ran      bool // fn succeeded inside the batch (kept unless the commit fails)
+	changed  bool // changed products or categories
 }
 
 func newBatcher(db *DB) *batcher {
@@ -53,7 +53,7 @@ func newBatcher(db *DB) *batcher {
 }
 
 // errClosed answers a write after Close.
-var errClosed = fmt.Errorf("sqlstore: database closed")
+var errClosed = errors.New("sqlstore: database closed")
 
 // update runs fn in the next batch and waits for the batch's commit.
 func (b *batcher) update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
@@ -95,9 +95,11 @@ func (b *batcher) loop() {
 // batch runs first and every transaction waiting behind it (up to maxBatch) in one transaction.
 func (b *batcher) batch(first *writeReq) {
 	batch := []*writeReq{first}
+	// finish answers every caller. When the batch did not commit, no caller may hear "done":
+	// those that would have succeeded get err.
 	finish := func(err error) {
 		for _, r := range batch {
-			if err != nil && r.ran {
+			if err != nil && r.err == nil && r.panicked == nil {
 				r.err, r.changed = err, false
 			}
 			close(r.done)
@@ -136,7 +138,9 @@ func (b *batcher) batch(first *writeReq) {
 }
 
 // run runs r's fn in a savepoint of sqltx. It reports whether the shared transaction is broken
-// (a savepoint could not be taken or rolled back), in which case nothing of the batch may commit.
+// (a savepoint could not be taken, rolled back or released: the transaction ended under it, as
+// SQLite does itself on some errors), in which case nothing of the batch may commit and no more
+// is run in it.
 func (b *batcher) run(sqltx *sql.Tx, r *writeReq) (broken bool) {
 	if err := r.ctx.Err(); err != nil {
 		r.err = err
@@ -164,8 +168,6 @@ func (b *batcher) run(sqltx *sql.Tx, r *writeReq) (broken bool) {
 	if _, err := sqltx.ExecContext(ctx, "RELEASE w"); err != nil {
 		return true
 	}
-	if r.err == nil && r.panicked == nil {
-		r.ran, r.changed = true, tx.catalogChanged
-	}
+	r.changed = tx.catalogChanged
 	return false
 }

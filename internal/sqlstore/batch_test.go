@@ -176,3 +176,63 @@ func TestUpdate_StartedRunsToItsEnd(t *testing.T) {
 		t.Fatalf("users: %v", got)
 	}
 }
+
+// TestUpdate_BrokenBatchAnswersNoCallerDone: when the shared transaction ends under the batch (here
+// a transaction rolls it back itself, as SQLite does on some errors), every caller whose work was
+// lost hears so — the one that broke it too. Whatever the order the batch ran them in, a caller
+// is told "done" exactly when its row is there.
+func TestUpdate_BrokenBatchAnswersNoCallerDone(t *testing.T) {
+	db := openDB(t, testenv.SQLiteURL(t))
+	ctx := context.Background()
+	st := newStore(t, db, "broken")
+	release, holding := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	var firstErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		firstErr = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			close(holding)
+			<-release
+			return tx.CreateUser(ctx, st.ID, &shop.User{Email: "first@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
+		})
+	}()
+	<-holding
+	const n = 12
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+				u := shop.User{Email: fmt.Sprintf("u%02d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
+				if err := tx.CreateUser(ctx, st.ID, &u); err != nil {
+					return err
+				}
+				if i == 5 {
+					return sqlstore.ExecForTest(ctx, tx, "ROLLBACK")
+				}
+				return nil
+			})
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let them all queue
+	close(release)
+	wg.Wait()
+	got := emails(t, db, st.ID)
+	if errs[5] == nil {
+		t.Error("the transaction that ended the shared one was told it was done")
+	}
+	// The first transaction, whose batch the others joined, ran before the break and lost its work.
+	if firstErr == nil || got["first@example.com"] {
+		t.Errorf("first: err %v, kept %v", firstErr, got["first@example.com"])
+	}
+	for i := range n {
+		email := fmt.Sprintf("u%02d@example.com", i)
+		if (errs[i] == nil) != got[email] {
+			t.Errorf("%d: err %v, kept %v", i, errs[i], got[email])
+		}
+	}
+	// The shop writes on afterwards.
+	newUser(t, db, st.ID, "after@example.com", shop.RoleCustomer)
+}
