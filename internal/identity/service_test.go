@@ -40,14 +40,7 @@ func newService(t *testing.T) (*identity.Service, *clock, *shop.Store) {
 func newServiceMail(t *testing.T) (*identity.Service, *clock, *shop.Store, *mailbox) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, testenv.SQLiteURL(t), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.OpenDB(t, testenv.SQLiteURL(t), sqlstore.Options{})
 	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	signer, _ := identity.NewSigner(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
 	v, _ := vault.New(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "vault"))
@@ -267,14 +260,7 @@ func TestPasswordPolicy(t *testing.T) {
 
 func TestResealSecrets_AfterKeyRotation(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, testenv.SQLiteURL(t), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.OpenDB(t, testenv.SQLiteURL(t), sqlstore.Options{})
 	oldKey, newKey := identity.DeriveKey([]byte("old key old key old key old key!"), "vault"), identity.DeriveKey([]byte("new key new key new key new key!"), "vault")
 	build := func(keys ...[]byte) *identity.Service {
 		v, err := vault.New(keys...)

@@ -57,21 +57,14 @@ type fixture struct {
 func setUp(t *testing.T, url string, stock, quantity int) fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, url, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.OpenDB(t, url, sqlstore.Options{})
 	f := fixture{db: db, st: shop.Store{Slug: "tea", Name: "Tea", Currency: "GBP"}}
 	if err := db.Update(ctx, "", func(tx *sqlstore.Tx) error { return tx.CreateStore(ctx, &f.st) }); err != nil {
 		t.Fatal(err)
 	}
 	u := shop.User{Email: "ann@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
 	p := sqlstore.Product{SKU: "EG-1", Name: "Earl Grey", PriceAmount: 450, Stock: stock}
-	err = db.Update(ctx, f.st.ID, func(tx *sqlstore.Tx) error {
+	err := db.Update(ctx, f.st.ID, func(tx *sqlstore.Tx) error {
 		if err := tx.CreateUser(ctx, f.st.ID, &u); err != nil {
 			return err
 		}

@@ -22,14 +22,7 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		clock := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-		db, err := sqlstore.Open(ctx, url, sqlstore.Options{Now: func() time.Time { return clock }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := testenv.OpenDB(t, url, sqlstore.Options{Now: func() time.Time { return clock }})
 		st := shop.Store{Slug: "books", Name: "Books", Currency: "GBP"}
 		must := func(err error) {
 			t.Helper()

@@ -19,16 +19,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // openDB opens and migrates a fresh database at url.
 func openDB(t *testing.T, url string) *sqlstore.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, url, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil { // idempotent
+	db := testenv.OpenDB(t, url, sqlstore.Options{})
+	if err := db.Migrate(context.Background()); err != nil { // idempotent
 		t.Fatalf("second migrate: %v", err)
 	}
 	return db

@@ -26,6 +26,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test databases
 	_ "modernc.org/sqlite"             // the "sqlite" driver, for RawDB
+
+	"secureshop/internal/sqlstore"
 )
 
 // Main runs the tests of a package and stops the servers they started. Use it from TestMain.
@@ -335,5 +337,20 @@ func RawDB(tb testing.TB, url string) *sql.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// OpenDB opens the shop database at url with opt and migrates it; it is closed when tb ends.
+func OpenDB(tb testing.TB, url string, opt sqlstore.Options) *sqlstore.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, url, opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	return db
 }
