@@ -138,6 +138,46 @@ func TestCheckout_64BuyersNeverOversell(t *testing.T) {
 	})
 }
 
+// Changing the cart answers with the cart as it is after the change (read in the same
+// transaction), and a refused change leaves it as it was.
+func TestCart_ChangeAnswersWithTheCartAfterIt(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("basket")
+		tea := s.newProduct("basket", "TEA-1", 450, 5)
+		jam := s.newProduct("basket", "JAM-1", 300, 9)
+		tok := s.login("basket", "customer@example.com").AccessToken
+		type cartJSON struct {
+			Items []struct {
+				ProductID string     `json:"product_id"`
+				Quantity  int        `json:"quantity"`
+				LineTotal shop.Money `json:"line_total"`
+			} `json:"items"`
+			Total shop.Money `json:"total"`
+		}
+		check := func(step string, a answer, want map[string]int, total int64) {
+			t.Helper()
+			expectStatus(t, step, a, http.StatusOK)
+			var c cartJSON
+			a.json(t, &c)
+			got := map[string]int{}
+			for _, it := range c.Items {
+				got[it.ProductID] = it.Quantity
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || c.Total.Amount != total {
+				t.Fatalf("%s: cart %s, want %v totalling %d", step, a.body, want, total)
+			}
+		}
+		base := "/api/v1/stores/basket/cart/items/"
+		check("put tea", s.call("PUT", base+tea.ID, tok, `{"quantity":2}`), map[string]int{tea.ID: 2}, 900)
+		check("put jam", s.call("PUT", base+jam.ID, tok, `{"quantity":3}`), map[string]int{tea.ID: 2, jam.ID: 3}, 1800)
+		check("change tea", s.call("PUT", base+tea.ID, tok, `{"quantity":1}`), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)
+		expectStatus(t, "more tea than in stock", s.call("PUT", base+tea.ID, tok, `{"quantity":6}`), 422)
+		check("cart after the refused change", s.call("GET", "/api/v1/stores/basket/cart", tok, nil), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)
+		check("remove jam", s.call("DELETE", base+jam.ID, tok, nil), map[string]int{tea.ID: 1}, 450)
+	})
+}
+
 func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		s := startShop(t, url)

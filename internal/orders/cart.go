@@ -43,6 +43,11 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 	if err != nil {
 		return Cart{}, err
 	}
+	return cartOf(lines), nil
+}
+
+// cartOf prices cart lines as the catalogue has them now.
+func cartOf(lines []sqlstore.CartLine) Cart {
 	var c Cart
 	for _, l := range lines {
 		cl := CartLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount, Quantity: l.Quantity,
@@ -50,15 +55,33 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 		c.Lines = append(c.Lines, cl)
 		c.Total += cl.LineTotal
 	}
-	return c, nil
+	return c
 }
 
-// SetItem puts quantity of a product in the customer's cart (1 to 99, and no more than is in stock).
-func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) error {
+// changeCart applies change to the customer's cart and returns the cart as it then is, read in
+// the same transaction (one transaction, not a write and then a read).
+func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store shop.StoreID, change func(*sqlstore.Tx) error) (Cart, error) {
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
-		return err
+		return Cart{}, err
 	}
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	var lines []sqlstore.CartLine
+	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) (err error) {
+		if err := change(tx); err != nil {
+			return err
+		}
+		lines, err = tx.CartLines(ctx, store, actor.UserID)
+		return err
+	})
+	if err != nil {
+		return Cart{}, err
+	}
+	return cartOf(lines), nil
+}
+
+// SetItem puts quantity of a product in the customer's cart (1 to 99, and no more than is in
+// stock) and returns the cart.
+func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) (Cart, error) {
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error {
 		if err := checkItem(ctx, tx, store, productID, quantity); err != nil {
 			return err
 		}
@@ -66,18 +89,23 @@ func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.
 	})
 }
 
-// AddItem adds quantity of a product to what the customer's cart already holds.
-func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) error {
-	c, err := s.Cart(ctx, actor, store)
-	if err != nil {
-		return err
-	}
-	for _, l := range c.Lines {
-		if l.ProductID == productID {
-			quantity += l.Quantity
+// AddItem adds quantity of a product to what the customer's cart already holds and returns the cart.
+func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) (Cart, error) {
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error {
+		have, err := tx.CartLines(ctx, store, actor.UserID)
+		if err != nil {
+			return err
 		}
-	}
-	return s.SetItem(ctx, actor, store, productID, quantity)
+		for _, l := range have {
+			if l.ProductID == productID {
+				quantity += l.Quantity
+			}
+		}
+		if err := checkItem(ctx, tx, store, productID, quantity); err != nil {
+			return err
+		}
+		return tx.SetCartItem(ctx, store, actor.UserID, productID, quantity)
+	})
 }
 
 // checkItem is the one rule for a cart line: a product on sale, 1 to 99 of it, no more than in stock.
@@ -130,15 +158,15 @@ func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, items map
 	return c, err
 }
 
-// RemoveItem takes a product out of the customer's cart.
-func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string) error {
+// RemoveItem takes a product out of the customer's cart and returns the cart.
+func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string) (Cart, error) {
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
-		return err
+		return Cart{}, err
 	}
 	if !shop.ValidID(productID) {
-		return shop.NotFound("Product")
+		return Cart{}, shop.NotFound("Product")
 	}
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error { return tx.RemoveCartItem(ctx, store, actor.UserID, productID) })
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error { return tx.RemoveCartItem(ctx, store, actor.UserID, productID) })
 }
 
 // MergeItems adds a visitor's cart (product id → quantity) to the customer's cart at sign-in.

@@ -107,18 +107,20 @@ func (s *Server) apiSetCartItem(w http.ResponseWriter, r *http.Request) error {
 		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "is required"})
 	}
 	info := infoOf(r)
-	if err := s.orders.SetItem(r.Context(), info.principal, info.store.ID, r.PathValue("product_id"), *in.Quantity); err != nil {
+	c, err := s.orders.SetItem(r.Context(), info.principal, info.store.ID, r.PathValue("product_id"), *in.Quantity)
+	if err != nil {
 		return err
 	}
-	return s.apiCart(w, r)
+	return writeJSON(w, http.StatusOK, viewCart(c, info.store.Currency))
 }
 
 func (s *Server) apiRemoveCartItem(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	if err := s.orders.RemoveItem(r.Context(), info.principal, info.store.ID, r.PathValue("product_id")); err != nil {
+	c, err := s.orders.RemoveItem(r.Context(), info.principal, info.store.ID, r.PathValue("product_id"))
+	if err != nil {
 		return err
 	}
-	return s.apiCart(w, r)
+	return writeJSON(w, http.StatusOK, viewCart(c, info.store.Currency))
 }
 
 type checkoutBody struct {

@@ -95,11 +95,11 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 	ctx := r.Context()
 	switch {
 	case customer && q == 0 && !add:
-		err = s.orders.RemoveItem(ctx, info.principal, info.store.ID, id)
+		_, err = s.orders.RemoveItem(ctx, info.principal, info.store.ID, id)
 	case customer && add:
-		err = s.orders.AddItem(ctx, info.principal, info.store.ID, id, q)
+		_, err = s.orders.AddItem(ctx, info.principal, info.store.ID, id, q)
 	case customer:
-		err = s.orders.SetItem(ctx, info.principal, info.store.ID, id, q)
+		_, err = s.orders.SetItem(ctx, info.principal, info.store.ID, id, q)
 	default:
 		token := s.visitorToken(r)
 		cart := s.id.VisitorCart(ctx, token)
