@@ -22,8 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -194,7 +195,8 @@ const AllStores shop.StoreID = "*"
 
 // Tx is a transaction scoped to one store (or to the platform, when the store is empty).
 type Tx struct {
-	tx      *sql.Tx
+	tx      *sql.Tx   // SQLite
+	conn    *sql.Conn // PostgreSQL: the connection the transaction is open on (see runPostgres)
 	db      *DB
 	store   shop.StoreID
 	now     time.Time
@@ -225,21 +227,16 @@ func (db *DB) View(ctx context.Context, store shop.StoreID, fn func(*Tx) error) 
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing bool, fn func(*Tx) error) error {
-	opts := &sql.TxOptions{ReadOnly: !writing && db.dialect == Postgres}
-	sqltx, err := pool.BeginTx(ctx, opts)
+	if db.dialect == Postgres {
+		return db.runPostgres(ctx, store, writing, fn)
+	}
+	sqltx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", translate(err))
 	}
 	tx := &Tx{tx: sqltx, db: db, store: store, now: db.Now(), writing: writing, stmts: db.readStmts}
 	if writing {
 		tx.stmts = db.writeStmts
-	}
-	if db.dialect == Postgres {
-		// The store this transaction works for, for PostgreSQL's row-level security policies.
-		if _, err := sqltx.ExecContext(ctx, "SELECT set_config('app.store_id', $1, true)", string(store)); err != nil {
-			_ = sqltx.Rollback()
-			return fmt.Errorf("scope transaction: %w", translate(err))
-		}
 	}
 	if err := fn(tx); err != nil {
 		_ = sqltx.Rollback()
@@ -252,6 +249,72 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing
 		db.bumpCatalog(store)
 	}
 	return nil
+}
+
+// errCommitRolledBack: PostgreSQL answered COMMIT with ROLLBACK (a statement had failed).
+var errCommitRolledBack = errors.New("commit: the transaction was rolled back")
+
+// runPostgres runs fn in a transaction on one connection of the pool. The transaction and its
+// store scope (for the row-level security policies) are opened in one round trip: BEGIN and
+// set_config sent together through the simple protocol, in which pgx quotes the argument itself.
+// database/sql's Tx would send them one after the other. Should anything leave the transaction
+// open (a failed ROLLBACK), the driver refuses the connection when the pool hands it out again.
+func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool, fn func(*Tx) error) (err error) {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", translate(err))
+	}
+	ended := false
+	defer func() {
+		if !ended { // fn failed or panicked, or COMMIT was never sent
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, _ = conn.ExecContext(rctx, "ROLLBACK")
+			cancel()
+		}
+		_ = conn.Close()
+	}()
+	begin := "BEGIN READ ONLY; SELECT set_config('app.store_id', $1, true)"
+	if writing {
+		begin = "BEGIN READ WRITE; SELECT set_config('app.store_id', $1, true)"
+	}
+	if _, err := conn.ExecContext(ctx, begin, pgx.QueryExecModeSimpleProtocol, string(store)); err != nil {
+		return fmt.Errorf("begin: %w", translate(err))
+	}
+	tx := &Tx{conn: conn, db: db, store: store, now: db.Now(), writing: writing}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	ended = true
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		tag, err := c.Conn().Exec(ctx, "COMMIT")
+		if err == nil && tag.String() != "COMMIT" {
+			err = errCommitRolledBack
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	if tx.catalogChanged {
+		db.bumpCatalog(store)
+	}
+	return nil
+}
+
+// querier runs tx's statements: the SQLite transaction, or the PostgreSQL connection it is open on.
+func (tx *Tx) querier() interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+} {
+	if tx.conn != nil {
+		return tx.conn
+	}
+	return tx.tx
 }
 
 // rebind rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL. Queries never contain a
@@ -294,7 +357,7 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 		res, err := s.ExecContext(ctx, args...)
 		return res, translate(err)
 	}
-	res, err := tx.tx.ExecContext(ctx, tx.db.rebind(q), args...)
+	res, err := tx.querier().ExecContext(ctx, tx.db.rebind(q), args...)
 	return res, translate(err)
 }
 
@@ -305,7 +368,7 @@ func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, translate(err)
 	}
-	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(q), args...)
+	rows, err := tx.querier().QueryContext(ctx, tx.db.rebind(q), args...)
 	return rows, translate(err)
 }
 
@@ -320,7 +383,7 @@ func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
 	if s := tx.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...)
+	return tx.querier().QueryRowContext(ctx, tx.db.rebind(q), args...)
 }
 
 // ErrUnavailable answers every query while the database does not: a clear 503, never a 500.

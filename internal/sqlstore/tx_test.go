@@ -1,0 +1,110 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+	"secureshop/internal/testenv"
+)
+
+// countProducts counts store's products with the given SKU, in a transaction of its own.
+func countProducts(t *testing.T, db *sqlstore.DB, store shop.StoreID, sku string) int {
+	t.Helper()
+	var n int
+	err := db.View(context.Background(), store, func(tx *sqlstore.Tx) (err error) {
+		n, err = sqlstore.CountForTest(context.Background(), tx, `SELECT COUNT(*) FROM products WHERE sku = '`+sku+`'`)
+		return
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func addProduct(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, sku string) error {
+	p := sqlstore.Product{SKU: sku, Name: sku, PriceAmount: 1, Stock: 1}
+	return tx.CreateProduct(ctx, store, &p)
+}
+
+// A transaction that panics, or whose request is cancelled half-way, keeps nothing and leaves no
+// transaction open on the connection it used: with a pool of one connection, the next
+// transactions still commit, and are seen by others. A read-only transaction cannot write.
+func TestTransactions_PanicCancelAndReadOnlyLeaveNothingBehind(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.OpenDB(t, url, sqlstore.Options{MaxOpenConns: 1})
+		s := newStore(t, db, "tx")
+
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("the panic did not reach the caller")
+				}
+			}()
+			_ = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+				if err := addProduct(ctx, tx, s.ID, "PANIC"); err != nil {
+					t.Error(err)
+				}
+				panic("boom")
+			})
+		}()
+
+		cctx, cancel := context.WithCancel(ctx)
+		err := db.Update(cctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := addProduct(cctx, tx, s.ID, "CANCELLED"); err != nil {
+				return err
+			}
+			cancel()
+			return addProduct(cctx, tx, s.ID, "CANCELLED-2")
+		})
+		if err == nil && url[:6] != "sqlite" {
+			t.Fatal("a transaction whose context was cancelled half-way committed")
+		}
+		if err == nil && countProducts(t, db, s.ID, "CANCELLED-2") != 1 {
+			// SQLite's group commit runs a started transaction to its end (batch_test.go); it
+			// must then have kept all of it.
+			t.Fatal("SQLite reported a cancelled transaction done but did not keep it")
+		}
+
+		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error { return addProduct(ctx, tx, s.ID, "READONLY") })
+		if err == nil {
+			t.Fatal("a read-only transaction wrote a product")
+		}
+
+		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return addProduct(ctx, tx, s.ID, "AFTER") }); err != nil {
+			t.Fatalf("the transaction after them: %v", err)
+		}
+		other := testenv.OpenDB(t, url, sqlstore.Options{})
+		for sku, want := range map[string]int{"PANIC": 0, "READONLY": 0, "AFTER": 1} {
+			if n := countProducts(t, other, s.ID, sku); n != want {
+				t.Errorf("products %s seen from another connection: %d, want %d", sku, n, want)
+			}
+		}
+	})
+}
+
+// On PostgreSQL a failed statement aborts the whole transaction: a caller that ignores the
+// error and returns nil is told that nothing was committed, and nothing is.
+func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, testenv.PostgresURL(t))
+	s := newStore(t, db, "abort")
+	err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		if err := addProduct(ctx, tx, s.ID, "KEPT?"); err != nil {
+			return err
+		}
+		if err := addProduct(ctx, tx, s.ID, "KEPT?"); !errors.Is(err, shop.ErrDuplicate) {
+			t.Errorf("second product with the same SKU: %v, want a duplicate", err)
+		}
+		return nil // the caller ignores the failure
+	})
+	if err == nil {
+		t.Fatal("Update reported an aborted transaction committed")
+	}
+	if n := countProducts(t, db, s.ID, "KEPT?"); n != 0 {
+		t.Fatalf("%d products kept from an aborted transaction", n)
+	}
+}
