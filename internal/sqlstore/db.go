@@ -342,6 +342,24 @@ func (db *DB) rebind(q string) string {
 	return out
 }
 
+// args hands the store and user ids to PostgreSQL as plain strings: pgx first tries to encode a
+// named string type into a uuid column in binary, fails (building an error each time), and only
+// then sends it as text.
+func (db *DB) args(args []any) []any {
+	if db.dialect != Postgres {
+		return args
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case shop.StoreID:
+			args[i] = string(v)
+		case shop.UserID:
+			args[i] = string(v)
+		}
+	}
+	return args
+}
+
 // context is the context tx's statements run under.
 func (tx *Tx) context(ctx context.Context) context.Context {
 	if tx.detached {
@@ -357,7 +375,7 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 		res, err := s.ExecContext(ctx, args...)
 		return res, translate(err)
 	}
-	res, err := tx.querier().ExecContext(ctx, tx.db.rebind(q), args...)
+	res, err := tx.querier().ExecContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	return res, translate(err)
 }
 
@@ -368,7 +386,7 @@ func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, translate(err)
 	}
-	rows, err := tx.querier().QueryContext(ctx, tx.db.rebind(q), args...)
+	rows, err := tx.querier().QueryContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	return rows, translate(err)
 }
 
@@ -383,7 +401,7 @@ func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
 	if s := tx.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return tx.querier().QueryRowContext(ctx, tx.db.rebind(q), args...)
+	return tx.querier().QueryRowContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 }
 
 // ErrUnavailable answers every query while the database does not: a clear 503, never a 500.
