@@ -379,6 +379,38 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return res, translate(err)
 }
 
+// execAll runs insert, update or delete statements whose results are not needed, in order (the
+// args of each in args). On PostgreSQL they are sent as one statement — the first ones as
+// data-modifying WITH clauses — so they cost one round trip; an error in any fails all.
+func (tx *Tx) execAll(ctx context.Context, stmts []string, args [][]any) error {
+	if tx.db.dialect != Postgres || len(stmts) == 1 {
+		for i, q := range stmts {
+			if _, err := tx.exec(ctx, q, args[i]...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	var all []any
+	for i, q := range stmts {
+		switch {
+		case i == 0:
+			b.WriteString("WITH ")
+		case i < len(stmts)-1:
+			b.WriteString(", ")
+		}
+		if i < len(stmts)-1 {
+			fmt.Fprintf(&b, "s%d AS (%s)", i, q)
+		} else {
+			b.WriteString(" " + q)
+		}
+		all = append(all, args[i]...)
+	}
+	_, err := tx.exec(ctx, b.String(), all...)
+	return err
+}
+
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = tx.context(ctx)
 	tx.notice(q)

@@ -66,29 +66,24 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 		events = append(events, OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
 	}
 	o.Status = events[len(events)-1].To
-	_, err := tx.exec(ctx, `INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
-		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4, o.PaymentRef,
-		ts(tx.now), ts(tx.now))
-	if err != nil {
-		return err
-	}
+	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
+		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4, o.PaymentRef,
+		ts(tx.now), ts(tx.now)}}
 	if len(o.Lines) > 0 {
 		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total) VALUES `
-		args := make([]any, 0, 9*len(o.Lines))
+		a := make([]any, 0, 9*len(o.Lines))
 		for i, l := range o.Lines {
 			if i > 0 {
 				q += ", "
 			}
 			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
+			a = append(a, shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
 		}
-		if _, err := tx.exec(ctx, q, args...); err != nil {
-			return err
-		}
+		stmts, args = append(stmts, q), append(args, a)
 	}
 	q := `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role, note, created_at) VALUES `
-	args := make([]any, 0, 9*len(events))
+	a := make([]any, 0, 9*len(events))
 	for i := range events {
 		e := &events[i]
 		e.ActorID, e.ActorRole, e.At = string(actor.UserID), string(actor.Role), tx.now
@@ -96,9 +91,9 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 			q += ", "
 		}
 		q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, shop.NewID(), store, o.ID, e.From, e.To, e.ActorID, e.ActorRole, e.Note, ts(tx.now))
+		a = append(a, shop.NewID(), store, o.ID, e.From, e.To, e.ActorID, e.ActorRole, e.Note, ts(tx.now))
 	}
-	if _, err := tx.exec(ctx, q, args...); err != nil {
+	if err := tx.execAll(ctx, append(stmts, q), append(args, a)); err != nil {
 		return err
 	}
 	o.History = append(o.History, events...)
