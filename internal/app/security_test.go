@@ -78,8 +78,16 @@ func TestLogin_SixthAttemptAMinuteIsThrottled(t *testing.T) {
 		}
 		a.problemType(t)
 	}
+	// Further refused attempts are not logged one by one: one entry a minute per refused account.
+	for i := range 10 {
+		expectStatus(t, "throttled again", s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": "again " + strconv.Itoa(i)}), http.StatusTooManyRequests)
+	}
 	// Another account from the same address is not held back by the account limit.
 	expectStatus(t, "another account", s.call("POST", login, "", map[string]string{"email": "clerk@example.com", "password": testPassword}), 200)
+	events := s.call("GET", "/api/v1/stores/limits/audit-events?limit=100", s.login("limits", "admin@example.com").AccessToken, nil)
+	if n := strings.Count(string(events.body), `"action":"auth.throttled"`); n != 2 {
+		t.Errorf("audit log has %d auth.throttled entries, want 2 (one for each account)", n)
+	}
 
 	// The per-address limit holds across accounts.
 	s2 := startShopWith(t, testenv.SQLiteURL(t), identity.Config{AttemptsPerMinute: 1000})
@@ -107,11 +115,16 @@ func TestLogin_EleventhBadPasswordLocksTheAccount(t *testing.T) {
 		if body := s.mailTo("customer@example.com", "locked"); !strings.Contains(body, "10 failed attempts") {
 			t.Fatalf("lock mail: %s", body)
 		}
+		// A flood of attempts on the locked account is refused without a write to the audit log
+		// each: the first refused attempt of the minute is logged, the others are not.
+		for i := range 20 {
+			expectStatus(t, "attempt on the locked account", s.call("POST", login, "", map[string]string{"email": "customer@example.com", "password": "guess " + strconv.Itoa(i)}), 429)
+		}
 		admin := s.login("locks", "admin@example.com")
 		events := s.call("GET", "/api/v1/stores/locks/audit-events?limit=100", admin.AccessToken, nil)
-		for _, action := range []string{"auth.lockout", "auth.locked-attempt"} {
-			if !strings.Contains(string(events.body), `"action":"`+action+`"`) {
-				t.Errorf("audit log lacks %s", action)
+		for action, want := range map[string]int{"auth.lockout": 1, "auth.locked-attempt": 1, "auth.login.failure": 10} {
+			if n := strings.Count(string(events.body), `"action":"`+action+`"`); n != want {
+				t.Errorf("audit log has %d %s, want %d", n, action, want)
 			}
 		}
 		expectStatus(t, "clerk unlocks", s.call("POST", "/api/v1/stores/locks/users/"+string(users["customer"].ID)+"/unlock", s.login("locks", "clerk@example.com").AccessToken, nil), 403)

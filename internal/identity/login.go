@@ -28,26 +28,39 @@ func acctKey(store shop.StoreID, email string) string {
 	return "acct:" + string(store) + ":" + sqlstore.NormalizeEmail(email)
 }
 
-// guard applies the per-address and per-account limits of an action and the account lock. Refused
-// attempts are audited.
+// guard applies the per-address and per-account limits of an action. Refused attempts are
+// audited, once a minute per refused address or account (see recordRefusal).
 func (s *Service) guard(ctx context.Context, action string, store shop.StoreID, account string, meta Meta) error {
 	now := s.now()
-	ok, retry, err := s.limits.Allow(ctx, action+":ip:"+meta.IP, s.cfg.AttemptsPerIPMinute, time.Minute, now)
+	refused := "ip:" + meta.IP
+	ok, retry, err := s.limits.Allow(ctx, action+":"+refused, s.cfg.AttemptsPerIPMinute, time.Minute, now)
 	if err != nil {
 		return unavailable(err)
 	}
 	if ok {
+		refused = account
 		ok, retry, err = s.limits.Allow(ctx, action+":"+account, s.cfg.AttemptsPerMinute, time.Minute, now)
 		if err != nil {
 			return unavailable(err)
 		}
 	}
 	if !ok {
-		s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.throttled", TargetType: "account",
-			Detail: map[string]string{"action": action, "account": account}})
+		s.recordRefusal(ctx, store, action+":"+refused, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.throttled",
+			TargetType: "account", Detail: map[string]string{"action": action, "account": account}})
 		return errThrottled(retry)
 	}
 	return nil
+}
+
+// recordRefusal records a refused attempt — at most once a minute for the same key (the address
+// or account that was refused). A flood of refused attempts then costs no write each, and cannot
+// grow the audit log at the attacker's pace; the entry says that repeats are left out.
+func (s *Service) recordRefusal(ctx context.Context, store shop.StoreID, key string, r audit.Record) {
+	if first, _, err := s.limits.Allow(ctx, "audit:"+r.Action+":"+key, 1, time.Minute, s.now()); err == nil && !first {
+		return
+	}
+	r.Detail["repeats"] = "not logged for a minute"
+	s.record(ctx, store, r)
 }
 
 // locked refuses work on a locked account, correct password or not.
@@ -58,8 +71,8 @@ func (s *Service) locked(ctx context.Context, store shop.StoreID, email string, 
 		return err
 	}
 	if until != nil {
-		s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.locked-attempt", TargetType: "account",
-			Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
+		s.recordRefusal(ctx, store, acctKey(store, email), audit.Record{Actor: shop.Principal{IP: meta.IP},
+			Action: "auth.locked-attempt", TargetType: "account", Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
 		return errThrottled(until.Sub(s.now()))
 	}
 	return nil
