@@ -266,7 +266,7 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	}
 	ended := false
 	defer func() {
-		if !ended { // fn failed or panicked, or COMMIT was never sent
+		if !ended { // fn failed or panicked, or COMMIT failed
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			_, _ = conn.ExecContext(rctx, "ROLLBACK")
 			cancel()
@@ -284,7 +284,6 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	if err := fn(tx); err != nil {
 		return err
 	}
-	ended = true
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -296,9 +295,10 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 		}
 		return err
 	})
-	if err != nil {
+	if err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
 		return fmt.Errorf("commit: %w", translate(err))
 	}
+	ended = true
 	if tx.catalogChanged {
 		db.bumpCatalog(store)
 	}

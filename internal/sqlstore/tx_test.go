@@ -107,4 +107,28 @@ func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
 	if n := countProducts(t, db, s.ID, "KEPT?"); n != 0 {
 		t.Fatalf("%d products kept from an aborted transaction", n)
 	}
+
+	// A transaction whose context ends before COMMIT is rolled back at once: it holds no row
+	// locks afterwards, although its connection has gone back to the pool.
+	cctx, cancel := context.WithCancel(ctx)
+	err = db.Update(cctx, s.ID, func(tx *sqlstore.Tx) error {
+		if err := sqlstore.ExecForTest(cctx, tx, `UPDATE stores SET name = 'held' WHERE id = ?`, s.ID); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a transaction whose context ended before COMMIT reported it committed")
+	}
+	other := testenv.OpenDB(t, testenv.PostgresURL(t), sqlstore.Options{})
+	err = other.Update(ctx, "", func(tx *sqlstore.Tx) error {
+		if err := sqlstore.ExecForTest(ctx, tx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+			return err
+		}
+		return sqlstore.ExecForTest(ctx, tx, `UPDATE stores SET name = 'free' WHERE id = ?`, s.ID)
+	})
+	if err != nil {
+		t.Fatalf("the store's row is still locked by the cancelled transaction: %v", err)
+	}
 }
