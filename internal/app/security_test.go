@@ -20,6 +20,7 @@ import (
 
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
 
@@ -96,6 +97,25 @@ func TestLogin_SixthAttemptAMinuteIsThrottled(t *testing.T) {
 		s2.call("POST", "/api/v1/stores/ip-limits/auth/login", "", map[string]string{"email": "user" + strconv.Itoa(i) + "@example.com", "password": "x-x-x-x-x-x-x"})
 	}
 	expectStatus(t, "sixth attempt from one address", s2.call("POST", "/api/v1/stores/ip-limits/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword}), 429)
+	// Refused for the address, attempts on ever new accounts are logged once, not once per account.
+	for i := range 10 {
+		expectStatus(t, "address refused again", s2.call("POST", "/api/v1/stores/ip-limits/auth/login", "", map[string]string{"email": "other" + strconv.Itoa(i) + "@example.com", "password": "x-x-x-x-x-x-x"}), 429)
+	}
+	ctx := context.Background()
+	st, _ := s2.app.Stores.BySlug(ctx, "ip-limits")
+	var page sqlstore.AuditPage
+	if err := s2.app.DB.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListAudit(ctx, st.ID, 0, 100); return }); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range page.Events {
+		if e.Action == "auth.throttled" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("audit log has %d auth.throttled entries for one refused address, want 1", n)
+	}
 }
 
 func TestLogin_EleventhBadPasswordLocksTheAccount(t *testing.T) {

@@ -59,7 +59,11 @@ func (s *Service) recordRefusal(ctx context.Context, store shop.StoreID, key str
 	if first, _, err := s.limits.Allow(ctx, "audit:"+r.Action+":"+key, 1, time.Minute, s.now()); err == nil && !first {
 		return
 	}
-	r.Detail["repeats"] = "not logged for a minute"
+	detail := map[string]string{"repeats": "not logged for a minute"}
+	for k, v := range r.Detail {
+		detail[k] = v
+	}
+	r.Detail = detail
 	s.record(ctx, store, r)
 }
 

@@ -344,7 +344,7 @@ func (db *DB) rebind(q string) string {
 
 // args hands the store and user ids to PostgreSQL as plain strings: pgx first tries to encode a
 // named string type into a uuid column in binary, fails (building an error each time), and only
-// then sends it as text.
+// then sends it as text. It rewrites args in place (same values, plain type).
 func (db *DB) args(args []any) []any {
 	if db.dialect != Postgres {
 		return args
