@@ -124,9 +124,10 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 			o.TotalAmount += line.LineTotal
 		}
 		// Everything that does not need the stock goes first: the stock rows are what concurrent
-		// checkouts of the same product wait for (on PostgreSQL), so they are taken last, right
-		// before the commit. Should another buyer have taken the last units meanwhile, the charge
-		// is refunded below.
+		// checkouts of the same product wait for (on PostgreSQL), so they are taken last — there
+		// the writes below go to the database together with the COMMIT, and the rows are locked
+		// for no round trip at all. Should another buyer have taken the last units meanwhile, the
+		// charge is refunded below.
 		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 			return err
 		}
@@ -144,15 +145,15 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		byProduct := slices.Clone(o.Lines)
 		slices.SortFunc(byProduct, func(a, b sqlstore.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 		for _, l := range byProduct {
-			if _, err := tx.MoveStock(ctx, st.ID, l.ProductID, -l.Quantity, "sold", string(actor.UserID), orderID); err != nil {
-				if errors.Is(err, sqlstore.ErrInsufficientStock) {
-					return outOfStock(l.Name)
-				}
+			if err := tx.TakeStock(ctx, st.ID, l.ProductID, l.Quantity, string(actor.UserID), orderID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if errors.Is(err, sqlstore.ErrInsufficientStock) {
+		err = s.outOfStock(ctx, st.ID, o.Lines)
+	}
 	if err != nil && charged != "" {
 		// The payment went through but the order did not: give the money back.
 		if rerr := s.gateway.Refund(context.WithoutCancel(ctx), charged, o.TotalAmount); rerr != nil {
@@ -160,6 +161,25 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		}
 	}
 	return o, replayed, err
+}
+
+// outOfStock names the first of lines that there is no longer enough of (another buyer took
+// the last units while the card was being charged).
+func (s *Service) outOfStock(ctx context.Context, store shop.StoreID, lines []sqlstore.OrderLine) error {
+	short := ""
+	_ = s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		for _, l := range lines {
+			if p, err := tx.ProductByID(ctx, store, l.ProductID); err == nil && p.Stock < l.Quantity {
+				short = l.Name
+				return nil
+			}
+		}
+		return nil
+	})
+	if short == "" { // bought and restocked again meanwhile
+		return shop.Errorf(shop.KindConflict, "Not enough stock for your order; try again.")
+	}
+	return outOfStock(short)
 }
 
 func outOfStock(name string) error {

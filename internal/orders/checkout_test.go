@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,19 +181,24 @@ func TestCheckout_StockTakenWhileChargingIsRefunded(t *testing.T) {
 	}
 	svc := orders.New(f.db, gw, nil, func(s string) string { return s }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	_, _, err := svc.Checkout(context.Background(), f.customer, f.st, orders.CheckoutRequest{Card: card})
-	if shop.KindOf(err) != shop.KindConflict {
-		t.Fatalf("checkout after the last unit went: %v", err)
+	if shop.KindOf(err) != shop.KindConflict || !strings.Contains(err.Error(), "Earl Grey") {
+		t.Fatalf("checkout after the last unit went: %v, want a conflict naming the product", err)
 	}
 	if len(gw.charged) != 1 || len(gw.refunded) != 1 || gw.refunded[0] != gw.charged[0] {
 		t.Fatalf("charged %v, refunded %v", gw.charged, gw.refunded)
 	}
-	var n int
+	var n, cart int
 	err = f.db.View(context.Background(), f.st.ID, func(tx *sqlstore.Tx) error {
 		page, err := tx.ListOrders(context.Background(), f.st.ID, sqlstore.OrderFilter{Limit: 10})
 		n = len(page.Orders)
+		if err != nil {
+			return err
+		}
+		lines, err := tx.CartLines(context.Background(), f.st.ID, f.customer.UserID)
+		cart = len(lines)
 		return err
 	})
-	if err != nil || n != 0 || f.stock(t) != 0 {
-		t.Fatalf("orders %d (%v), stock %d", n, err, f.stock(t))
+	if err != nil || n != 0 || f.stock(t) != 0 || cart != 1 {
+		t.Fatalf("orders %d (%v), stock %d, cart lines %d; want 0, 0, 1", n, err, f.stock(t), cart)
 	}
 }

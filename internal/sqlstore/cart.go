@@ -33,8 +33,7 @@ func (tx *Tx) RemoveCartItem(ctx context.Context, store shop.StoreID, user shop.
 
 // ClearCart empties a customer's cart.
 func (tx *Tx) ClearCart(ctx context.Context, store shop.StoreID, user shop.UserID) error {
-	_, err := tx.exec(ctx, `DELETE FROM cart_items WHERE store_id = ? AND user_id = ?`, store, user)
-	return err
+	return tx.later(ctx, `DELETE FROM cart_items WHERE store_id = ? AND user_id = ?`, store, user)
 }
 
 // CartLines returns a customer's cart in product id order (the order checkout takes stock in, so

@@ -206,6 +206,12 @@ type Tx struct {
 	detached bool
 
 	catalogChanged bool // a statement changed products or categories
+
+	// PostgreSQL: writes held back (see later) to go out with the next statement or with COMMIT,
+	// their placeholders numbered across all of them, and the first error one of them met.
+	held     []string
+	heldArgs []any
+	heldErr  error
 }
 
 // Now is the transaction's timestamp: every row it writes carries the same time.
@@ -282,20 +288,35 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	}
 	tx := &Tx{conn: conn, db: db, store: store, now: db.Now(), writing: writing}
 	if err := fn(tx); err != nil {
+		if tx.heldErr != nil { // a held-back write failed, and so did the statement after it
+			return tx.heldErr
+		}
 		return err
+	}
+	if tx.heldErr != nil {
+		return tx.heldErr
+	}
+	// The held-back writes go with the COMMIT, in one round trip: should one fail, PostgreSQL
+	// skips the rest and the COMMIT, and the deferred ROLLBACK ends the transaction.
+	commit, args := "COMMIT", []any(nil)
+	if len(tx.held) > 0 {
+		commit, args = strings.Join(tx.held, ";\n")+";\nCOMMIT", append([]any{pgx.QueryExecModeSimpleProtocol}, tx.heldArgs...)
 	}
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		tag, err := c.Conn().Exec(ctx, "COMMIT")
+		tag, err := c.Conn().Exec(ctx, commit, args...)
 		if err == nil && tag.String() != "COMMIT" {
 			err = errCommitRolledBack
 		}
 		return err
 	})
 	if err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
+		if len(tx.held) > 0 {
+			return translate(err)
+		}
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	ended = true
@@ -326,8 +347,14 @@ func (db *DB) rebind(q string) string {
 	if v, ok := db.rebinds.Load(q); ok {
 		return v.(string)
 	}
+	out := numbered(q, 0)
+	db.rebinds.Store(q, out)
+	return out
+}
+
+// numbered rewrites `?` placeholders as `$n+1, $n+2, ...`.
+func numbered(q string, n int) string {
 	var b strings.Builder
-	n := 0
 	for _, r := range q {
 		if r == '?' {
 			n++
@@ -337,9 +364,7 @@ func (db *DB) rebind(q string) string {
 		}
 		b.WriteRune(r)
 	}
-	out := b.String()
-	db.rebinds.Store(q, out)
-	return out
+	return b.String()
 }
 
 // args hands the store and user ids to PostgreSQL as plain strings: pgx first tries to encode a
@@ -371,6 +396,9 @@ func (tx *Tx) context(ctx context.Context) context.Context {
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	ctx = tx.context(ctx)
 	tx.notice(q)
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	if s := tx.stmt(ctx, q); s != nil {
 		res, err := s.ExecContext(ctx, args...)
 		return res, translate(err)
@@ -379,41 +407,41 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return res, translate(err)
 }
 
-// execAll runs insert, update or delete statements whose results are not needed, in order (the
-// args of each in args). On PostgreSQL they are sent as one statement — the first ones as
-// data-modifying WITH clauses — so they cost one round trip; an error in any fails all.
-func (tx *Tx) execAll(ctx context.Context, stmts []string, args [][]any) error {
-	if tx.db.dialect != Postgres || len(stmts) == 1 {
-		for i, q := range stmts {
-			if _, err := tx.exec(ctx, q, args[i]...); err != nil {
-				return err
-			}
-		}
-		return nil
+// later runs a write whose result is not needed: at once on SQLite (in process, nothing to
+// save); on PostgreSQL it is held back and sent with the transaction's next statement or its
+// COMMIT, in one round trip. Its error, if any, fails that statement or the commit instead —
+// whatever fn does next, the transaction does not commit, and Update returns that error.
+func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
+	if tx.conn == nil {
+		_, err := tx.exec(ctx, q, args...)
+		return err
 	}
-	var b strings.Builder
-	var all []any
-	for i, q := range stmts {
-		switch {
-		case i == 0:
-			b.WriteString("WITH ")
-		case i < len(stmts)-1:
-			b.WriteString(", ")
-		}
-		if i < len(stmts)-1 {
-			fmt.Fprintf(&b, "s%d AS (%s)", i, q)
-		} else {
-			b.WriteString(" " + q)
-		}
-		all = append(all, args[i]...)
+	tx.notice(q)
+	tx.held = append(tx.held, numbered(q, len(tx.heldArgs)))
+	tx.heldArgs = append(tx.heldArgs, tx.db.args(args)...)
+	return nil
+}
+
+// flush sends the held-back writes (PostgreSQL) before a statement that may depend on them.
+// The simple protocol carries several statements in one message; pgx quotes the arguments.
+func (tx *Tx) flush(ctx context.Context) error {
+	if tx.heldErr != nil || len(tx.held) == 0 {
+		return tx.heldErr
 	}
-	_, err := tx.exec(ctx, b.String(), all...)
-	return err
+	q, args := strings.Join(tx.held, ";\n"), append([]any{pgx.QueryExecModeSimpleProtocol}, tx.heldArgs...)
+	tx.held, tx.heldArgs = nil, nil
+	if _, err := tx.conn.ExecContext(ctx, q, args...); err != nil {
+		tx.heldErr = translate(err)
+	}
+	return tx.heldErr
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = tx.context(ctx)
 	tx.notice(q)
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	if s := tx.stmt(ctx, q); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, translate(err)
@@ -430,6 +458,7 @@ func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) e
 func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = tx.context(ctx)
 	tx.notice(q)
+	_ = tx.flush(ctx) // should it fail, so does this query (the transaction is aborted), and Update returns its error
 	if s := tx.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
@@ -469,6 +498,9 @@ func translate(err error) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "23505" {
 		return fmt.Errorf("%w: %s", shop.ErrDuplicate, pg.ConstraintName)
+	}
+	if errors.As(err, &pg) && pg.Code == "23514" && pg.ConstraintName == "products_stock_check" {
+		return ErrInsufficientStock // a sale held back to the commit (TakeStock)
 	}
 	var sq *sqlite.Error
 	if errors.As(err, &sq) {

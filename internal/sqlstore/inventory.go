@@ -58,6 +58,22 @@ func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID strin
 	return after, err
 }
 
+// TakeStock takes quantity of a product that is being sold, and writes the change to the ledger.
+// On SQLite it is MoveStock. On PostgreSQL the update is held back to go with the COMMIT (see
+// later), so the product's row stays locked for no round trip at all; there the products table's
+// CHECK (stock >= 0) refuses a sale of more than is left, and Update returns ErrInsufficientStock.
+func (tx *Tx) TakeStock(ctx context.Context, store shop.StoreID, productID string, quantity int, actorID, orderID string) error {
+	if tx.conn == nil || quantity <= 0 {
+		_, err := tx.MoveStock(ctx, store, productID, -quantity, "sold", actorID, orderID)
+		return err
+	}
+	return tx.later(ctx, `WITH u AS (UPDATE products SET stock = stock - CAST(? AS integer), updated_at = ?
+		WHERE store_id = ? AND id = ? RETURNING store_id, id, stock, updated_at)
+		INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id, order_id, created_at)
+		SELECT CAST(? AS uuid), u.store_id, u.id, -CAST(? AS integer), u.stock, 'sold', CAST(? AS text), CAST(? AS uuid), u.updated_at FROM u`,
+		quantity, ts(tx.now), store, productID, shop.NewID(), quantity, actorID, nullStr(orderID))
+}
+
 // Ledger lists a product's stock changes, newest first.
 func (tx *Tx) Ledger(ctx context.Context, store shop.StoreID, productID string, limit int) ([]LedgerEntry, error) {
 	rows, err := tx.query(ctx, `SELECT id, product_id, delta, stock_after, reason, actor_id, COALESCE(CAST(order_id AS TEXT), ''), created_at

@@ -93,8 +93,11 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 		q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		a = append(a, shop.NewID(), store, o.ID, e.From, e.To, e.ActorID, e.ActorRole, e.Note, ts(tx.now))
 	}
-	if err := tx.execAll(ctx, append(stmts, q), append(args, a)); err != nil {
-		return err
+	stmts, args = append(stmts, q), append(args, a)
+	for i, q := range stmts {
+		if err := tx.later(ctx, q, args[i]...); err != nil {
+			return err
+		}
 	}
 	o.History = append(o.History, events...)
 	return nil

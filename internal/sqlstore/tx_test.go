@@ -132,3 +132,121 @@ func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
 		t.Fatalf("the store's row is still locked by the cancelled transaction: %v", err)
 	}
 }
+
+// Writes that PostgreSQL holds back to the commit (emptying a cart, writing an order, taking
+// stock) behave as if run at once, on both databases: a read after them sees them; a sale of
+// more than is left fails the whole transaction with ErrInsufficientStock and keeps nothing
+// written before it, also when the caller went on reading after it.
+func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.OpenDB(t, url, sqlstore.Options{})
+		s := newStore(t, db, "held")
+		u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
+		p := sqlstore.Product{SKU: "EG", Name: "Earl Grey", PriceAmount: 450, Stock: 2} // no opening ledger entry
+		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
+				return err
+			}
+			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 2)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() (cart, stock, ledger int) {
+			t.Helper()
+			err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
+				lines, err := tx.CartLines(ctx, s.ID, u.ID)
+				if err != nil {
+					return err
+				}
+				got, err := tx.ProductByID(ctx, s.ID, p.ID)
+				if err != nil {
+					return err
+				}
+				ledger, err = tx.LedgerSum(ctx, s.ID, p.ID)
+				cart, stock = len(lines), got.Stock
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+
+		// Too much: the emptied cart comes back, the stock and the ledger are untouched.
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
+				return err
+			}
+			return tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), "")
+		})
+		if !errors.Is(err, sqlstore.ErrInsufficientStock) {
+			t.Fatalf("selling 3 of 2: %v, want ErrInsufficientStock", err)
+		}
+		if cart, stock, ledger := state(); cart != 1 || stock != 2 || ledger != 0 {
+			t.Fatalf("after a refused sale: cart lines %d, stock %d, ledger sum %d; want 1, 2, 0", cart, stock, ledger)
+		}
+
+		// The same, with a read after the sale: the caller sees an error, and Update reports why.
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), ""); err != nil {
+				return err
+			}
+			_, err := tx.ProductByID(ctx, s.ID, p.ID)
+			if err == nil {
+				t.Error("a read after a failed sale succeeded")
+			}
+			return err // "the transaction is aborted", on PostgreSQL
+		})
+		if !errors.Is(err, sqlstore.ErrInsufficientStock) {
+			t.Fatalf("selling 3 of 2, then reading: %v, want ErrInsufficientStock", err)
+		}
+
+		// Enough: reads inside the transaction see the emptied cart and the lower stock.
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
+				return err
+			}
+			if err := tx.TakeStock(ctx, s.ID, p.ID, 2, string(u.ID), ""); err != nil {
+				return err
+			}
+			lines, err := tx.CartLines(ctx, s.ID, u.ID)
+			if err != nil {
+				return err
+			}
+			got, err := tx.ProductByID(ctx, s.ID, p.ID)
+			if err != nil {
+				return err
+			}
+			if len(lines) != 0 || got.Stock != 0 {
+				t.Errorf("inside the transaction: cart lines %d, stock %d; want 0, 0", len(lines), got.Stock)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cart, stock, ledger := state(); cart != 0 || stock != 0 || ledger != -2 {
+			t.Fatalf("after the sale: cart lines %d, stock %d, ledger sum %d; want 0, 0, -2", cart, stock, ledger)
+		}
+
+		// A transaction that fails after a held write keeps none of it.
+		boom := errors.New("boom")
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1); err != nil {
+				return err
+			}
+			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("failed transaction: %v", err)
+		}
+		if cart, _, _ := state(); cart != 0 {
+			t.Fatalf("a failed transaction left %d cart lines", cart)
+		}
+	})
+}
