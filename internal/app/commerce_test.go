@@ -167,10 +167,18 @@ func TestCart_ChangeAnswersWithTheCartAfterIt(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) || c.Total.Amount != total {
 				t.Fatalf("%s: cart %s, want %v totalling %d", step, a.body, want, total)
 			}
+			// The answer is worked out in the transaction, not read again after it: it must
+			// equal, line for line and in order, the cart as it is read afterwards.
+			if after := s.call("GET", "/api/v1/stores/basket/cart", tok, nil); string(after.body) != string(a.body) {
+				t.Fatalf("%s: answered %s, but the cart reads %s", step, a.body, after.body)
+			}
 		}
 		base := "/api/v1/stores/basket/cart/items/"
 		check("put tea", s.call("PUT", base+tea.ID, tok, `{"quantity":2}`), map[string]int{tea.ID: 2}, 900)
 		check("put jam", s.call("PUT", base+jam.ID, tok, `{"quantity":3}`), map[string]int{tea.ID: 2, jam.ID: 3}, 1800)
+		bun := s.newProduct("basket", "BUN-1", 100, 9)
+		check("put bun", s.call("PUT", base+bun.ID, tok, `{"quantity":1}`), map[string]int{tea.ID: 2, jam.ID: 3, bun.ID: 1}, 1900)
+		check("remove bun", s.call("DELETE", base+bun.ID, tok, nil), map[string]int{tea.ID: 2, jam.ID: 3}, 1800)
 		check("change tea", s.call("PUT", base+tea.ID, tok, `{"quantity":1}`), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)
 		expectStatus(t, "more tea than in stock", s.call("PUT", base+tea.ID, tok, `{"quantity":6}`), 422)
 		check("cart after the refused change", s.call("GET", "/api/v1/stores/basket/cart", tok, nil), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)

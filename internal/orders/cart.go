@@ -4,8 +4,10 @@ package orders
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"secureshop/internal/access"
 	"secureshop/internal/shop"
@@ -58,18 +60,16 @@ func cartOf(lines []sqlstore.CartLine) Cart {
 	return c
 }
 
-// changeCart applies change to the customer's cart and returns the cart as it then is, read in
-// the same transaction (one transaction, not a write and then a read).
-func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store shop.StoreID, change func(*sqlstore.Tx) error) (Cart, error) {
+// changeCart runs change, which reads the customer's cart, writes what it becomes and works out
+// its new lines, and returns the cart — one transaction, which reads before it writes: on
+// PostgreSQL the write then goes to the database with the COMMIT, in one round trip.
+func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store shop.StoreID, change func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error)) (Cart, error) {
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
 		return Cart{}, err
 	}
 	var lines []sqlstore.CartLine
 	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) (err error) {
-		if err := change(tx); err != nil {
-			return err
-		}
-		lines, err = tx.CartLines(ctx, store, actor.UserID)
+		lines, err = change(tx)
 		return err
 	})
 	if err != nil {
@@ -81,48 +81,63 @@ func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store sh
 // SetItem puts quantity of a product in the customer's cart (1 to 99, and no more than is in
 // stock) and returns the cart.
 func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) (Cart, error) {
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error {
-		if err := checkItem(ctx, tx, store, productID, quantity); err != nil {
-			return err
-		}
-		return tx.SetCartItem(ctx, store, actor.UserID, productID, quantity)
+	if err := quantityRange(quantity); err != nil { // told before the product is looked up
+		return Cart{}, err
+	}
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+		return setLine(ctx, tx, actor, store, productID, func(int) int { return quantity })
 	})
 }
 
 // AddItem adds quantity of a product to what the customer's cart already holds and returns the cart.
 func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) (Cart, error) {
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error {
-		have, err := tx.CartLines(ctx, store, actor.UserID)
-		if err != nil {
-			return err
-		}
-		for _, l := range have {
-			if l.ProductID == productID {
-				quantity += l.Quantity
-			}
-		}
-		if err := checkItem(ctx, tx, store, productID, quantity); err != nil {
-			return err
-		}
-		return tx.SetCartItem(ctx, store, actor.UserID, productID, quantity)
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+		return setLine(ctx, tx, actor, store, productID, func(have int) int { return have + quantity })
 	})
 }
 
-// checkItem is the one rule for a cart line: a product on sale, 1 to 99 of it, no more than in stock.
-func checkItem(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, productID string, quantity int) error {
-	if quantity < 1 || quantity > MaxQuantity {
-		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "must be from 1 to 99"})
-	}
-	p, err := tx.ProductByID(ctx, store, productID)
+// setLine reads the cart and the product (one statement), writes the quantity of it the cart is
+// to hold — worked out from what it holds now — and returns the cart's new lines, in product
+// order as CartLines reads them.
+func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, productID string, quantity func(have int) int) ([]sqlstore.CartLine, error) {
+	have, p, err := tx.CartAndProduct(ctx, store, actor.UserID, productID)
 	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, l := range have {
+		if l.ProductID == productID {
+			n = l.Quantity
+		}
+	}
+	p.Quantity = quantity(n)
+	if err := checkItem(p.Status, p.Stock, p.Quantity); err != nil {
+		return nil, err
+	}
+	if err := tx.SetCartItem(ctx, store, actor.UserID, productID, p.Quantity); err != nil {
+		return nil, err
+	}
+	lines := without(have, productID)
+	i, _ := slices.BinarySearchFunc(lines, productID, func(l sqlstore.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
+	return slices.Insert(lines, i, p), nil
+}
+
+// without returns the lines but the product's.
+func without(lines []sqlstore.CartLine, productID string) []sqlstore.CartLine {
+	return slices.DeleteFunc(slices.Clone(lines), func(l sqlstore.CartLine) bool { return l.ProductID == productID })
+}
+
+// checkItem is the one rule for a cart line: a product on sale, 1 to 99 of it, no more than in stock.
+func checkItem(status string, stock, quantity int) error {
+	if err := quantityRange(quantity); err != nil {
 		return err
 	}
-	if p.Status != "active" {
+	if status != "active" {
 		return shop.NotFound("Product")
 	}
-	if quantity > p.Stock {
-		msg := "is more than we have: " + strconv.Itoa(p.Stock) + " in stock"
-		if p.Stock == 0 {
+	if quantity > stock {
+		msg := "is more than we have: " + strconv.Itoa(stock) + " in stock"
+		if stock == 0 {
 			msg = "is more than we have: the product is out of stock"
 		}
 		return shop.Invalid(shop.FieldError{Field: "quantity", Message: msg})
@@ -130,9 +145,22 @@ func checkItem(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, product
 	return nil
 }
 
+func quantityRange(quantity int) error {
+	if quantity < 1 || quantity > MaxQuantity {
+		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "must be from 1 to 99"})
+	}
+	return nil
+}
+
 // CheckVisitorItem applies the cart rules to a line of a visitor's cart (kept in their session).
 func (s *Service) CheckVisitorItem(ctx context.Context, store shop.StoreID, productID string, quantity int) error {
-	return s.db.View(ctx, store, func(tx *sqlstore.Tx) error { return checkItem(ctx, tx, store, productID, quantity) })
+	return s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		p, err := tx.ProductByID(ctx, store, productID)
+		if err != nil {
+			return err
+		}
+		return checkItem(p.Status, p.Stock, quantity)
+	})
 }
 
 // VisitorCart prices a visitor's cart from the catalogue; products gone from sale are left out.
@@ -166,7 +194,13 @@ func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store sh
 	if !shop.ValidID(productID) {
 		return Cart{}, shop.NotFound("Product")
 	}
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) error { return tx.RemoveCartItem(ctx, store, actor.UserID, productID) })
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+		have, err := tx.CartLines(ctx, store, actor.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return without(have, productID), tx.RemoveCartItem(ctx, store, actor.UserID, productID)
+	})
 }
 
 // MergeItems adds a visitor's cart (product id → quantity) to the customer's cart at sign-in.

@@ -95,16 +95,12 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 				return err
 			}
 		}
-		u, err := tx.UserByID(ctx, st.ID, actor.UserID)
+		verified, lines, err := tx.CheckoutCart(ctx, st.ID, actor.UserID)
 		if err != nil {
 			return err
 		}
-		if u.EmailVerifiedAt == nil {
+		if !verified {
 			return ErrUnverified
-		}
-		lines, err := tx.CartLines(ctx, st.ID, actor.UserID)
-		if err != nil {
-			return err
 		}
 		if len(lines) == 0 {
 			return ErrCartEmpty

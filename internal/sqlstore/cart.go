@@ -19,16 +19,14 @@ type CartLine struct {
 
 // SetCartItem puts quantity of a product in a customer's cart, replacing what was there.
 func (tx *Tx) SetCartItem(ctx context.Context, store shop.StoreID, user shop.UserID, productID string, quantity int) error {
-	_, err := tx.exec(ctx, `INSERT INTO cart_items (store_id, user_id, product_id, quantity, updated_at) VALUES (?, ?, ?, ?, ?)
+	return tx.later(ctx, `INSERT INTO cart_items (store_id, user_id, product_id, quantity, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity, updated_at = excluded.updated_at`,
 		store, user, productID, quantity, ts(tx.now))
-	return err
 }
 
 // RemoveCartItem takes a product out of a customer's cart.
 func (tx *Tx) RemoveCartItem(ctx context.Context, store shop.StoreID, user shop.UserID, productID string) error {
-	_, err := tx.exec(ctx, `DELETE FROM cart_items WHERE store_id = ? AND user_id = ? AND product_id = ?`, store, user, productID)
-	return err
+	return tx.later(ctx, `DELETE FROM cart_items WHERE store_id = ? AND user_id = ? AND product_id = ?`, store, user, productID)
 }
 
 // ClearCart empties a customer's cart.
@@ -39,20 +37,77 @@ func (tx *Tx) ClearCart(ctx context.Context, store shop.StoreID, user shop.UserI
 // CartLines returns a customer's cart in product id order (the order checkout takes stock in, so
 // that two checkouts never wait on each other in a circle).
 func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserID) ([]CartLine, error) {
-	rows, err := tx.query(ctx, `SELECT c.product_id, c.quantity, p.sku, p.name, p.price_amount, p.stock, p.status
-		FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
+	var out []CartLine
+	err := tx.readCart(ctx, func(_ bool, l CartLine) { out = append(out, l) }, `SELECT true, c.product_id, c.quantity, p.sku, p.name,
+		p.price_amount, p.stock, p.status FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE c.store_id = ? AND c.user_id = ? ORDER BY c.product_id`, store, user)
+	return out, err
+}
+
+// CartAndProduct returns a customer's cart, as CartLines does, and the product about to go into
+// it (as a line of quantity 0) — one statement, one round trip — or shop.NotFound.
+func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.UserID, productID string) ([]CartLine, CartLine, error) {
+	if !shop.ValidID(productID) {
+		return nil, CartLine{}, shop.NotFound("Product")
+	}
+	var lines []CartLine
+	var product *CartLine
+	err := tx.readCart(ctx, func(inCart bool, l CartLine) {
+		if inCart {
+			lines = append(lines, l)
+		} else {
+			product = &l
+		}
+	}, `SELECT true, c.product_id, c.quantity, p.sku, p.name, p.price_amount, p.stock, p.status
+		FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id WHERE c.store_id = ? AND c.user_id = ?
+		UNION ALL SELECT false, id, 0, sku, name, price_amount, stock, status FROM products WHERE store_id = ? AND id = ?
+		ORDER BY 2, 1`, store, user, store, productID)
+	if err == nil && product == nil {
+		err = shop.NotFound("Product")
+	}
 	if err != nil {
-		return nil, err
+		return nil, CartLine{}, err
+	}
+	return lines, *product, nil
+}
+
+// CheckoutCart returns a customer's cart, as CartLines does, and whether their e-mail address is
+// verified — one statement, one round trip — or shop.NotFound when there is no such customer.
+func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.UserID) (verified bool, lines []CartLine, err error) {
+	if !shop.ValidID(string(user)) {
+		return false, nil, shop.NotFound("User")
+	}
+	found := false
+	err = tx.readCart(ctx, func(v bool, l CartLine) {
+		found, verified = true, v
+		if l.ProductID != "" { // an empty cart is one row of the customer alone
+			lines = append(lines, l)
+		}
+	}, `SELECT u.email_verified_at IS NOT NULL, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0),
+		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(p.stock, 0), COALESCE(p.status, '')
+		FROM users u LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
+		LEFT JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
+		WHERE u.store_id = ? AND u.id = ? ORDER BY c.product_id`, store, user)
+	if err == nil && !found {
+		err = shop.NotFound("User")
+	}
+	return verified, lines, err
+}
+
+// readCart runs q, whose rows are a flag and a cart line, and hands each row to add.
+func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l CartLine), q string, args ...any) error {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []CartLine
 	for rows.Next() {
+		var flag bool
 		var l CartLine
-		if err := rows.Scan(&l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Stock, &l.Status); err != nil {
-			return nil, err
+		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Stock, &l.Status); err != nil {
+			return err
 		}
-		out = append(out, l)
+		add(flag, l)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"secureshop/internal/shop"
@@ -247,6 +248,83 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		}
 		if cart, _, _ := state(); cart != 0 {
 			t.Fatalf("a failed transaction left %d cart lines", cart)
+		}
+	})
+}
+
+// The cart reads that save a round trip return what their separate reads would: the cart in
+// product order, the product about to go in (never another store's), and whether the customer
+// may check out (never another store's customer).
+func TestCartReads_OneStatementEach(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.OpenDB(t, url, sqlstore.Options{})
+		s, other := newStore(t, db, "reads"), newStore(t, db, "elsewhere")
+		u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
+		stranger := newUser(t, db, other.ID, "bob@example.com", shop.RoleCustomer)
+		var ps []sqlstore.Product
+		var foreign sqlstore.Product
+		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			for i, sku := range []string{"A", "B", "C"} {
+				p := sqlstore.Product{SKU: sku, Name: sku, PriceAmount: int64(100 * (i + 1)), Stock: 10 + i}
+				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
+					return err
+				}
+				ps = append(ps, p)
+			}
+			return nil
+		})
+		if err == nil {
+			err = db.Update(ctx, other.ID, func(tx *sqlstore.Tx) error {
+				foreign = sqlstore.Product{SKU: "X", Name: "X", PriceAmount: 1, Stock: 1}
+				return tx.CreateProduct(ctx, other.ID, &foreign)
+			})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			verified, lines, err := tx.CheckoutCart(ctx, s.ID, u.ID)
+			if err != nil || verified || len(lines) != 0 {
+				t.Errorf("new customer: verified %v, lines %v, %v; want false, none", verified, lines, err)
+			}
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[2].ID, 3); err != nil {
+				return err
+			}
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[0].ID, 1); err != nil {
+				return err
+			}
+			want, err := tx.CartLines(ctx, s.ID, u.ID)
+			if err != nil || len(want) != 2 || want[0].ProductID != ps[0].ID || want[1].Quantity != 3 || want[1].Stock != 12 {
+				t.Fatalf("cart lines %+v, %v", want, err)
+			}
+			have, p, err := tx.CartAndProduct(ctx, s.ID, u.ID, ps[1].ID)
+			if err != nil || fmt.Sprint(have) != fmt.Sprint(want) || p.ProductID != ps[1].ID || p.Quantity != 0 || p.PriceAmount != 200 || p.Stock != 11 || p.Status != "active" {
+				t.Errorf("cart and product B: %+v, %+v, %v", have, p, err)
+			}
+			have, p, err = tx.CartAndProduct(ctx, s.ID, u.ID, ps[2].ID) // one already in the cart
+			if err != nil || fmt.Sprint(have) != fmt.Sprint(want) || p.ProductID != ps[2].ID || p.Quantity != 0 {
+				t.Errorf("cart and product C: %+v, %+v, %v", have, p, err)
+			}
+			for name, id := range map[string]string{"another store's": foreign.ID, "an unknown": shop.NewID(), "a malformed": "x'--"} {
+				if _, _, err := tx.CartAndProduct(ctx, s.ID, u.ID, id); shop.KindOf(err) != shop.KindNotFound {
+					t.Errorf("cart and %s product: %v, want not found", name, err)
+				}
+			}
+			if err := tx.MarkEmailVerified(ctx, s.ID, u.ID); err != nil {
+				return err
+			}
+			verified, lines, err = tx.CheckoutCart(ctx, s.ID, u.ID)
+			if err != nil || !verified || fmt.Sprint(lines) != fmt.Sprint(want) {
+				t.Errorf("verified customer: %v, %+v, %v; want true, %+v", verified, lines, err, want)
+			}
+			if _, _, err := tx.CheckoutCart(ctx, s.ID, stranger.ID); shop.KindOf(err) != shop.KindNotFound {
+				t.Errorf("another store's customer: %v, want not found", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
