@@ -154,21 +154,21 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		read := func(tx *sqlstore.Tx) (cart, stock, ledger int, err error) {
+			lines, err := tx.CartLines(ctx, s.ID, u.ID)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			got, err := tx.ProductByID(ctx, s.ID, p.ID)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			ledger, err = tx.LedgerSum(ctx, s.ID, p.ID)
+			return len(lines), got.Stock, ledger, err
+		}
 		state := func() (cart, stock, ledger int) {
 			t.Helper()
-			err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
-				lines, err := tx.CartLines(ctx, s.ID, u.ID)
-				if err != nil {
-					return err
-				}
-				got, err := tx.ProductByID(ctx, s.ID, p.ID)
-				if err != nil {
-					return err
-				}
-				ledger, err = tx.LedgerSum(ctx, s.ID, p.ID)
-				cart, stock = len(lines), got.Stock
-				return err
-			})
+			err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { cart, stock, ledger, err = read(tx); return })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,16 +212,12 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 			if err := tx.TakeStock(ctx, s.ID, p.ID, 2, string(u.ID), ""); err != nil {
 				return err
 			}
-			lines, err := tx.CartLines(ctx, s.ID, u.ID)
+			cart, stock, _, err := read(tx)
 			if err != nil {
 				return err
 			}
-			got, err := tx.ProductByID(ctx, s.ID, p.ID)
-			if err != nil {
-				return err
-			}
-			if len(lines) != 0 || got.Stock != 0 {
-				t.Errorf("inside the transaction: cart lines %d, stock %d; want 0, 0", len(lines), got.Stock)
+			if cart != 0 || stock != 0 {
+				t.Errorf("inside the transaction: cart lines %d, stock %d; want 0, 0", cart, stock)
 			}
 			return nil
 		})
