@@ -389,8 +389,8 @@ func TestCatalog_AdminAndClerkManageProducts(t *testing.T) {
 	})
 }
 
-// Listings and the storefront's product grid are cached; every change made through the shop must
-// show in the very next read: a rename, a price, a stock adjustment, a sale, an archive.
+// Listings, the storefront's product grid and products are cached; every change made through the
+// shop must show in the very next read: a rename, a price, a stock adjustment, a sale, an archive.
 func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		s := startShop(t, url)
@@ -415,10 +415,34 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 			expectStatus(t, "storefront", a, http.StatusOK)
 			return string(a.body)
 		}
+		// The product itself, through the API and its page; both must agree with the listing.
+		one := func(want productJSON) {
+			t.Helper()
+			a := s.call("GET", "/api/v1/stores/fresh/products/"+p.ID, "", nil)
+			page := s.call("GET", "/s/fresh/products/"+p.ID, "", nil)
+			if want.ID == "" {
+				expectStatus(t, "archived product", a, http.StatusNotFound)
+				expectStatus(t, "archived product's page", page, http.StatusNotFound)
+				return
+			}
+			var got productJSON
+			a.json(t, &got)
+			stock := fmt.Sprintf("%d in stock", want.Stock)
+			if want.Stock == 0 {
+				stock = "Out of stock"
+			}
+			if got.Name != want.Name || got.Price.Amount != want.Price.Amount || got.Stock != want.Stock ||
+				!strings.Contains(string(page.body), want.Name) || !strings.Contains(string(page.body), stock) {
+				t.Fatalf("the product reads %+v, its page %.300s; the listing %+v", got, page.body, want)
+			}
+		}
 		// Each store's cached listing and grid are its own.
 		s.store("other")
-		s.newProduct("other", "OTHER-1", 999, 9)
+		foreign := s.newProduct("other", "OTHER-1", 999, 9)
 		for range 2 { // the second round is served from the caches
+			expectStatus(t, "another store's product", s.call("GET", "/api/v1/stores/other/products/"+foreign.ID, "", nil), http.StatusOK)
+			expectStatus(t, "another store's product asked of this one", s.call("GET", "/api/v1/stores/fresh/products/"+foreign.ID, "", nil), http.StatusNotFound)
+			expectStatus(t, "another store's product page", s.call("GET", "/s/fresh/products/"+foreign.ID, "", nil), http.StatusNotFound)
 			for store, want := range map[string]string{"fresh": "Product FRESH-1", "other": "Product OTHER-1"} {
 				page := string(s.call("GET", "/s/"+store+"/", "", nil).body)
 				list := string(s.call("GET", "/api/v1/stores/"+store+"/products", "", nil).body)
@@ -434,6 +458,7 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 		if got := list(); got.Stock != 3 || !strings.Contains(storefront(), "3 in stock") {
 			t.Fatalf("before: %+v", got)
 		}
+		one(list())
 		expectStatus(t, "rename", s.call("PATCH", "/api/v1/stores/fresh/products/"+p.ID, clerk, `{"name":"Fresh Figs","price":{"amount":725,"currency":"GBP"}}`), 200)
 		if got := list(); got.Name != "Fresh Figs" || got.Price.Amount != 725 {
 			t.Fatalf("listing after the rename: %+v", got)
@@ -441,20 +466,24 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 		if page := storefront(); !strings.Contains(page, "Fresh Figs") || !strings.Contains(page, "£7.25") {
 			t.Fatal("storefront after the rename still shows the old product")
 		}
+		one(list())
 		expectStatus(t, "delivery", s.call("POST", "/api/v1/stores/fresh/products/"+p.ID+"/stock-adjustments", clerk, `{"delta":4,"reason":"delivery"}`), 201)
 		if got := list(); got.Stock != 7 || !strings.Contains(storefront(), "7 in stock") {
 			t.Fatalf("after the delivery: %+v", got)
 		}
+		one(list())
 		buyer := s.customer("fresh", "figs@example.com").AccessToken
 		expectStatus(t, "add to cart", s.call("PUT", "/api/v1/stores/fresh/cart/items/"+p.ID, buyer, `{"quantity":7}`), http.StatusOK)
 		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, goodCard), http.StatusCreated)
 		if got := list(); got.Stock != 0 || !strings.Contains(storefront(), "Out of stock") {
 			t.Fatalf("after the sale: %+v", got)
 		}
+		one(list())
 		expectStatus(t, "archive", s.call("DELETE", "/api/v1/stores/fresh/products/"+p.ID, admin, nil), 204)
 		if got := list(); got.ID != "" || strings.Contains(storefront(), "Fresh Figs") {
 			t.Fatalf("the archived product is still listed: %+v", got)
 		}
+		one(productJSON{})
 	})
 }
 

@@ -23,6 +23,7 @@ type Service struct {
 	db         *sqlstore.DB
 	pages      *memo.Cache[sqlstore.ProductPage]
 	categories *memo.Cache[[]sqlstore.Category]
+	products   *memo.Cache[sqlstore.Product]
 }
 
 // Listings are the hottest reads of a shop: every visitor's first page is the same query. A
@@ -32,12 +33,14 @@ type Service struct {
 const (
 	ListingTTL  = time.Second
 	maxListings = 256
+	maxProducts = 4096 // product pages, kept the same way
 )
 
 // New returns the catalogue service.
 func New(db *sqlstore.DB) *Service {
 	return &Service{db: db, pages: memo.New[sqlstore.ProductPage](ListingTTL, maxListings),
-		categories: memo.New[[]sqlstore.Category](ListingTTL, maxListings)}
+		categories: memo.New[[]sqlstore.Category](ListingTTL, maxListings),
+		products:   memo.New[sqlstore.Product](ListingTTL, maxProducts)}
 }
 
 // Generation is the store's catalogue generation (see sqlstore.DB.CatalogGeneration), for caches
@@ -90,14 +93,22 @@ func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sq
 	return page, err
 }
 
-// Product returns one active product of store.
+// Product returns one active product of store, kept as listings are (only products that exist:
+// ids that name none are not remembered).
 func (s *Service) Product(ctx context.Context, store shop.StoreID, id string) (sqlstore.Product, error) {
-	var p sqlstore.Product
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, store, id); return })
-	if err == nil && p.Status != "active" {
+	key, gen, now := string(store)+"\x00"+id, s.db.CatalogGeneration(store), time.Now()
+	p, ok := s.products.Get(key, gen, now)
+	if !ok {
+		err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, store, id); return })
+		if err != nil {
+			return sqlstore.Product{}, err
+		}
+		s.products.Put(key, gen, now, p)
+	}
+	if p.Status != "active" {
 		return sqlstore.Product{}, shop.NotFound("Product")
 	}
-	return p, err
+	return p, nil
 }
 
 // Categories lists a store's categories.
