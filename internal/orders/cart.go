@@ -91,6 +91,9 @@ func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.
 
 // AddItem adds quantity of a product to what the customer's cart already holds and returns the cart.
 func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string, quantity int) (Cart, error) {
+	if err := quantityRange(quantity); err != nil { // what is added, not only the sum: adding -2 takes nothing away
+		return Cart{}, err
+	}
 	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
 		return setLine(ctx, tx, actor, store, productID, func(have int) int { return have + quantity })
 	})
@@ -154,6 +157,9 @@ func quantityRange(quantity int) error {
 
 // CheckVisitorItem applies the cart rules to a line of a visitor's cart (kept in their session).
 func (s *Service) CheckVisitorItem(ctx context.Context, store shop.StoreID, productID string, quantity int) error {
+	if err := quantityRange(quantity); err != nil {
+		return err
+	}
 	return s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, store, productID)
 		if err != nil {

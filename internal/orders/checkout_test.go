@@ -202,3 +202,25 @@ func TestCheckout_StockTakenWhileChargingIsRefunded(t *testing.T) {
 		t.Fatalf("orders %d (%v), stock %d, cart lines %d; want 0, 0, 1", n, err, f.stock(t), cart)
 	}
 }
+
+// Adding to the cart adds: a quantity below one is refused, even where the sum would be allowed,
+// and leaves the cart as it was; adding one more of what it holds sums.
+func TestCart_AddTakesNothingAway(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		f := setUp(t, url, 10, 3)
+		svc := orders.New(f.db, &recorder{}, nil, func(s string) string { return s }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		ctx := context.Background()
+		for _, q := range []int{-2, 0} {
+			if _, err := svc.AddItem(ctx, f.customer, f.st.ID, f.product, q); shop.KindOf(err) != shop.KindInvalid {
+				t.Errorf("adding %d: %v, want invalid", q, err)
+			}
+		}
+		c, err := svc.Cart(ctx, f.customer, f.st.ID)
+		if err != nil || len(c.Lines) != 1 || c.Lines[0].Quantity != 3 {
+			t.Fatalf("cart after refused adds: %+v, %v; want 3", c, err)
+		}
+		if c, err = svc.AddItem(ctx, f.customer, f.st.ID, f.product, 1); err != nil || len(c.Lines) != 1 || c.Lines[0].Quantity != 4 {
+			t.Fatalf("adding 1 to 3: %+v, %v; want 4", c, err)
+		}
+	})
+}
