@@ -155,18 +155,24 @@ func quantityRange(quantity int) error {
 	return nil
 }
 
-// CheckVisitorItem applies the cart rules to a line of a visitor's cart (kept in their session).
-func (s *Service) CheckVisitorItem(ctx context.Context, store shop.StoreID, productID string, quantity int) error {
+// VisitorLine applies the cart rules to a line of a visitor's cart (kept in their session), which
+// holds have of the product: it returns what the line is to hold when quantity is put in it, or
+// added to it.
+func (s *Service) VisitorLine(ctx context.Context, store shop.StoreID, productID string, have, quantity int, add bool) (int, error) {
 	if err := quantityRange(quantity); err != nil {
-		return err
+		return 0, err
 	}
-	return s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+	if add {
+		quantity += have
+	}
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, store, productID)
 		if err != nil {
 			return err
 		}
 		return checkItem(p.Status, p.Stock, quantity)
 	})
+	return quantity, err
 }
 
 // VisitorCart prices a visitor's cart from the catalogue; products gone from sale are left out.

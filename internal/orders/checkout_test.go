@@ -204,7 +204,7 @@ func TestCheckout_StockTakenWhileChargingIsRefunded(t *testing.T) {
 }
 
 // Adding to the cart adds: a quantity below one is refused, even where the sum would be allowed,
-// and leaves the cart as it was; adding one more of what it holds sums.
+// and leaves the cart as it was; adding one more of what it holds sums. The same for a visitor.
 func TestCart_AddTakesNothingAway(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		f := setUp(t, url, 10, 3)
@@ -221,6 +221,17 @@ func TestCart_AddTakesNothingAway(t *testing.T) {
 		}
 		if c, err = svc.AddItem(ctx, f.customer, f.st.ID, f.product, 1); err != nil || len(c.Lines) != 1 || c.Lines[0].Quantity != 4 {
 			t.Fatalf("adding 1 to 3: %+v, %v; want 4", c, err)
+		}
+		// A visitor's cart, kept in their session, by the same rules.
+		for _, c := range []struct {
+			quantity int
+			add      bool
+			want     int // 0: refused
+		}{{-2, true, 0}, {0, true, 0}, {1, true, 4}, {7, true, 10}, {8, true, 0}, {5, false, 5}, {11, false, 0}, {-1, false, 0}} {
+			got, err := svc.VisitorLine(ctx, f.st.ID, f.product, 3, c.quantity, c.add)
+			if (c.want == 0) != (shop.KindOf(err) == shop.KindInvalid) || (c.want != 0 && (err != nil || got != c.want)) {
+				t.Errorf("visitor with 3, %+v: %d, %v", c, got, err)
+			}
 		}
 	})
 }

@@ -109,10 +109,7 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 		if q == 0 && !add {
 			delete(cart, id)
 		} else {
-			if add {
-				q += cart[id]
-			}
-			if err = s.orders.CheckVisitorItem(ctx, info.store.ID, id, q); err == nil {
+			if q, err = s.orders.VisitorLine(ctx, info.store.ID, id, cart[id], q, add); err == nil {
 				cart[id] = q
 			}
 		}
