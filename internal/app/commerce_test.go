@@ -181,6 +181,10 @@ func TestCart_ChangeAnswersWithTheCartAfterIt(t *testing.T) {
 		check("remove bun", s.call("DELETE", base+bun.ID, tok, nil), map[string]int{tea.ID: 2, jam.ID: 3}, 1800)
 		check("change tea", s.call("PUT", base+tea.ID, tok, `{"quantity":1}`), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)
 		expectStatus(t, "more tea than in stock", s.call("PUT", base+tea.ID, tok, `{"quantity":6}`), 422)
+		// An id is what the API gave out: the same UUID in capitals names nothing, on either
+		// database (PostgreSQL would find it as a UUID, and the cart would count the line twice).
+		expectStatus(t, "tea by its id in capitals", s.call("PUT", base+strings.ToUpper(tea.ID), tok, `{"quantity":2}`), 404)
+		expectStatus(t, "jam removed by its id in capitals", s.call("DELETE", base+strings.ToUpper(jam.ID), tok, nil), 404)
 		check("cart after the refused change", s.call("GET", "/api/v1/stores/basket/cart", tok, nil), map[string]int{tea.ID: 1, jam.ID: 3}, 1350)
 		check("remove jam", s.call("DELETE", base+jam.ID, tok, nil), map[string]int{tea.ID: 1}, 450)
 	})

@@ -109,7 +109,7 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 	}
 	n := 0
 	for _, l := range have {
-		if l.ProductID == productID {
+		if l.ProductID == p.ProductID {
 			n = l.Quantity
 		}
 	}
@@ -117,11 +117,11 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 	if err := checkItem(p.Status, p.Stock, p.Quantity); err != nil {
 		return nil, err
 	}
-	if err := tx.SetCartItem(ctx, store, actor.UserID, productID, p.Quantity); err != nil {
+	if err := tx.SetCartItem(ctx, store, actor.UserID, p.ProductID, p.Quantity); err != nil {
 		return nil, err
 	}
-	lines := without(have, productID)
-	i, _ := slices.BinarySearchFunc(lines, productID, func(l sqlstore.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
+	lines := without(have, p.ProductID)
+	i, _ := slices.BinarySearchFunc(lines, p.ProductID, func(l sqlstore.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
 	return slices.Insert(lines, i, p), nil
 }
 

@@ -22,11 +22,14 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// ValidID reports whether s has the shape of an identifier made by NewID. Checking it before a
-// query keeps malformed ids away from PostgreSQL's uuid parser (which would answer with an error).
+// ValidID reports whether s is an identifier as NewID makes them: a UUID in its canonical form
+// (lower case, with hyphens). Checking it before a query keeps malformed ids away from
+// PostgreSQL's uuid parser (which would answer with an error), and makes both databases treat the
+// same id alike: SQLite compares ids as text, PostgreSQL as UUIDs, which would find "ABC…" where
+// SQLite does not.
 func ValidID(s string) bool {
-	_, err := uuid.Parse(s)
-	return err == nil && len(s) == 36
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }
 
 // Role is a user's role inside one store, or the platform operator role above all stores.
