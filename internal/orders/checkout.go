@@ -35,7 +35,7 @@ const keyLifetime = 24 * time.Hour
 
 // Checkout turns the customer's cart into a paid order in one transaction: it re-prices every
 // line from the catalogue, writes the order with its price snapshots, charges the card and takes
-// the stock with conditional updates. A declined card or missing stock leaves nothing behind —
+// the stock, which can never go below zero. A declined card or missing stock leaves nothing behind —
 // no order, no stock taken, the cart as it was (stock that another buyer took while the card was
 // being charged refunds the charge). A retried request with the same Idempotency-Key
 // returns the first order (replayed = true) instead of making a second.

@@ -34,11 +34,7 @@ func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID strin
 	if tx.db.dialect == Postgres {
 		// One statement, one round trip: the row stays locked from this update until the commit,
 		// and concurrent buyers of the product wait for that long.
-		err = tx.queryRow(ctx, []any{&after}, `WITH u AS (UPDATE products SET stock = stock + ?, updated_at = ?
-			WHERE store_id = ? AND id = ? AND stock + ? >= 0 RETURNING store_id, id, stock, updated_at)
-			INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id, order_id, created_at)
-			SELECT CAST(? AS uuid), u.store_id, u.id, CAST(? AS integer), u.stock, CAST(? AS text), CAST(? AS text), CAST(? AS uuid), u.updated_at
-			FROM u RETURNING stock_after`,
+		err = tx.queryRow(ctx, []any{&after}, pgMoveStockIfEnough+` RETURNING stock_after`,
 			delta, ts(tx.now), store, productID, delta, shop.NewID(), delta, reason, actorID, nullStr(orderID))
 	} else {
 		err = tx.queryRow(ctx, []any{&after}, `UPDATE products SET stock = stock + ?, updated_at = ?
@@ -58,20 +54,29 @@ func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID strin
 	return after, err
 }
 
-// TakeStock takes quantity of a product that is being sold, and writes the change to the ledger.
-// On SQLite it is MoveStock. On PostgreSQL the update is held back to go with the COMMIT (see
-// later), so the product's row stays locked for no round trip at all; there the products table's
-// CHECK (stock >= 0) refuses a sale of more than is left, and Update returns ErrInsufficientStock.
+// pgMoveStock changes a product's stock by a delta and writes the ledger row, in one PostgreSQL
+// statement; pgMoveStockIfEnough only when the level stays at zero or above (an extra argument).
+var pgMoveStock, pgMoveStockIfEnough = pgStockStatement(""), pgStockStatement("AND stock + CAST(? AS integer) >= 0")
+
+func pgStockStatement(condition string) string {
+	return `WITH u AS (UPDATE products SET stock = stock + CAST(? AS integer), updated_at = ?
+		WHERE store_id = ? AND id = ? ` + condition + ` RETURNING store_id, id, stock, updated_at)
+		INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id, order_id, created_at)
+		SELECT CAST(? AS uuid), u.store_id, u.id, CAST(? AS integer), u.stock, CAST(? AS text), CAST(? AS text), CAST(? AS uuid), u.updated_at
+		FROM u`
+}
+
+// TakeStock takes quantity of a product that is being sold (one of an order's lines), and writes
+// the change to the ledger. On SQLite it is MoveStock. On PostgreSQL the update is held back to
+// go with the COMMIT (see later), so the product's row stays locked for no round trip at all;
+// there the products table's CHECK (stock >= 0) refuses a sale of more than is left, and Update
+// returns ErrInsufficientStock. The product must exist (its order line refers to it).
 func (tx *Tx) TakeStock(ctx context.Context, store shop.StoreID, productID string, quantity int, actorID, orderID string) error {
-	if tx.conn == nil || quantity <= 0 {
+	if tx.conn == nil {
 		_, err := tx.MoveStock(ctx, store, productID, -quantity, "sold", actorID, orderID)
 		return err
 	}
-	return tx.later(ctx, `WITH u AS (UPDATE products SET stock = stock - CAST(? AS integer), updated_at = ?
-		WHERE store_id = ? AND id = ? RETURNING store_id, id, stock, updated_at)
-		INSERT INTO inventory_ledger (id, store_id, product_id, delta, stock_after, reason, actor_id, order_id, created_at)
-		SELECT CAST(? AS uuid), u.store_id, u.id, -CAST(? AS integer), u.stock, 'sold', CAST(? AS text), CAST(? AS uuid), u.updated_at FROM u`,
-		quantity, ts(tx.now), store, productID, shop.NewID(), quantity, actorID, nullStr(orderID))
+	return tx.later(ctx, pgMoveStock, -quantity, ts(tx.now), store, productID, shop.NewID(), -quantity, "sold", actorID, nullStr(orderID))
 }
 
 // Ledger lists a product's stock changes, newest first.
