@@ -208,10 +208,15 @@ type Tx struct {
 	catalogChanged bool // a statement changed products or categories
 
 	// PostgreSQL: writes held back (see later) to go out with the next statement or with COMMIT,
-	// their placeholders numbered across all of them, and the first error one of them met.
-	held     []string
-	heldArgs []any
-	heldErr  error
+	// and the first error one of them met.
+	held    []heldWrite
+	heldErr error
+}
+
+// heldWrite is a statement held back (PostgreSQL), its placeholders numbered and its arguments.
+type heldWrite struct {
+	q    string
+	args []any
 }
 
 // Now is the transaction's timestamp: every row it writes carries the same time.
@@ -298,23 +303,9 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	}
 	// The held-back writes go with the COMMIT, in one round trip: should one fail, PostgreSQL
 	// skips the rest and the COMMIT, and the deferred ROLLBACK ends the transaction.
-	commit, args := "COMMIT", []any(nil)
-	if len(tx.held) > 0 {
-		commit, args = strings.Join(tx.held, ";\n")+";\nCOMMIT", append([]any{pgx.QueryExecModeSimpleProtocol}, tx.heldArgs...)
-	}
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		tag, err := c.Conn().Exec(ctx, commit, args...)
-		if err == nil && tag.String() != "COMMIT" {
-			err = errCommitRolledBack
-		}
-		return err
-	})
-	if err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
-		if len(tx.held) > 0 {
+	held := len(tx.held) > 0
+	if err := tx.send(ctx, true); err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
+		if held {
 			return translate(err)
 		}
 		return fmt.Errorf("commit: %w", translate(err))
@@ -417,23 +408,59 @@ func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
 		return err
 	}
 	tx.notice(q)
-	tx.held = append(tx.held, numbered(q, len(tx.heldArgs)))
-	tx.heldArgs = append(tx.heldArgs, tx.db.args(args)...)
+	tx.held = append(tx.held, heldWrite{q: tx.db.rebind(q), args: tx.db.args(args)})
 	return nil
 }
 
 // flush sends the held-back writes (PostgreSQL) before a statement that may depend on them.
-// The simple protocol carries several statements in one message; pgx quotes the arguments.
 func (tx *Tx) flush(ctx context.Context) error {
 	if tx.heldErr != nil || len(tx.held) == 0 {
 		return tx.heldErr
 	}
-	q, args := strings.Join(tx.held, ";\n"), append([]any{pgx.QueryExecModeSimpleProtocol}, tx.heldArgs...)
-	tx.held, tx.heldArgs = nil, nil
-	if _, err := tx.conn.ExecContext(ctx, q, args...); err != nil {
+	if err := tx.send(ctx, false); err != nil {
 		tx.heldErr = translate(err)
 	}
 	return tx.heldErr
+}
+
+// send sends the held-back writes, followed by COMMIT when commit is set, in one round trip:
+// pipelined through pgx's batch (database/sql sends one statement and waits for its answer before
+// the next), each statement prepared once per connection, as database/sql's own are. In a
+// pipeline PostgreSQL skips every statement after a failed one, the COMMIT with them.
+func (tx *Tx) send(ctx context.Context, commit bool) error {
+	held := tx.held
+	tx.held = nil
+	return tx.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		b := &pgx.Batch{}
+		for _, h := range held {
+			b.Queue(h.q, h.args...)
+		}
+		if commit {
+			b.Queue("COMMIT")
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		for range held {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		if commit {
+			tag, err := br.Exec()
+			if err == nil && tag.String() != "COMMIT" {
+				err = errCommitRolledBack
+			}
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

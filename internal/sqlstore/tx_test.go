@@ -189,6 +189,30 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 			t.Fatalf("after a refused sale: cart lines %d, stock %d, ledger sum %d; want 1, 2, 0", cart, stock, ledger)
 		}
 
+		// A refused sale between other writes: those after it are not run, those before are undone.
+		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
+				return err
+			}
+			if err := tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), ""); err != nil {
+				return err
+			}
+			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1)
+		})
+		if !errors.Is(err, sqlstore.ErrInsufficientStock) {
+			t.Fatalf("selling 3 of 2 between writes: %v, want ErrInsufficientStock", err)
+		}
+		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			lines, err := tx.CartLines(ctx, s.ID, u.ID)
+			if err == nil && (len(lines) != 1 || lines[0].Quantity != 2) {
+				t.Errorf("after a refused sale between writes the cart is %+v, want the line of 2 as it was", lines)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
 		// The same, with a read after the sale: the caller sees an error, and Update reports why.
 		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
 			if err := tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), ""); err != nil {
