@@ -160,6 +160,12 @@ func TestCheckout_NotEnoughStockIsNeverCharged(t *testing.T) {
 			h[1].To != orders.Paid || h[1].Note != "payment "+gw.charged[0] || h[1].ActorID != string(f.customer.UserID) {
 			t.Fatalf("history: %+v", h)
 		}
+		// Checkout writes its moves itself; they must be ones the state machine allows.
+		for _, e := range h[1:] {
+			if !orders.CanMove(e.From, e.To) {
+				t.Errorf("checkout made the move %s → %s, which the order state machine does not allow", e.From, e.To)
+			}
+		}
 	})
 }
 

@@ -213,7 +213,7 @@ type Tx struct {
 	heldErr error
 }
 
-// heldWrite is a statement held back (PostgreSQL), its placeholders numbered and its arguments.
+// heldWrite is a statement held back (PostgreSQL), its placeholders rebound, and its arguments.
 type heldWrite struct {
 	q    string
 	args []any
@@ -338,14 +338,8 @@ func (db *DB) rebind(q string) string {
 	if v, ok := db.rebinds.Load(q); ok {
 		return v.(string)
 	}
-	out := numbered(q, 0)
-	db.rebinds.Store(q, out)
-	return out
-}
-
-// numbered rewrites `?` placeholders as `$n+1, $n+2, ...`.
-func numbered(q string, n int) string {
 	var b strings.Builder
+	n := 0
 	for _, r := range q {
 		if r == '?' {
 			n++
@@ -355,7 +349,9 @@ func numbered(q string, n int) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	out := b.String()
+	db.rebinds.Store(q, out)
+	return out
 }
 
 // args hands the store and user ids to PostgreSQL as plain strings: pgx first tries to encode a
