@@ -134,6 +134,7 @@ func (b *batcher) batch(first *writeReq) {
 		finish(fmt.Errorf("commit: %w", translate(err)))
 		return
 	}
+	b.db.checkpoints.nudge()
 	finish(nil)
 }
 

@@ -53,9 +53,10 @@ type DB struct {
 	now     func() time.Time
 	rebinds sync.Map // query text → PostgreSQL form
 
-	readStmts, writeStmts *stmtCache // SQLite only
-	batch                 *batcher   // SQLite only: group commit of write transactions
-	catalogGens           sync.Map   // store → *atomic.Uint64, see CatalogGeneration
+	readStmts, writeStmts *stmtCache    // SQLite only
+	batch                 *batcher      // SQLite only: group commit of write transactions
+	checkpoints           *checkpointer // SQLite only
+	catalogGens           sync.Map      // store → *atomic.Uint64, see CatalogGeneration
 	catalogAll            atomic.Uint64
 }
 
@@ -90,7 +91,9 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		}
 		_ = f.Close()
 		common := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)"
-		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate"); err != nil {
+		// The checkpointer copies the log back in the background (checkpoint.go); the writer does it
+		// itself only past 4 000 pages, where a busy log that never comes to rest is reset.
+		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=wal_autocheckpoint(4000)&_txlock=immediate"); err != nil {
 			return nil, err
 		}
 		db.write.SetMaxOpenConns(1)
@@ -105,6 +108,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		db.read.SetMaxOpenConns(readers)
 		db.read.SetMaxIdleConns(readers)
 		db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.write)
+		db.checkpoints = newCheckpointer(db.read)
 		db.batch = newBatcher(db)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		db.dialect = Postgres
@@ -159,6 +163,7 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.close()
+		db.checkpoints.close()
 	}
 	db.readStmts.close()
 	db.writeStmts.close()
