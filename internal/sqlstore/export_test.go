@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"io/fs"
 	"testing"
+
+	"github.com/pressly/goose/v3"
 )
 
 // ExecForTest runs a raw statement in tx, as application code would.
@@ -61,4 +64,30 @@ func CommitsForTest(db *DB) int64 {
 		return 0
 	}
 	return db.batch.commits.Load()
+}
+
+// MigrateToForTest moves the schema up or down to version.
+func MigrateToForTest(ctx context.Context, db *DB, version int64) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return err
+	}
+	d := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, db.write, sub)
+	if err != nil {
+		return err
+	}
+	now, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if version < now {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	return err
 }
