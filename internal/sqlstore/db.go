@@ -176,15 +176,7 @@ func (db *DB) Close() error {
 
 // Migrate applies every embedded migration not yet applied. It is idempotent.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
-	if err != nil {
-		return err
-	}
-	d := goose.DialectSQLite3
-	if db.dialect == Postgres {
-		d = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(d, db.write, sub)
+	p, err := db.migrator()
 	if err != nil {
 		return err
 	}
@@ -192,6 +184,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// migrator is goose over this database's embedded migrations.
+func (db *DB) migrator() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, err
+	}
+	d := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	return goose.NewProvider(d, db.write, sub)
 }
 
 // AllStores is the scope of the few platform-wide reads that must see every store's rows (audit

@@ -2,10 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"io/fs"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 )
 
 // ExecForTest runs a raw statement in tx, as application code would.
@@ -68,15 +65,7 @@ func CommitsForTest(db *DB) int64 {
 
 // MigrateToForTest moves the schema up or down to version.
 func MigrateToForTest(ctx context.Context, db *DB, version int64) error {
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
-	if err != nil {
-		return err
-	}
-	d := goose.DialectSQLite3
-	if db.dialect == Postgres {
-		d = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(d, db.write, sub)
+	p, err := db.migrator()
 	if err != nil {
 		return err
 	}
