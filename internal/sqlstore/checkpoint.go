@@ -7,8 +7,12 @@ import (
 	"time"
 )
 
-// checkpointEvery is how long the checkpointer lets commits gather before it copies them back.
-const checkpointEvery = 200 * time.Millisecond
+// checkpointEvery is how long the checkpointer lets commits gather before it copies them back;
+// writerCheckpointPages is the size of log past which the writer checkpoints itself (see below).
+const (
+	checkpointEvery       = 200 * time.Millisecond
+	writerCheckpointPages = 4000
+)
 
 // checkpointer copies SQLite's write-ahead log back into the database file in the background.
 // SQLite does it by default in the connection that commits, once the log passes 1 000 pages: in

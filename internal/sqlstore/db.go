@@ -92,8 +92,9 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		_ = f.Close()
 		common := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=temp_store(MEMORY)"
 		// The checkpointer copies the log back in the background (checkpoint.go); the writer does it
-		// itself only past 4 000 pages, where a busy log that never comes to rest is reset.
-		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=wal_autocheckpoint(4000)&_txlock=immediate"); err != nil {
+		// itself only past writerCheckpointPages, where a busy log that never comes to rest is reset.
+		writer := fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", writerCheckpointPages)
+		if db.write, err = sql.Open("sqlite", "file:"+path+"?"+common+writer); err != nil {
 			return nil, err
 		}
 		db.write.SetMaxOpenConns(1)
