@@ -184,3 +184,36 @@ func TestPages_HostileNameThroughTheRegistrationForm(t *testing.T) {
 		t.Fatalf("account page shows the name unescaped or not at all")
 	}
 }
+
+// The storefront's content is rendered once per listing and shared by every visitor; what is
+// the visitor's own — who is signed in, their form token — must never travel with it.
+func TestPages_StorefrontSharesNoVisitorData(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("shared")
+	s.newProduct("shared", "SHARED-1", 250, 4)
+	customer := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	_, page := customer.do("GET", "/s/shared/login", nil)
+	resp, _ := customer.do("POST", "/s/shared/login", url.Values{"csrf": {csrfOf(t, page)}, "email": {"customer@example.com"}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	_, mine := customer.do("GET", "/s/shared/", nil)
+	token := csrfOf(t, mine)
+	if !strings.Contains(mine, "customer@example.com") || !strings.Contains(mine, "Product SHARED-1") {
+		t.Fatalf("the customer's storefront lacks them or the product:\n%s", mine)
+	}
+	visitor := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	for range 2 { // served from the kept content
+		_, theirs := visitor.do("GET", "/s/shared/", nil)
+		if !strings.Contains(theirs, "Product SHARED-1") || !strings.Contains(theirs, `href="/s/shared/login"`) {
+			t.Fatalf("the visitor's storefront:\n%s", theirs)
+		}
+		if strings.Contains(theirs, "customer@example.com") || strings.Contains(theirs, token) || strings.Contains(theirs, "Sign out") {
+			t.Fatalf("the visitor sees the customer's session:\n%s", theirs)
+		}
+	}
+	// And the customer still sees themselves on the kept content.
+	if _, again := customer.do("GET", "/s/shared/", nil); !strings.Contains(again, "customer@example.com") || csrfOf(t, again) != token {
+		t.Fatalf("the customer's storefront, second time:\n%s", again)
+	}
+}

@@ -37,32 +37,35 @@ func (s *Server) pageStore(w http.ResponseWriter, r *http.Request) error {
 		q.Limit = 24
 	}
 	st := infoOf(r).store
-	key, gen, now := q.Key(st.ID), s.catalog.Generation(st.ID), time.Now()
-	d := pageData{Title: st.Name, Store: st, Query: queryState{Text: q.Text, Category: q.Category, Sort: q.Sort}}
-	grid, ok := s.grids.Get(key, gen, now)
+	// The page's content (heading, search form, categories, product grid) depends only on the
+	// store, the listing asked for and the catalogue, never on the visitor: it is rendered once
+	// per listing and kept while the catalogue is unchanged (see memo). The layout around it —
+	// who is signed in, their form token — is rendered for each request.
+	key, gen, now := q.Key(st.ID)+"\x00"+st.Slug+"\x00"+st.Name, s.catalog.Generation(st.ID), time.Now()
+	content, ok := s.storefronts.Get(key, gen, now)
 	if !ok {
 		page, err := s.catalog.Products(r.Context(), st.ID, q)
 		if err != nil {
 			return err
 		}
-		d.NextCursor, d.Products = page.NextCursor, viewProducts(page.Products, st.Currency)
-		buf := buffers.Get().(*bytes.Buffer)
-		defer putBuffer(buf)
-		if err := s.pages["store"].ExecuteTemplate(buf, "grid", &d); err != nil {
+		cats, err := s.catalog.Categories(r.Context(), st.ID)
+		if err != nil {
 			return err
 		}
-		grid = template.HTML(buf.String()) // #nosec G203 -- the output of html/template, escaped in this same element context
-		s.grids.Put(key, gen, now, grid)
+		d := pageData{Store: st, Query: queryState{Text: q.Text, Category: q.Category, Sort: q.Sort},
+			NextCursor: page.NextCursor, Products: viewProducts(page.Products, st.Currency)}
+		for _, c := range cats {
+			d.Categories = append(d.Categories, categoryView{c.Slug, c.Name})
+		}
+		buf := buffers.Get().(*bytes.Buffer)
+		defer putBuffer(buf)
+		if err := s.pages["store"].ExecuteTemplate(buf, "content", &d); err != nil {
+			return err
+		}
+		content = template.HTML(buf.String()) // #nosec G203 -- the output of html/template, escaped in the element context the layout puts it in
+		s.storefronts.Put(key, gen, now, content)
 	}
-	d.Grid = grid
-	cats, err := s.catalog.Categories(r.Context(), st.ID)
-	if err != nil {
-		return err
-	}
-	for _, c := range cats {
-		d.Categories = append(d.Categories, categoryView{c.Slug, c.Name})
-	}
-	return s.render(w, r, "store", d)
+	return s.render(w, r, "store", pageData{Title: st.Name, Store: st, Content: content})
 }
 
 func (s *Server) pageProduct(w http.ResponseWriter, r *http.Request) error {

@@ -30,7 +30,7 @@ type pageData struct {
 	Problem    *problem
 	Stores     []shop.Store
 	Products   []productView
-	Grid       template.HTML // the storefront's product grid, rendered once per listing
+	Content    template.HTML // the page's content, already rendered (the storefront's, see pageStore)
 	Categories []categoryView
 	Product    *productView
 	NextCursor string

@@ -46,20 +46,20 @@ type RateLimiter interface {
 
 // Server holds what the handlers need.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *sqlstore.DB
-	id      *identity.Service
-	stores  *tenancy.Service
-	catalog *catalog.Service
-	grids   *memo.Cache[template.HTML] // storefront product grids by listing, see pageStore
-	audit   *auditlog.Service
-	orders  *orders.Service
-	reports *reports.Service
-	checks  []func(context.Context) error
-	pages   map[string]*template.Template
-	routes  []Route
-	mux     *http.ServeMux
+	cfg         Config
+	log         *slog.Logger
+	db          *sqlstore.DB
+	id          *identity.Service
+	stores      *tenancy.Service
+	catalog     *catalog.Service
+	storefronts *memo.Cache[template.HTML] // storefront page contents by listing, see pageStore
+	audit       *auditlog.Service
+	orders      *orders.Service
+	reports     *reports.Service
+	checks      []func(context.Context) error
+	pages       map[string]*template.Template
+	routes      []Route
+	mux         *http.ServeMux
 }
 
 // Deps are the services the web layer calls.
@@ -84,7 +84,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.APIRequestsPerMin = 600
 	}
 	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks,
-		grids: memo.New[template.HTML](catalog.ListingTTL, 256)}
+		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
