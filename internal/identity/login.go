@@ -67,19 +67,30 @@ func (s *Service) recordRefusal(ctx context.Context, store shop.StoreID, key str
 	s.record(ctx, store, r)
 }
 
-// locked refuses work on a locked account, correct password or not.
+// locked refuses work on a locked account, correct password or not. The lock is kept in the
+// database; a copy in the shared limits (Redis, or this process) is read first, so that a flood of
+// attempts on a locked account — the usual shape of a guessing attack — costs no database read
+// each. The copy is written when an account locks (failed) and removed before a lock is lifted
+// (clearFailures); where it is missing — a restart of the in-process limits — the database answers.
 func (s *Service) locked(ctx context.Context, store shop.StoreID, email string, meta Meta) error {
-	var until *time.Time
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { until, err = tx.LockedUntil(ctx, store, email, s.now()); return })
+	now := s.now()
+	until, ok, err := s.limits.Blocked(ctx, acctKey(store, email), now)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	if until != nil {
-		s.recordRefusal(ctx, store, acctKey(store, email), audit.Record{Actor: shop.Principal{IP: meta.IP},
-			Action: "auth.locked-attempt", TargetType: "account", Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
-		return errThrottled(until.Sub(s.now()))
+	if !ok {
+		var at *time.Time
+		if err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { at, err = tx.LockedUntil(ctx, store, email, now); return }); err != nil {
+			return err
+		}
+		if at == nil {
+			return nil
+		}
+		until = *at
 	}
-	return nil
+	s.recordRefusal(ctx, store, acctKey(store, email), audit.Record{Actor: shop.Principal{IP: meta.IP},
+		Action: "auth.locked-attempt", TargetType: "account", Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
+	return errThrottled(until.Sub(now))
 }
 
 // failed counts a failure in a row on an account; the LockAfter-th locks it and tells its owner.
@@ -98,6 +109,9 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, 
 	if !locked {
 		return
 	}
+	if err := s.limits.Block(ctx, acctKey(store, email), until); err != nil {
+		s.log.ErrorContext(ctx, "copying an account lock to the limits failed; the database still holds it", "err", err)
+	}
 	if s.cfg.OnLockout != nil {
 		s.cfg.OnLockout()
 	}
@@ -111,8 +125,12 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, 
 	}
 }
 
-// clearFailures ends an account's run of failures (and any lock).
+// clearFailures ends an account's run of failures (and any lock). The copy of the lock goes
+// first: should the database then fail, the lock is still there and the next attempt reads it.
 func (s *Service) clearFailures(ctx context.Context, store shop.StoreID, email string) error {
+	if err := s.limits.Unblock(ctx, acctKey(store, email)); err != nil {
+		return unavailable(err)
+	}
 	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, store, email) })
 }
 

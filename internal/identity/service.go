@@ -37,6 +37,10 @@ type Limits interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
 	PutCode(ctx context.Context, key string, c kv.Code) error
 	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
+	// Block, Blocked and Unblock keep a copy of account locks (see locked).
+	Block(ctx context.Context, key string, until time.Time) error
+	Blocked(ctx context.Context, key string, now time.Time) (time.Time, bool, error)
+	Unblock(ctx context.Context, key string) error
 }
 
 // Mailer sends mail.

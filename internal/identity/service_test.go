@@ -38,24 +38,36 @@ func newService(t *testing.T) (*identity.Service, *clock, *shop.Store) {
 }
 
 func newServiceMail(t *testing.T) (*identity.Service, *clock, *shop.Store, *mailbox) {
+	f := newFixture(t)
+	return f.svc, f.clock, f.store, f.mail
+}
+
+// fixture is a service on a fresh database with a store "clocked" and its customer c@example.com.
+type fixture struct {
+	svc      *identity.Service
+	db       *sqlstore.DB
+	clock    *clock
+	store    *shop.Store
+	mail     *mailbox
+	customer shop.UserID
+}
+
+func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	db := testenv.OpenDB(t, testenv.SQLiteURL(t), sqlstore.Options{})
-	c := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	signer, _ := identity.NewSigner(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
-	v, _ := vault.New(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "vault"))
-	mailer := &mailbox{}
-	svc := identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
-		Hasher: identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1), Signer: signer, Vault: v,
-		Mailer: mailer, Now: c.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
-	st, err := tenancy.New(db).Create(ctx, shop.System(), tenancy.NewStore{Slug: "clocked", Name: "Clocked"})
+	f := fixture{db: testenv.OpenDB(t, testenv.SQLiteURL(t), sqlstore.Options{}), clock: &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, mail: &mailbox{}}
+	f.svc = serviceOn(f.db, f.clock, f.mail)
+	st, err := tenancy.New(f.db).Create(ctx, shop.System(), tenancy.NewStore{Slug: "clocked", Name: "Clocked"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "c@example.com", Role: shop.RoleCustomer, Password: "twelve chars long"}); err != nil {
+	f.store = &st
+	u, err := f.svc.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "c@example.com", Role: shop.RoleCustomer, Password: "twelve chars long"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, c, &st, mailer
+	f.customer = u.ID
+	return f
 }
 
 func TestSessions_IdleTimeoutEndsBrowserSession(t *testing.T) {
@@ -209,16 +221,60 @@ func TestRegister_VerificationExpiresAfterADay(t *testing.T) {
 	}
 }
 
-func TestLock_EndsAfterFifteenMinutes(t *testing.T) {
-	ctx := context.Background()
-	svc, c, st := newService(t)
+// serviceOn is an identity service on db with limits and sessions of its own (in this process).
+func serviceOn(db *sqlstore.DB, c *clock, mailer identity.Mailer) *identity.Service {
+	signer, _ := identity.NewSigner(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
+	v, _ := vault.New(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "vault"))
+	return identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
+		Hasher: identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1), Signer: signer, Vault: v,
+		Mailer: mailer, Now: c.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
+}
+
+// lockOut makes ten bad attempts on c@example.com, which lock the account.
+func lockOut(t *testing.T, svc *identity.Service, c *clock, st *shop.Store) {
+	t.Helper()
 	for i := range 10 {
 		c.add(13 * time.Second) // within the attempt limits: 5 a minute
-		if _, err := svc.LoginAPI(ctx, st, "c@example.com", "wrong wrong wrong", identity.Meta{IP: "1.2.3.4"}); shop.KindOf(err) != shop.KindUnauthenticated {
+		if _, err := svc.LoginAPI(context.Background(), st, "c@example.com", "wrong wrong wrong", identity.Meta{IP: "1.2.3.4"}); shop.KindOf(err) != shop.KindUnauthenticated {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
 	c.add(13 * time.Second)
+}
+
+// The limits keep a copy of a lock so that refusing costs no database read; the database holds
+// the lock itself. Limits that never saw the lock (kept in another process, or restarted) still
+// refuse, and an unlock through them lifts it.
+func TestLock_HeldByTheDatabaseWhenTheLimitsNeverSawIt(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	svc, c, st := f.svc, f.clock, f.store
+	lockOut(t, svc, c, st)
+	other := serviceOn(f.db, c, f.mail)
+	if _, err := other.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "5.6.7.8"}); shop.KindOf(err) != shop.KindRateLimited {
+		t.Fatalf("right password on a locked account, through limits that never saw the lock: %v", err)
+	}
+	if _, err := svc.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "5.6.7.8"}); shop.KindOf(err) != shop.KindRateLimited {
+		t.Fatalf("right password on a locked account: %v", err)
+	}
+	admin, err := svc.CreateUser(ctx, shop.System(), st.ID, identity.NewUser{Email: "a@example.com", Role: shop.RoleAdmin, Password: "twelve chars long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := shop.Principal{UserID: admin.ID, StoreID: st.ID, Role: shop.RoleAdmin}
+	c.add(time.Minute) // past the attempt limits, well within the lock
+	if err := svc.UnlockUser(ctx, actor, st.ID, f.customer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "5.6.7.8"}); err != nil {
+		t.Fatalf("after the unlock, through the limits that held the copy: %v", err)
+	}
+}
+
+func TestLock_EndsAfterFifteenMinutes(t *testing.T) {
+	ctx := context.Background()
+	svc, c, st := newService(t)
+	lockOut(t, svc, c, st)
 	if _, err := svc.LoginAPI(ctx, st, "c@example.com", "twelve chars long", identity.Meta{IP: "1.2.3.4"}); shop.KindOf(err) != shop.KindRateLimited {
 		t.Fatalf("right password on a locked account: %v", err)
 	}

@@ -29,6 +29,9 @@ type store interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
 	PutCode(ctx context.Context, key string, c Code) error
 	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
+	Block(ctx context.Context, key string, until time.Time) error
+	Blocked(ctx context.Context, key string, now time.Time) (time.Time, bool, error)
+	Unblock(ctx context.Context, key string) error
 }
 
 type memory struct {
@@ -169,6 +172,49 @@ func TestStores_LimitsAndCodesBehaveAlike(t *testing.T) {
 		_ = s.PutCode(ctx, "u", Code{Hash: "h", ExpiresAt: t0.Add(5 * time.Minute), TriesLeft: 5})
 		if ok, _ := s.TakeCode(ctx, "u", "h", t0.Add(6*time.Minute), eq); ok {
 			t.Fatal("expired code accepted")
+		}
+	})
+}
+
+func TestStores_BlocksBehaveAlike(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s store) {
+		ctx := context.Background()
+		t0 := time.Now()
+		blocked := func(key string, at time.Time) (time.Time, bool) {
+			t.Helper()
+			until, ok, err := s.Blocked(ctx, key, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return until, ok
+		}
+		if _, ok := blocked("acct", t0); ok {
+			t.Fatal("blocked before any block")
+		}
+		until := t0.Add(15 * time.Minute)
+		if err := s.Block(ctx, "acct", until); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := blocked("acct", t0.Add(time.Minute)); !ok || !got.Equal(until) {
+			t.Fatalf("blocked = %v until %v, want until %v", ok, got, until)
+		}
+		if _, ok := blocked("other", t0); ok {
+			t.Fatal("a block reaches another key")
+		}
+		if _, ok := blocked("acct", until); ok {
+			t.Fatal("still blocked when the block ends")
+		}
+		if err := s.Unblock(ctx, "acct"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := blocked("acct", t0); ok {
+			t.Fatal("blocked after Unblock")
+		}
+		// A later block replaces an earlier one; one already over blocks nothing.
+		_ = s.Block(ctx, "acct", t0.Add(time.Hour))
+		_ = s.Block(ctx, "acct", t0.Add(-time.Second))
+		if _, ok := blocked("acct", t0); ok {
+			t.Fatal("a block that is over still blocks")
 		}
 	})
 }

@@ -11,6 +11,7 @@ type MemoryLimits struct {
 	mu        sync.Mutex
 	hits      map[string][]time.Time // sliding windows
 	codes     map[string]Code
+	blocks    map[string]time.Time
 	lastSweep time.Time
 }
 
@@ -23,7 +24,7 @@ type Code struct {
 
 // NewMemoryLimits returns empty in-process limits.
 func NewMemoryLimits() *MemoryLimits {
-	return &MemoryLimits{hits: map[string][]time.Time{}, codes: map[string]Code{}}
+	return &MemoryLimits{hits: map[string][]time.Time{}, codes: map[string]Code{}, blocks: map[string]time.Time{}}
 }
 
 // Allow records an attempt under key and reports whether it is within limit attempts per window
@@ -78,7 +79,34 @@ func (m *MemoryLimits) TakeCode(_ context.Context, key, hash string, now time.Ti
 	return false, nil
 }
 
-// sweep drops windows, locks and codes that ended, once a minute.
+// Block marks key blocked until until, replacing an earlier block.
+func (m *MemoryLimits) Block(_ context.Context, key string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.blocks[key] = until
+	return nil
+}
+
+// Blocked reports whether key is blocked at now, and until when.
+func (m *MemoryLimits) Blocked(_ context.Context, key string, now time.Time) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.blocks[key]
+	if !ok || !until.After(now) {
+		return time.Time{}, false, nil
+	}
+	return until, true, nil
+}
+
+// Unblock ends key's block, if any.
+func (m *MemoryLimits) Unblock(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blocks, key)
+	return nil
+}
+
+// sweep drops windows, blocks and codes that ended, once a minute.
 func (m *MemoryLimits) sweep(now time.Time) {
 	if now.Sub(m.lastSweep) < time.Minute {
 		return
@@ -92,6 +120,11 @@ func (m *MemoryLimits) sweep(now time.Time) {
 	for k, c := range m.codes {
 		if now.After(c.ExpiresAt) {
 			delete(m.codes, k)
+		}
+	}
+	for k, until := range m.blocks {
+		if now.After(until) {
+			delete(m.blocks, k)
 		}
 	}
 }

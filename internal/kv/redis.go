@@ -300,6 +300,38 @@ func (r *Redis) Allow(ctx context.Context, key string, limit int, window time.Du
 	return false, time.Duration(wait), nil
 }
 
+// Block marks key blocked until until, replacing an earlier block. The key expires a minute after
+// the block ends (Redis's clock and ours need not agree to the second; Blocked compares until with
+// the caller's now).
+func (r *Redis) Block(ctx context.Context, key string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return r.rdb.Del(ctx, r.k("b", key)).Err()
+	}
+	return r.rdb.Set(ctx, r.k("b", key), until.UnixNano(), ttl+time.Minute).Err()
+}
+
+// Blocked reports whether key is blocked at now, and until when.
+func (r *Redis) Blocked(ctx context.Context, key string, now time.Time) (time.Time, bool, error) {
+	n, err := r.rdb.Get(ctx, r.k("b", key)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	until := time.Unix(0, n)
+	if !until.After(now) {
+		return time.Time{}, false, nil
+	}
+	return until, true, nil
+}
+
+// Unblock ends key's block, if any.
+func (r *Redis) Unblock(ctx context.Context, key string) error {
+	return r.rdb.Del(ctx, r.k("b", key)).Err()
+}
+
 // PutCode stores a one-time code under key, replacing an earlier one.
 func (r *Redis) PutCode(ctx context.Context, key string, c Code) error {
 	ttl := time.Until(c.ExpiresAt)
