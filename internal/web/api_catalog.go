@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"mime"
 	"net/http"
 	"strconv"
@@ -55,11 +56,22 @@ func (s *Server) apiProducts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := infoOf(r).store
-	page, err := s.catalog.Products(r.Context(), st.ID, q)
-	if err != nil {
-		return err
+	// Listings are the same for every caller: each is encoded once and kept while the catalogue
+	// is unchanged, as the storefront's content is (see pageStore).
+	key, gen, now := q.Key(st.ID)+"\x00"+st.Currency, s.catalog.Generation(st.ID), time.Now()
+	body, ok := s.listings.Get(key, gen, now)
+	if !ok {
+		page, err := s.catalog.Products(r.Context(), st.ID, q)
+		if err != nil {
+			return err
+		}
+		if body, err = json.Marshal(newList(viewProducts(page.Products, st.Currency), page.NextCursor)); err != nil {
+			return err
+		}
+		body = append(body, '\n')
+		s.listings.Put(key, gen, now, body)
 	}
-	return writeJSON(w, http.StatusOK, newList(viewProducts(page.Products, st.Currency), page.NextCursor))
+	return writeEncoded(w, http.StatusOK, body)
 }
 
 func (s *Server) apiProduct(w http.ResponseWriter, r *http.Request) error {

@@ -67,10 +67,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return err
 	}
+	return writeEncoded(w, status, buf.Bytes())
+}
+
+// writeEncoded answers with body, JSON already encoded.
+func writeEncoded(w http.ResponseWriter, status int, body []byte) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(body)
 	return err
 }
 

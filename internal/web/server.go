@@ -53,6 +53,7 @@ type Server struct {
 	stores      *tenancy.Service
 	catalog     *catalog.Service
 	storefronts *memo.Cache[template.HTML] // storefront page contents by listing, see pageStore
+	listings    *memo.Cache[[]byte]        // listings encoded as JSON, see apiProducts
 	audit       *auditlog.Service
 	orders      *orders.Service
 	reports     *reports.Service
@@ -84,7 +85,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.APIRequestsPerMin = 600
 	}
 	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks,
-		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256)}
+		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
