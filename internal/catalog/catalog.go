@@ -61,14 +61,27 @@ type Query struct {
 	Limit    int
 }
 
-// Products lists a store's active products. The catalogue is public.
+// Products lists a store's active products, kept while the catalogue is unchanged (at most
+// ListingTTL). The catalogue is public.
 func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
-	if utf8.RuneCountInString(q.Text) > 200 {
-		return sqlstore.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
-	}
 	key, gen, now := q.Key(store), s.db.CatalogGeneration(store), time.Now()
 	if page, ok := s.pages.Get(key, gen, now); ok {
 		return page, nil
+	}
+	page, err := s.ReadProducts(ctx, store, q)
+	if err == nil {
+		s.pages.Put(key, gen, now, page)
+	}
+	return page, err
+}
+
+// ReadProducts lists a store's active products from the database, not from the kept listings:
+// for callers that keep what they make of a listing themselves (its JSON, the storefront's page),
+// so that their copy is never made from one that was itself already kept for a while — a change
+// made by another server then shows within the bound memo promises, not twice it.
+func (s *Service) ReadProducts(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
+	if utf8.RuneCountInString(q.Text) > 200 {
+		return sqlstore.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
 	}
 	var page sqlstore.ProductPage
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
@@ -87,9 +100,6 @@ func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sq
 		page, err = tx.ListProducts(ctx, store, f)
 		return err
 	})
-	if err == nil {
-		s.pages.Put(key, gen, now, page)
-	}
 	return page, err
 }
 
@@ -117,11 +127,18 @@ func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]sqlstor
 	if cs, ok := s.categories.Get(string(store), gen, now); ok {
 		return cs, nil
 	}
-	var cs []sqlstore.Category
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { cs, err = tx.ListCategories(ctx, store); return })
+	cs, err := s.ReadCategories(ctx, store)
 	if err == nil {
 		s.categories.Put(string(store), gen, now, cs)
 	}
+	return cs, err
+}
+
+// ReadCategories lists a store's categories from the database, not from the kept copy (see
+// ReadProducts).
+func (s *Service) ReadCategories(ctx context.Context, store shop.StoreID) ([]sqlstore.Category, error) {
+	var cs []sqlstore.Category
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { cs, err = tx.ListCategories(ctx, store); return })
 	return cs, err
 }
 

@@ -61,7 +61,7 @@ func (s *Server) apiProducts(w http.ResponseWriter, r *http.Request) error {
 	key, gen, now := q.Key(st.ID)+"\x00"+st.Currency, s.catalog.Generation(st.ID), time.Now()
 	body, ok := s.listings.Get(key, gen, now)
 	if !ok {
-		page, err := s.catalog.Products(r.Context(), st.ID, q)
+		page, err := s.catalog.ReadProducts(r.Context(), st.ID, q)
 		if err != nil {
 			return err
 		}

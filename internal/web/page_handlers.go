@@ -44,11 +44,11 @@ func (s *Server) pageStore(w http.ResponseWriter, r *http.Request) error {
 	key, gen, now := q.Key(st.ID)+"\x00"+st.Slug+"\x00"+st.Name, s.catalog.Generation(st.ID), time.Now()
 	content, ok := s.storefronts.Get(key, gen, now)
 	if !ok {
-		page, err := s.catalog.Products(r.Context(), st.ID, q)
+		page, err := s.catalog.ReadProducts(r.Context(), st.ID, q)
 		if err != nil {
 			return err
 		}
-		cats, err := s.catalog.Categories(r.Context(), st.ID)
+		cats, err := s.catalog.ReadCategories(r.Context(), st.ID)
 		if err != nil {
 			return err
 		}
