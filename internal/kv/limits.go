@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// MemoryLimits keeps rate-limit windows and one-time codes in this process.
+// MemoryLimits keeps rate-limit windows, one-time codes and blocks in this process.
 type MemoryLimits struct {
 	mu        sync.Mutex
 	hits      map[string][]time.Time // sliding windows

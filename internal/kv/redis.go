@@ -18,7 +18,8 @@ import (
 //
 // Keys (under the prefix): s:{id} a session hash; t:{hash} cookie token → id; r:{hash} current
 // refresh token → id; x:{hash} spent refresh token → id; u:{user} set of session ids;
-// w:{key} a rate-limit window (sorted set); c:{key} a mailed code (hash).
+// w:{key} a rate-limit window (sorted set); c:{key} a mailed code (hash); b:{key} a block's end
+// (Unix nanoseconds).
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
