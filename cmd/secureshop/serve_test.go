@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,37 @@ func TestServe_DemoThenGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("server still answers after shutdown")
+	}
+}
+
+// holdCollections holds the collector back only until settle, and settle gives the operator's
+// GOGC and GOMEMLIMIT back, keeping a memory limit lower than the start-up's own.
+func TestHoldCollections_SettleRestoresTheOperatorsSettings(t *testing.T) {
+	percent, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	defer func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }()
+	for _, c := range []struct {
+		percent       int
+		limit, during int64
+	}{
+		{150, math.MaxInt64, startUpMemoryLimit},
+		{100, 64 << 20, 64 << 20}, // the operator's lower limit holds during start-up too
+	} {
+		debug.SetGCPercent(c.percent)
+		debug.SetMemoryLimit(c.limit)
+		settle := holdCollections()
+		if got := debug.SetGCPercent(-1); got != -1 {
+			t.Errorf("GOGC during start-up = %d, want -1 (held)", got)
+		}
+		if got := debug.SetMemoryLimit(-1); got != c.during {
+			t.Errorf("memory limit during start-up = %d, want %d", got, c.during)
+		}
+		settle()
+		settle() // a second call changes nothing
+		if got := debug.SetGCPercent(c.percent); got != c.percent {
+			t.Errorf("GOGC after settle = %d, want %d", got, c.percent)
+		}
+		if got := debug.SetMemoryLimit(-1); got != c.limit {
+			t.Errorf("memory limit after settle = %d, want %d", got, c.limit)
+		}
 	}
 }
