@@ -134,7 +134,12 @@ func build() string {
 		fatal(err)
 	}
 	bin := filepath.Join(dir, "secureshop")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/secureshop").CombinedOutput(); err != nil { // #nosec G204 -- fixed arguments
+	// Built as it is deployed: the shop is pure Go (SQLite included), so a static binary without
+	// cgo. With cgo available, the standard library's resolver alone would link the C library in
+	// and start the server's threads through it, about 1.3 MiB more of resident memory.
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/secureshop") // #nosec G204 -- fixed arguments
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
