@@ -507,24 +507,13 @@ func bareCheckouts(db, dbURL, product string) (same, minimal Result) {
 		fatal(err)
 	}
 	same = measure("bare transaction (checkout baseline)", func(int) error {
-		tx, err := begin()
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }()
 		t := now()
-		res, err := tx.StmtContext(ctx, update).ExecContext(ctx, 1, t, store, product, 1)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("out of stock")
-		}
-		if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), store, customer, "paid", "GBP",
-			999, "visa", "4242", "bench", t, t); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return sale(begin, func(tx *sql.Tx) (sql.Result, error) {
+			return tx.StmtContext(ctx, update).ExecContext(ctx, 1, t, store, product, 1)
+		}, func(tx *sql.Tx) (sql.Result, error) {
+			return tx.StmtContext(ctx, insert).ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), store, customer, "paid", "GBP",
+				999, "visa", "4242", "bench", t, t)
+		})
 	})
 	_, _ = update.Close(), insert.Close()
 
@@ -536,26 +525,38 @@ func bareCheckouts(db, dbURL, product string) (same, minimal Result) {
 		}
 	}
 	var seq atomic.Int64
+	take := ph(`UPDATE bench_stock SET stock = stock - ? WHERE id = 1 AND stock >= ?`)
+	record := ph(`INSERT INTO bench_orders (id, product, amount, created_at) VALUES (?, ?, ?, ?)`)
 	minimal = measure("bare transaction, minimal tables (earlier baseline)", func(int) error {
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }()
-		res, err := tx.ExecContext(ctx, ph(`UPDATE bench_stock SET stock = stock - ? WHERE id = 1 AND stock >= ?`), 1, 1)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("out of stock")
-		}
-		if _, err := tx.ExecContext(ctx, ph(`INSERT INTO bench_orders (id, product, amount, created_at) VALUES (?, ?, ?, ?)`),
-			strconv.FormatInt(seq.Add(1), 10)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), 1, 999, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return sale(func() (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }, func(tx *sql.Tx) (sql.Result, error) {
+			return tx.ExecContext(ctx, take, 1, 1)
+		}, func(tx *sql.Tx) (sql.Result, error) {
+			return tx.ExecContext(ctx, record, strconv.FormatInt(seq.Add(1), 10)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), 1, 999,
+				time.Now().UTC().Format(time.RFC3339Nano))
+		})
 	})
 	return same, minimal
+}
+
+// sale is one bare checkout transaction: take a unit (the update must change exactly one row, or
+// the product is out of stock), record the order, commit; anything short of the commit rolls back.
+func sale(begin func() (*sql.Tx, error), take, record func(*sql.Tx) (sql.Result, error)) error {
+	tx, err := begin()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := take(tx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("out of stock")
+	}
+	if _, err := record(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func client() *http.Client {
