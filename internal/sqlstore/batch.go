@@ -111,7 +111,8 @@ func (b *batcher) batch(first *writeReq) {
 		close(first.done)
 		return
 	}
-	broken := b.run(sqltx, first)
+	bound := map[*sql.Stmt]*sql.Stmt{} // the batch's statements, bound to its transaction once
+	broken := b.run(sqltx, bound, first)
 	for !broken && len(batch) < maxBatch {
 		var r *writeReq
 		select {
@@ -122,7 +123,7 @@ func (b *batcher) batch(first *writeReq) {
 			break
 		}
 		batch = append(batch, r)
-		broken = b.run(sqltx, r)
+		broken = b.run(sqltx, bound, r)
 	}
 	if broken {
 		_ = sqltx.Rollback()
@@ -142,17 +143,18 @@ func (b *batcher) batch(first *writeReq) {
 // (a savepoint could not be taken, rolled back or released: the transaction ended under it, as
 // SQLite does itself on some errors), in which case nothing of the batch may commit and no more
 // is run in it.
-func (b *batcher) run(sqltx *sql.Tx, r *writeReq) (broken bool) {
+func (b *batcher) run(sqltx *sql.Tx, bound map[*sql.Stmt]*sql.Stmt, r *writeReq) (broken bool) {
 	if err := r.ctx.Err(); err != nil {
 		r.err = err
 		return false
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	if _, err := sqltx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		r.err = fmt.Errorf("savepoint: %w", translate(err))
+	tx := &Tx{tx: sqltx, db: b.db, store: r.store, now: b.db.Now(), writing: true, stmts: b.db.writeStmts, bound: bound, detached: true}
+	// The savepoint statements are prepared (cached) like any other: a checkout runs two of them.
+	if _, err := tx.exec(ctx, "SAVEPOINT w"); err != nil {
+		r.err = fmt.Errorf("savepoint: %w", err)
 		return true
 	}
-	tx := &Tx{tx: sqltx, db: b.db, store: r.store, now: b.db.Now(), writing: true, stmts: b.db.writeStmts, detached: true}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -162,11 +164,11 @@ func (b *batcher) run(sqltx *sql.Tx, r *writeReq) (broken bool) {
 		r.err = r.fn(tx)
 	}()
 	if r.err != nil || r.panicked != nil {
-		if _, err := sqltx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+		if _, err := tx.exec(ctx, "ROLLBACK TO w"); err != nil {
 			return true
 		}
 	}
-	if _, err := sqltx.ExecContext(ctx, "RELEASE w"); err != nil {
+	if _, err := tx.exec(ctx, "RELEASE w"); err != nil {
 		return true
 	}
 	r.changed = tx.catalogChanged

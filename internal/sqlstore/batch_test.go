@@ -236,3 +236,70 @@ func TestUpdate_BrokenBatchAnswersNoCallerDone(t *testing.T) {
 	// The shop writes on afterwards.
 	newUser(t, db, st.ID, "after@example.com", shop.RoleCustomer)
 }
+
+// TestUpdate_BatchBindsAStatementOnce: on SQLite, a cached statement is bound to the shared write
+// transaction once, and the transactions of a batch (and the savepoints around them) reuse it.
+func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
+	db := openDB(t, testenv.SQLiteURL(t))
+	ctx := context.Background()
+	st := newStore(t, db, "bound")
+	const q = `SELECT COUNT(*) FROM users WHERE store_id = ?`
+	// The cache prepares a statement in the background after its first use.
+	for i := 0; ; i++ {
+		var s any
+		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			s, _ = sqlstore.BoundForTest(ctx, tx, q)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if s != nil {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the statement was never prepared")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	// One transaction holds the writer while a second queues behind it: they share a batch.
+	release, holding := make(chan struct{}), make(chan struct{})
+	var first, second any
+	var n1, n2 int
+	before := sqlstore.CommitsForTest(db)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			first, n1 = sqlstore.BoundForTest(ctx, tx, q)
+			if again, _ := sqlstore.BoundForTest(ctx, tx, q); again != first {
+				t.Error("the same statement was bound twice in one transaction")
+			}
+			close(holding)
+			<-release
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-holding
+	go func() {
+		defer wg.Done()
+		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			second, n2 = sqlstore.BoundForTest(ctx, tx, q)
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the second queue
+	close(release)
+	wg.Wait()
+	if c := sqlstore.CommitsForTest(db) - before; c != 1 {
+		t.Fatalf("%d commits; the two transactions were meant to share one", c)
+	}
+	if first == nil || second != first {
+		t.Errorf("second transaction of the batch used %p (%d bound), the first %p (%d bound)", second, n2, first, n1)
+	}
+}

@@ -80,3 +80,13 @@ func MigrateToForTest(ctx context.Context, db *DB, version int64) error {
 	}
 	return err
 }
+
+// BoundForTest returns the statement tx runs q with (nil when q runs unprepared) and how many
+// cached statements are bound to tx's SQLite transaction.
+func BoundForTest(ctx context.Context, tx *Tx, q string) (any, int) {
+	s := tx.stmt(ctx, q)
+	if s == nil {
+		return nil, len(tx.bound)
+	}
+	return s, len(tx.bound)
+}

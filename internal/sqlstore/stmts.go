@@ -90,13 +90,23 @@ func (c *stmtCache) close() {
 	}
 }
 
-// stmt returns q prepared on tx's connection, or nil to run q unprepared.
+// stmt returns q prepared on tx's connection, or nil to run q unprepared. The statement bound to
+// the SQLite transaction is kept for the transaction's next use of q (a batch's transactions share
+// theirs): binding one is not free — database/sql makes a new Stmt and registers it in maps.
 func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	s := tx.stmts.get(q)
 	if s == nil {
 		return nil
 	}
-	return tx.tx.StmtContext(ctx, s)
+	if b := tx.bound[s]; b != nil {
+		return b
+	}
+	b := tx.tx.StmtContext(ctx, s)
+	if tx.bound == nil {
+		tx.bound = map[*sql.Stmt]*sql.Stmt{}
+	}
+	tx.bound[s] = b
+	return b
 }
 
 // CatalogGeneration counts the committed transactions of this process that changed store's
