@@ -111,13 +111,21 @@ func main() {
 	}
 }
 
-// cleanup stops what main started (a scratch PostgreSQL), also when the run fails.
-var cleanup func()
+// cleanup stops what main started (a scratch PostgreSQL), also when the run fails; buildDir
+// holds the shop's binary for the run, removed at the end.
+var (
+	cleanup  func()
+	buildDir string
+)
 
 func runCleanup() {
 	if cleanup != nil {
 		cleanup()
 		cleanup = nil
+	}
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+		buildDir = ""
 	}
 }
 
@@ -136,6 +144,7 @@ func build() string {
 	if err != nil {
 		fatal(err)
 	}
+	buildDir = dir
 	bin := filepath.Join(dir, "secureshop")
 	// Built as it is deployed: the shop is pure Go (SQLite included), so a static binary without
 	// cgo. With cgo available, the standard library's resolver alone would link the C library in
