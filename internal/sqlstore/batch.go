@@ -111,7 +111,7 @@ func (b *batcher) batch(first *writeReq) {
 		close(first.done)
 		return
 	}
-	bound := map[*sql.Stmt]*sql.Stmt{} // the batch's statements, bound to its transaction once
+	bound := map[string]*sql.Stmt{} // the batch's statements, bound to its transaction once
 	broken := b.run(sqltx, bound, first)
 	for !broken && len(batch) < maxBatch {
 		var r *writeReq
@@ -143,7 +143,7 @@ func (b *batcher) batch(first *writeReq) {
 // (a savepoint could not be taken, rolled back or released: the transaction ended under it, as
 // SQLite does itself on some errors), in which case nothing of the batch may commit and no more
 // is run in it.
-func (b *batcher) run(sqltx *sql.Tx, bound map[*sql.Stmt]*sql.Stmt, r *writeReq) (broken bool) {
+func (b *batcher) run(sqltx *sql.Tx, bound map[string]*sql.Stmt, r *writeReq) (broken bool) {
 	if err := r.ctx.Err(); err != nil {
 		r.err = err
 		return false

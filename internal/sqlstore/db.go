@@ -215,7 +215,7 @@ type Tx struct {
 	stmts   *stmtCache // nil on PostgreSQL
 	// bound: the cached statements bound to tx (see stmt), shared by the transactions of a batch,
 	// which are one SQLite transaction.
-	bound map[*sql.Stmt]*sql.Stmt
+	bound map[string]*sql.Stmt
 	// detached: statements ignore their context's cancellation (a batch's shared transaction).
 	detached bool
 

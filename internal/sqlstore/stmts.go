@@ -94,18 +94,18 @@ func (c *stmtCache) close() {
 // the SQLite transaction is kept for the transaction's next use of q (a batch's transactions share
 // theirs): binding one is not free — database/sql makes a new Stmt and registers it in maps.
 func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if b := tx.bound[q]; b != nil {
+		return b
+	}
 	s := tx.stmts.get(q)
 	if s == nil {
 		return nil
 	}
-	if b := tx.bound[s]; b != nil {
-		return b
-	}
 	b := tx.tx.StmtContext(ctx, s)
 	if tx.bound == nil {
-		tx.bound = map[*sql.Stmt]*sql.Stmt{}
+		tx.bound = map[string]*sql.Stmt{}
 	}
-	tx.bound[s] = b
+	tx.bound[q] = b
 	return b
 }
 
