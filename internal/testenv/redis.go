@@ -18,6 +18,7 @@ var rd struct {
 	err     error
 	missing bool
 	cmd     *exec.Cmd
+	dir     string // its working directory, removed when it stops
 }
 
 // RedisURL returns the URL of this test binary's Redis server, starting it (on a free port on
@@ -76,6 +77,7 @@ func startRedis() {
 					_ = rd.cmd.Process.Kill()
 					_ = rd.cmd.Wait()
 				}
+				_ = os.RemoveAll(rd.dir)
 			})
 			mu.Unlock()
 			return
@@ -91,17 +93,19 @@ func runRedis(port string) error {
 	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", // #nosec G204 -- fixed arguments and a port we chose
 		"--dir", dir, "--logfile", filepath.Join(dir, "log"))
 	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(dir)
 		return err
 	}
 	for i := 0; i < 100; i++ {
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 100*time.Millisecond); err == nil {
 			_ = c.Close()
-			rd.cmd = cmd
+			rd.cmd, rd.dir = cmd, dir
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
+	_ = os.RemoveAll(dir)
 	return fmt.Errorf("redis-server did not answer on port %s", port)
 }
