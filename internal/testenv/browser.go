@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -22,7 +23,13 @@ func Browser(tb testing.TB) context.Context {
 	if path == "" {
 		missing(tb, "Chromium")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	// Chromium keeps its singleton socket in a directory of its own under TMPDIR and leaves it
+	// behind when it is killed: give it a short-named directory that goes when the test ends.
+	tmp, err := os.MkdirTemp("", "chr-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(1280, 900),
 		// The machine's network is closed: keep Chromium from trying to phone home.
@@ -31,6 +38,6 @@ func Browser(tb testing.TB) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	tb.Cleanup(func() { cancel(); cancelAlloc() })
+	tb.Cleanup(func() { cancel(); cancelAlloc(); _ = os.RemoveAll(tmp) })
 	return ctx
 }
