@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,52 @@ func TestSigner_KeyRotationKeepsOldTokensValid(t *testing.T) {
 	}
 	if _, err := NewSigner([]byte("short")); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+func TestSigner_RemembersOnlyWhatItVerified(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, _ := NewSigner(DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "jwt"))
+	tok, _ := s.Sign("u1", "s1", "customer", "sid1", now, 15*time.Minute)
+	first, err := s.Verify(tok, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Verify(tok, now.Add(14*time.Minute))
+	if err != nil || again.SessionID != first.SessionID || again.Subject != first.Subject || !again.ExpiresAt.Equal(first.ExpiresAt.Time) {
+		t.Fatalf("remembered token: %+v %v, first %+v", again, err, first)
+	}
+	if _, err := s.Verify(tok, now.Add(15*time.Minute)); err == nil {
+		t.Fatal("remembered token accepted at its expiry")
+	}
+	// What one signer verified means nothing to another with other keys.
+	other, _ := NewSigner(DeriveKey([]byte("another secret another secret 32"), "jwt"))
+	if _, err := other.Verify(tok, now); err == nil {
+		t.Fatal("a token verified by one signer accepted by another")
+	}
+	// A refused token is not remembered.
+	parts := strings.Split(tok, ".")
+	bad := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	for range 2 {
+		if _, err := s.Verify(bad, now); err == nil {
+			t.Fatal("token with a wrong signature accepted")
+		}
+	}
+	if len(s.seen.m) != 1 {
+		t.Fatalf("%d tokens remembered, want the one verified", len(s.seen.m))
+	}
+	// Bounded: many valid tokens never grow it past its limit, and it keeps working.
+	var last string
+	for i := range maxVerified + 10 {
+		last, _ = s.Sign("u1", "s1", "customer", fmt.Sprint("sid", i), now, 15*time.Minute)
+		if _, err := s.Verify(last, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.seen.m); n > maxVerified {
+		t.Fatalf("%d tokens remembered, limit %d", n, maxVerified)
+	}
+	if c, err := s.Verify(last, now); err != nil || c.SessionID != fmt.Sprint("sid", maxVerified+9) {
+		t.Fatalf("after the limit: %+v %v", c, err)
 	}
 }
