@@ -55,6 +55,9 @@ func PreparedForTest(db *DB) (read, write int) {
 	return count(db.readStmts), count(db.writeStmts)
 }
 
+// MaxBatch is how many write transactions share one SQLite commit at most.
+const MaxBatch = maxBatch
+
 // CommitsForTest reports how many commits SQLite's group commit has issued.
 func CommitsForTest(db *DB) int64 {
 	if db.batch == nil {
