@@ -597,7 +597,7 @@ func client() *http.Client {
 // generator shares the two cores with the server it measures, so it should cost little:
 // net/http's client took ~50 µs of CPU a request (a reading and a writing goroutine per
 // connection, handing each request and answer over channels), a quarter of the CPU used during
-// the checkout rounds; this takes about a third of that. One goroutine uses it at a time.
+// the checkout rounds; this takes about half of that. One goroutine uses it at a time.
 type loadConn struct {
 	host string // host:port
 	conn net.Conn
