@@ -138,6 +138,7 @@ func (s *Signer) Sign(user shop.UserID, store shop.StoreID, role shop.Role, sid 
 }
 
 // Verify checks an access token's algorithm, key, signature, issuer, audience and lifetime at now.
+// A token it verified before is answered from memory while now is inside the token's lifetime.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	sum := sha256.Sum256([]byte(token))
 	if c, ok := s.seen.get(sum, now); ok {
