@@ -115,9 +115,12 @@ func TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 		}
 		if db.Dialect() == sqlstore.SQLite {
 			// 41 transactions; they waited together, so they shared commits, each commit at
-			// most MaxBatch of them.
-			if c, want := sqlstore.CommitsForTest(db)-before, int64((n+1+sqlstore.MaxBatch-1)/sqlstore.MaxBatch); c != want {
-				t.Errorf("%d commits for %d transactions queued together, want %d (%d a commit)", c, n+1, want, sqlstore.MaxBatch)
+			// most MaxBatch of them: at least ceil(41/MaxBatch) commits, and not many more (a
+			// goroutine slow to queue may start a batch of its own on a loaded machine).
+			least := int64((n + 1 + sqlstore.MaxBatch - 1) / sqlstore.MaxBatch)
+			if c := sqlstore.CommitsForTest(db) - before; c < least || c > least+2 {
+				t.Errorf("%d commits for %d transactions queued together, want %d to %d (at most %d a commit)",
+					c, n+1, least, least+2, sqlstore.MaxBatch)
 			}
 		}
 	})
