@@ -142,6 +142,7 @@ type App struct {
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
 	Orders   *orders.Service
+	Gateway  *payment.Dummy // the payment gateway (its books, for tests)
 	Web      *web.Server
 	Metrics  *web.Metrics
 	redis    *redis.Client
@@ -225,7 +226,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	// Order confirmations go out after the answer; sign-in codes (which the visitor waits for) do not.
 	a.outbox = mail.NewQueue(mailer, 1024, log)
-	a.Orders = orders.New(db, payment.Dummy{}, a.outbox, keyHash, log)
+	a.Gateway = payment.NewDummy()
+	a.Orders = orders.New(db, a.Gateway, a.outbox, log)
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		_ = a.Close()
@@ -234,7 +236,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
 		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsListen != ""}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, Log: log})
+		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, KeyHash: keyHash, Log: log})
 	if err != nil {
 		_ = a.Close()
 		return nil, err

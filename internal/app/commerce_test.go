@@ -217,9 +217,17 @@ func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 		if stock, _ := s.stockAndLedger("idem", p.ID); stock != 5 {
 			t.Fatalf("stock after a decline: %d, want 5", stock)
 		}
+		// The attempt stays on record as a cancelled order whose payment failed: no money taken.
 		a = s.call("GET", "/api/v1/stores/idem/orders", tok, nil)
-		if strings.Contains(string(a.body), `"id"`) {
-			t.Fatalf("an order exists after a decline: %s", a.body)
+		var declined struct{ Items []orderJSON }
+		a.json(t, &declined)
+		if len(declined.Items) != 1 || declined.Items[0].Status != "cancelled" {
+			t.Fatalf("orders after a decline: %s", a.body)
+		}
+		a = s.call("GET", "/api/v1/stores/idem/orders/"+declined.Items[0].ID, tok, nil)
+		if !strings.Contains(string(a.body), `"paid":{"amount":0`) || !strings.Contains(string(a.body), `"state":"failed"`) ||
+			!strings.Contains(string(a.body), `"note":"payment declined"`) {
+			t.Fatalf("the declined order: %s", a.body)
 		}
 		a = s.call("GET", "/api/v1/stores/idem/cart", tok, nil)
 		if !strings.Contains(string(a.body), `"quantity":2`) {
@@ -324,8 +332,14 @@ func TestOrders_StateMachine(t *testing.T) {
 	p := s.newProduct("flow", "F-1", 250, 3)
 	cust := s.login("flow", "customer@example.com").AccessToken
 	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/flow/cart/items/"+p.ID, cust, `{"quantity":1}`), 200)
+	// The contract requires an Idempotency-Key: without one, a clear 400 naming the header.
 	a := s.call("POST", "/api/v1/stores/flow/checkout", cust, goodCard)
-	expectStatus(t, "checkout without a key", a, 201)
+	expectStatus(t, "checkout without a key", a, 400)
+	if !strings.HasSuffix(a.problemType(t), "idempotency-key-required") || !strings.Contains(string(a.body), `"field":"Idempotency-Key"`) {
+		t.Fatalf("checkout without a key: %s", a.body)
+	}
+	a = s.call("POST", "/api/v1/stores/flow/checkout", cust, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	expectStatus(t, "checkout with a key", a, 201)
 	var o orderJSON
 	a.json(t, &o)
 	clerk := s.login("flow", "clerk@example.com").AccessToken
@@ -478,7 +492,7 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 		one(list())
 		buyer := s.customer("fresh", "figs@example.com").AccessToken
 		expectStatus(t, "add to cart", s.call("PUT", "/api/v1/stores/fresh/cart/items/"+p.ID, buyer, `{"quantity":7}`), http.StatusOK)
-		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, goodCard), http.StatusCreated)
+		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, goodCard, "Idempotency-Key", testenv.RandomName("k")), http.StatusCreated)
 		if got := list(); got.Stock != 0 || !strings.Contains(storefront(), "Out of stock") {
 			t.Fatalf("after the sale: %+v", got)
 		}
@@ -542,7 +556,7 @@ func TestRefunds_PartialThenTheRest(t *testing.T) {
 		p := s.newProduct("ret", "RET-1", 1250, 5)
 		buyer := s.customer("ret", "buyer@example.com").AccessToken
 		expectStatus(t, "add", s.call("PUT", "/api/v1/stores/ret/cart/items/"+p.ID, buyer, `{"quantity":2}`), http.StatusOK)
-		a := s.call("POST", "/api/v1/stores/ret/checkout", buyer, goodCard)
+		a := s.call("POST", "/api/v1/stores/ret/checkout", buyer, goodCard, "Idempotency-Key", testenv.RandomName("k"))
 		expectStatus(t, "checkout", a, http.StatusCreated)
 		var o struct {
 			ID       string
@@ -553,18 +567,27 @@ func TestRefunds_PartialThenTheRest(t *testing.T) {
 		admin := s.login("ret", "admin@example.com").AccessToken
 		clerk := s.login("ret", "clerk@example.com").AccessToken
 		refunds := "/api/v1/stores/ret/orders/" + o.ID + "/refunds"
-		expectStatus(t, "clerk refunds", s.call("POST", refunds, clerk, `{"amount":100,"reason":"x"}`), http.StatusForbidden)
+		expectStatus(t, "clerk refunds", s.call("POST", refunds, clerk, `{"amount":{"amount":100,"currency":"GBP"},"reason":"x"}`), http.StatusForbidden)
 		expectStatus(t, "customer refunds", s.call("POST", refunds, buyer, `{"reason":"x"}`), http.StatusForbidden)
-		expectStatus(t, "zero", s.call("POST", refunds, admin, `{"amount":0,"reason":"x"}`), http.StatusUnprocessableEntity)
-		expectStatus(t, "no reason", s.call("POST", refunds, admin, `{"amount":100}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "zero", s.call("POST", refunds, admin, `{"amount":{"amount":0,"currency":"GBP"},"reason":"x"}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "no reason", s.call("POST", refunds, admin, `{"amount":{"amount":100,"currency":"GBP"}}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "another currency", s.call("POST", refunds, admin, `{"amount":{"amount":100,"currency":"EUR"},"reason":"x"}`), http.StatusUnprocessableEntity)
+		// Money has one shape everywhere: a bare number is refused, and the answer says the shape.
+		a = s.call("POST", refunds, admin, `{"amount":100,"reason":"x"}`)
+		expectStatus(t, "a bare amount", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), `\"currency\"`) {
+			t.Fatalf("the refusal of a bare amount: %s", a.body)
+		}
+		// Restocking names lines: the old yes/no is refused with the shape it takes.
+		expectStatus(t, "restock true", s.call("POST", refunds, admin, `{"reason":"x","restock":true}`), http.StatusUnprocessableEntity)
 
-		a = s.call("POST", refunds, admin, `{"amount":1000,"reason":"one arrived dented"}`)
+		a = s.call("POST", refunds, admin, `{"amount":{"amount":1000,"currency":"GBP"},"reason":"one arrived dented"}`)
 		expectStatus(t, "partial", a, http.StatusCreated)
 		a.json(t, &o)
 		if o.Status != "partially_refunded" || o.Refunded.Amount != 1000 {
 			t.Fatalf("after a partial refund: %+v", o)
 		}
-		a = s.call("POST", refunds, admin, `{"amount":1501,"reason":"too much"}`)
+		a = s.call("POST", refunds, admin, `{"amount":{"amount":1501,"currency":"GBP"},"reason":"too much"}`)
 		expectStatus(t, "more than is left", a, http.StatusUnprocessableEntity)
 		if !strings.Contains(string(a.body), "£15.00") {
 			t.Fatalf("the refusal does not say what is left: %s", a.body)

@@ -91,7 +91,7 @@ func TestPermissionMatrix_EveryRouteEveryRoleBothStores(t *testing.T) {
 	archive := s.newProduct("own", "MATRIX-ARCHIVE", 500, 100)
 	cust := s.login("own", "customer@example.com").AccessToken
 	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/own/cart/items/"+product.ID, cust, `{"quantity":1}`), 200)
-	a := s.call("POST", "/api/v1/stores/own/checkout", cust, goodCard)
+	a := s.call("POST", "/api/v1/stores/own/checkout", cust, goodCard, "Idempotency-Key", testenv.RandomName("k"))
 	expectStatus(t, "checkout", a, 201)
 	var order orderJSON
 	a.json(t, &order)

@@ -36,7 +36,7 @@ func TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole(t *testing.T) {
 	var o orderJSON
 	a.json(t, &o)
 	admin := s.login("rls", "admin@example.com").AccessToken
-	expectStatus(t, "refund", s.call("POST", "/api/v1/stores/rls/orders/"+o.ID+"/refunds", admin, `{"amount":700,"reason":"test"}`), 201)
+	expectStatus(t, "refund", s.call("POST", "/api/v1/stores/rls/orders/"+o.ID+"/refunds", admin, `{"amount":{"amount":700,"currency":"GBP"},"reason":"test"}`), 201)
 	expectStatus(t, "report", s.call("GET", "/api/v1/stores/rls/reports/sales", admin, nil), 200)
 	expectStatus(t, "register", s.call("POST", "/api/v1/stores/rls/auth/register", "", map[string]string{"email": "n@example.com", "password": "quiet violin harbour 88"}), 201)
 	expectStatus(t, "other store's order", s.call("GET", "/api/v1/stores/rls-other/orders/"+o.ID, s.login("rls-other", "admin@example.com").AccessToken, nil), 404)

@@ -139,8 +139,8 @@ func TestMetrics_CountRequestsFailuresAndOrders(t *testing.T) {
 	s.call("POST", "/api/v1/stores/metrics/auth/login", "", map[string]string{"email": "customer@example.com", "password": "wrong wrong wrong"})
 	tok := s.login("metrics", "customer@example.com").AccessToken
 	s.call("PUT", "/api/v1/stores/metrics/cart/items/"+p.ID, tok, `{"quantity":1}`)
-	s.call("POST", "/api/v1/stores/metrics/checkout", tok, declinedCard)
-	s.call("POST", "/api/v1/stores/metrics/checkout", tok, goodCard)
+	s.call("POST", "/api/v1/stores/metrics/checkout", tok, declinedCard, "Idempotency-Key", testenv.RandomName("k"))
+	s.call("POST", "/api/v1/stores/metrics/checkout", tok, goodCard, "Idempotency-Key", testenv.RandomName("k"))
 	expectStatus(t, "metrics without the token", s.call("GET", "/metrics", "", nil), 401)
 	a := s.call("GET", "/metrics", "metrics-secret", nil)
 	expectStatus(t, "metrics", a, 200)

@@ -216,7 +216,7 @@ func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st sh
 	if in.Stock != nil {
 		stock = *in.Stock
 	}
-	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
 		if p.CategoryID, err = s.categoryID(ctx, tx, st.ID, in.Category); err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st sh
 	if f := in.validate(st, false); len(f) > 0 {
 		return sqlstore.Product{}, shop.Invalid(f...)
 	}
-	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, st.ID, id)
 		if err != nil {
 			return err
@@ -311,7 +311,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, actor shop.Principal, stor
 	if err := access.CheckStore(actor, store, access.CatalogArchive, "Product"); err != nil {
 		return err
 	}
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, store, id)
 		if err != nil || p.Status == "archived" {
 			return err
@@ -326,10 +326,11 @@ func (s *Service) ArchiveProduct(ctx context.Context, actor shop.Principal, stor
 	})
 }
 
-// AdjustStock moves a product's stock by delta with a reason (a delivery, a count, breakage).
-func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, delta int, reason string) (sqlstore.Product, error) {
+// AdjustStock moves a product's stock by delta with a reason (a delivery, a count, breakage). A
+// retry with the same Idempotency-Key moves it once and answers with the product (replayed).
+func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, delta int, reason string, idem shop.Idempotency) (sqlstore.Product, bool, error) {
 	if err := access.CheckStore(actor, store, access.InventoryAdjust, "Product"); err != nil {
-		return sqlstore.Product{}, err
+		return sqlstore.Product{}, false, err
 	}
 	var f []shop.FieldError
 	if delta == 0 || delta < -1_000_000 || delta > 1_000_000 {
@@ -338,10 +339,18 @@ func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store s
 	if reason = strings.TrimSpace(reason); reason == "" || !validText(reason, 200, false) {
 		f = append(f, shop.FieldError{Field: "reason", Message: "must say why, in 1 to 200 characters"})
 	}
-	if len(f) > 0 {
-		return sqlstore.Product{}, shop.Invalid(f...)
+	if err := idem.Check(false); err != nil {
+		return sqlstore.Product{}, false, err
 	}
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	if len(f) > 0 {
+		return sqlstore.Product{}, false, shop.Invalid(f...)
+	}
+	replay := ""
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		var err error
+		if replay, err = tx.ReplayedKey(ctx, store, actor.UserID, idem); err != nil || replay != "" {
+			return err
+		}
 		after, err := tx.MoveStock(ctx, store, id, delta, reason, string(actor.UserID), "")
 		if errors.Is(err, sqlstore.ErrInsufficientStock) {
 			return shop.Errorf(shop.KindConflict, "The stock cannot go below zero.")
@@ -349,15 +358,22 @@ func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store s
 		if err != nil {
 			return err
 		}
+		if err := tx.SaveKey(ctx, store, actor.UserID, idem, id); err != nil {
+			return err
+		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "inventory.adjust", TargetType: "product", TargetID: id,
 			Detail: map[string]string{"delta": strconv.Itoa(delta), "stock_before": strconv.Itoa(after - delta),
 				"stock_after": strconv.Itoa(after), "reason": reason}})
 		return err
 	})
-	if err != nil {
-		return sqlstore.Product{}, err
+	if errors.Is(err, shop.ErrDuplicate) { // the same key, committed a moment ago by a concurrent request
+		err, replay = nil, id
 	}
-	return s.product(ctx, store, id)
+	if err != nil {
+		return sqlstore.Product{}, false, err
+	}
+	p, err := s.product(ctx, store, id)
+	return p, replay != "", err
 }
 
 // Ledger lists a product's stock changes, newest first.
@@ -390,7 +406,7 @@ func (s *Service) Import(ctx context.Context, actor shop.Principal, store shop.S
 		return 0, err
 	}
 	n := 0
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		for _, sd := range seeds {
 			c := sd.Category
 			if err := tx.CreateCategory(ctx, store, &c); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -18,7 +17,8 @@ import (
 var csvHeader = []string{"sku", "name", "description", "price", "stock", "category", "status"}
 
 // ExportCSV writes the store's whole catalogue (archived products too) as CSV, prices as decimals.
-func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, store shop.StoreID, w io.Writer) error {
+func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, st shop.Store, w io.Writer) error {
+	store := st.ID
 	if err := access.CheckStore(actor, store, access.CatalogWrite, "Store"); err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, store sho
 				return err
 			}
 			for _, p := range page.Products {
-				if err := cw.Write([]string{cell(p.SKU), cell(p.Name), cell(p.Description), decimal(p.PriceAmount), strconv.Itoa(p.Stock),
+				if err := cw.Write([]string{cell(p.SKU), cell(p.Name), cell(p.Description), shop.M(p.PriceAmount, st.Currency).Decimal(), strconv.Itoa(p.Stock),
 					cell(p.CategorySlug), p.Status}); err != nil {
 					return err
 				}
@@ -58,8 +58,6 @@ func cell(s string) string {
 	}
 	return s
 }
-
-func decimal(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) }
 
 // RowProblem is why one CSV row would be (or was) rejected.
 type RowProblem struct {
@@ -101,7 +99,7 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 		}
 	}
 	rep := ImportReport{DryRun: dryRun, Rejected: []RowProblem{}}
-	err = s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		seen := map[string]bool{}
 		for line := 2; ; line++ {
 			rec, err := cr.Read()
@@ -127,7 +125,7 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 			in := ProductInput{SKU: get("sku"), Name: get("name"), Description: get("description"), Category: get("category")}
 			var problems []shop.FieldError
 			if v := get("price"); v != nil {
-				if minor, ok := shop.ParseAmount(*v); ok {
+				if minor, ok := shop.ParseAmount(st.Currency, *v); ok {
 					in.Price = &shop.Money{Amount: minor}
 				} else {
 					problems = append(problems, shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"golang.org/x/term"
-
-	"secureshop/internal/shop"
 )
 
 // Console is the interactive client: it signs in, then offers the menu of the signed-in role.
@@ -35,6 +34,9 @@ func New(c *Client, in io.Reader, out io.Writer) *Console {
 }
 
 var errQuit = errors.New("quit")
+
+// decimalRE is the shape of an amount typed at a prompt: whole units and optional decimals.
+var decimalRE = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,3})?$`)
 
 func (k *Console) say(format string, a ...any) { _, _ = fmt.Fprintf(k.out, format, a...) }
 
@@ -322,11 +324,10 @@ func normalize(kind int, s string, rows []string) (string, string) {
 		if s == "" {
 			return "", ""
 		}
-		a, ok := shop.ParseAmount(s)
-		if !ok {
+		if !decimalRE.MatchString(s) {
 			return "", "Please enter an amount such as 12 or 12.50."
 		}
-		return strconv.FormatInt(a, 10), ""
+		return s, "" // read in the order's currency when it is sent
 	case product, order, user:
 		if n, err := strconv.Atoi(s); err == nil {
 			if n < 1 || n > len(rows) {

@@ -43,14 +43,20 @@ type Cart struct {
 
 // Order is an order with its lines and history.
 type Order struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Total    Money  `json:"total"`
-	Refunded Money  `json:"refunded"`
-	Items    []struct {
-		Name      string `json:"name"`
-		Quantity  int    `json:"quantity"`
-		LineTotal Money  `json:"line_total"`
+	ID            string `json:"id"`
+	Status        string `json:"status"`
+	Total         Money  `json:"total"`
+	Paid          Money  `json:"paid"`
+	Refunded      Money  `json:"refunded"`
+	RefundPending Money  `json:"refund_pending"`
+	Items         []struct {
+		ID         string `json:"id"`
+		SKU        string `json:"sku"`
+		Name       string `json:"name"`
+		Quantity   int    `json:"quantity"`
+		LineTotal  Money  `json:"line_total"`
+		Returned   int    `json:"returned"`
+		Returnable int    `json:"returnable"`
 	} `json:"items"`
 	History []struct {
 		From string    `json:"from"`
@@ -84,9 +90,9 @@ type Report struct {
 type Bucket struct {
 	Start   time.Time `json:"start"`
 	Orders  int       `json:"orders"`
-	Gross   int64     `json:"gross"`
-	Refunds int64     `json:"refunds"`
-	Net     int64     `json:"net"`
+	Gross   Money     `json:"gross"`
+	Refunds Money     `json:"refunds"`
+	Net     Money     `json:"net"`
 }
 
 // Event is an audit log entry.
@@ -199,7 +205,7 @@ var ops = []op{
 	{name: "cancel", title: "Cancel an order", roles: "customer", params: []param{{"order", "Order (number or id)", order, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			var o Order
-			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/cancel"), nil, &o)
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/cancel"), nil, &o, "Idempotency-Key", newKey())
 			return o, err
 		}, show: showOrder},
 	{name: "inventory", title: "Inventory", roles: staff,
@@ -215,7 +221,8 @@ var ops = []op{
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			d, _ := strconv.Atoi(v["delta"])
 			var p Product
-			err := c.do(ctx, "POST", c.storePath("/products/"+url.PathEscape(v["product"])+"/stock-adjustments"), map[string]any{"delta": d, "reason": v["reason"]}, &p)
+			err := c.do(ctx, "POST", c.storePath("/products/"+url.PathEscape(v["product"])+"/stock-adjustments"), map[string]any{"delta": d, "reason": v["reason"]}, &p,
+				"Idempotency-Key", newKey())
 			return p, err
 		}, show: func(w io.Writer, r any) {
 			p := r.(Product)
@@ -225,19 +232,32 @@ var ops = []op{
 		params: []param{{"order", "Order (number or id)", order, ""}, {"status", "New status (processing, shipped, delivered, cancelled)", text, ""}, {"note", "Note", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			var o Order
-			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/status"), map[string]string{"status": v["status"], "note": v["note"]}, &o)
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/status"), map[string]string{"status": v["status"], "note": v["note"]}, &o,
+				"Idempotency-Key", newKey())
 			return o, err
 		}, show: showOrder},
 	{name: "refund", title: "Refund an order", roles: "admin",
 		params: []param{{"order", "Order (number or id)", order, ""}, {"amount", "Amount (e.g. 12.50; empty for the rest)", amount, ""},
-			{"reason", "Reason", text, ""}, {"restock", "Put the items back in stock? (yes/no)", text, "no"}},
+			{"reason", "Reason", text, ""}, {"restock", "Back in stock: line and units, e.g. 1x2 for two of line 1, \"all\" for every unit not yet back, empty for none", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
-			body := map[string]any{"reason": v["reason"], "restock": strings.HasPrefix(strings.ToLower(v["restock"]), "y")}
-			if v["amount"] != "" { // without one, the shop refunds what is left
-				body["amount"], _ = strconv.ParseInt(v["amount"], 10, 64)
+			var o Order // the order's currency and lines, to read the answers in
+			if err := c.do(ctx, "GET", c.storePath("/orders/"+url.PathEscape(v["order"])), nil, &o); err != nil {
+				return nil, err
 			}
-			var o Order
-			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/refunds"), body, &o)
+			body := map[string]any{"reason": v["reason"]}
+			if v["amount"] != "" { // without one, the shop refunds what is left
+				minor, ok := shop.ParseAmount(o.Total.Currency, v["amount"])
+				if !ok {
+					return nil, fmt.Errorf("%s is not an amount of %s", v["amount"], o.Total.Currency)
+				}
+				body["amount"] = Money{Amount: minor, Currency: o.Total.Currency}
+			}
+			restock, err := restockLines(o, v["restock"])
+			if err != nil {
+				return nil, err
+			}
+			body["restock"] = restock
+			err = c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/refunds"), body, &o, "Idempotency-Key", newKey())
 			return o, err
 		}, show: showOrder},
 	{name: "users", title: "Users", roles: "admin",
@@ -313,7 +333,7 @@ var (
 // instead of paying twice. When no attempt is answered the order may or may not exist, and the
 // error says so.
 func checkout(ctx context.Context, c *Client, body any) (Order, error) {
-	key := rand.Text()
+	key := newKey()
 	var o Order
 	var err error
 	for attempt := 1; attempt <= checkoutAttempts; attempt++ {
@@ -413,12 +433,22 @@ func showOrders(w io.Writer, r any) {
 func showOrder(w io.Writer, r any) {
 	o := r.(Order)
 	_, _ = fmt.Fprintf(w, "Order %s: %s, total %s", o.ID, o.Status, o.Total)
+	if o.Paid.Amount != 0 {
+		_, _ = fmt.Fprintf(w, ", paid %s", o.Paid)
+	}
 	if o.Refunded.Amount != 0 {
 		_, _ = fmt.Fprintf(w, ", refunded %s", o.Refunded)
 	}
+	if o.RefundPending.Amount != 0 {
+		_, _ = fmt.Fprintf(w, ", refund pending %s", o.RefundPending)
+	}
 	_, _ = fmt.Fprintln(w)
-	for _, it := range o.Items {
-		_, _ = fmt.Fprintf(w, "  %d × %s  %s\n", it.Quantity, it.Name, it.LineTotal)
+	for i, it := range o.Items {
+		_, _ = fmt.Fprintf(w, "  %d. %d × %s  %s", i+1, it.Quantity, it.Name, it.LineTotal)
+		if it.Returned > 0 {
+			_, _ = fmt.Fprintf(w, "  (%d back in stock)", it.Returned)
+		}
+		_, _ = fmt.Fprintln(w)
 	}
 	for _, h := range o.History {
 		_, _ = fmt.Fprintf(w, "  %s  %s → %s  %s\n", h.At.Local().Format("2006-01-02 15:04"), h.From, h.To, h.Note)
@@ -445,17 +475,16 @@ func showUser(w io.Writer, r any) {
 
 func showReport(w io.Writer, r any) {
 	rep := r.(Report)
-	m := func(a int64) Money { return Money{Amount: a, Currency: rep.Currency} }
 	_, _ = fmt.Fprintf(w, "Sales from %s to %s, by %s\n", rep.From.Format("2006-01-02"), rep.To.Format("2006-01-02"), rep.Interval)
 	table(w, "PERIOD\tORDERS\tGROSS\tREFUNDS\tNET", func(tw io.Writer) {
 		for _, b := range rep.Buckets {
-			if b.Orders == 0 && b.Refunds == 0 {
+			if b.Orders == 0 && b.Refunds.Amount == 0 {
 				continue
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", b.Start.Format("2006-01-02"), b.Orders, m(b.Gross), m(b.Refunds), m(b.Net))
+			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", b.Start.Format("2006-01-02"), b.Orders, b.Gross, b.Refunds, b.Net)
 		}
 		t := rep.Total
-		_, _ = fmt.Fprintf(tw, "Total\t%d\t%s\t%s\t%s\n", t.Orders, m(t.Gross), m(t.Refunds), m(t.Net))
+		_, _ = fmt.Fprintf(tw, "Total\t%d\t%s\t%s\t%s\n", t.Orders, t.Gross, t.Refunds, t.Net)
 	})
 }
 
@@ -467,3 +496,35 @@ func showEvents(w io.Writer, r any) {
 		}
 	})
 }
+
+// restockLines reads the answer to "back in stock": "all", or lines and units such as "1x2 3x1"
+// (line numbers as showOrder numbers them), into the refund's restock list.
+func restockLines(o Order, answer string) ([]map[string]any, error) {
+	out := []map[string]any{}
+	answer = strings.TrimSpace(strings.ToLower(answer))
+	if answer == "" {
+		return out, nil
+	}
+	if answer == "all" {
+		for _, it := range o.Items {
+			if it.Returnable > 0 {
+				out = append(out, map[string]any{"line_id": it.ID, "quantity": it.Returnable})
+			}
+		}
+		return out, nil
+	}
+	for _, part := range strings.FieldsFunc(answer, func(r rune) bool { return r == ' ' || r == ',' }) {
+		line, units, ok := strings.Cut(part, "x")
+		n, err1 := strconv.Atoi(line)
+		q, err2 := strconv.Atoi(units)
+		if !ok || err1 != nil || err2 != nil || n < 1 || n > len(o.Items) || q < 1 {
+			return nil, fmt.Errorf("%q is not a line and units such as 1x2 (the order has %d lines)", part, len(o.Items))
+		}
+		out = append(out, map[string]any{"line_id": o.Items[n-1].ID, "quantity": q})
+	}
+	return out, nil
+}
+
+// newKey is a new Idempotency-Key: one for each request that moves money or stock, kept for its
+// retries.
+func newKey() string { return rand.Text() }

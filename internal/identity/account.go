@@ -53,7 +53,7 @@ func (s *Service) Register(ctx context.Context, st shop.Store, email, password, 
 	}
 	token, tokenHash := newToken()
 	exists := false
-	err = s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if _, err := tx.UserByEmail(ctx, st.ID, e); err == nil {
 			exists = true
 			return nil
@@ -92,7 +92,7 @@ func (s *Service) VerifyEmail(ctx context.Context, st shop.Store, token string) 
 	if token == "" || len(token) > 100 {
 		return errBadLink
 	}
-	return s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	return s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		user, err := tx.UseToken(ctx, st.ID, purposeVerify, HashToken(token), s.now())
 		if errors.Is(err, sqlstore.ErrTokenInvalid) {
 			return errBadLink
@@ -116,7 +116,7 @@ func (s *Service) ForgotPassword(ctx context.Context, st shop.Store, email strin
 	}
 	token, tokenHash := newToken()
 	var u shop.User
-	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
 		if u, err = tx.UserByEmail(ctx, st.ID, e); err != nil || !u.Active {
 			u = shop.User{}
@@ -141,7 +141,7 @@ func (s *Service) ResetPassword(ctx context.Context, st shop.Store, token, passw
 		return errBadLink
 	}
 	var u shop.User
-	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		id, err := tx.UseToken(ctx, st.ID, purposeReset, HashToken(token), s.now())
 		if errors.Is(err, sqlstore.ErrTokenInvalid) {
 			return errBadLink
@@ -207,7 +207,7 @@ func (s *Service) ChangePassword(ctx context.Context, p shop.Principal, current,
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.SetPasswordHash(ctx, p.StoreID, p.UserID, hash); err != nil {
 			return err
 		}
@@ -302,7 +302,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p shop.Principal, password 
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.AnonymiseUser(ctx, p.StoreID, p.UserID, placeholder); err != nil {
 			return err
 		}
@@ -343,7 +343,7 @@ func (s *Service) ResetUserMFA(ctx context.Context, actor shop.Principal, store 
 	if _, err := s.GetUser(ctx, actor, store, id); err != nil {
 		return err
 	}
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.RemoveMFA(ctx, id); err != nil {
 			return err
 		}

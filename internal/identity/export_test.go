@@ -9,7 +9,7 @@ import (
 
 // SetPasswordHashForTest replaces a user's stored hash, as an older release would have left it.
 func (s *Service) SetPasswordHashForTest(ctx context.Context, store shop.StoreID, email, hash string) error {
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		u, err := tx.UserByEmail(ctx, store, email)
 		if err != nil {
 			return err

@@ -98,7 +98,7 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, 
 	until := s.now().Add(s.cfg.LockFor)
 	var n int
 	var locked bool
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) (err error) {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) (err error) {
 		n, locked, err = tx.RecordFailure(ctx, store, email, s.cfg.LockAfter, until)
 		return
 	})
@@ -131,7 +131,7 @@ func (s *Service) clearFailures(ctx context.Context, store shop.StoreID, email s
 	if err := s.limits.Unblock(ctx, acctKey(store, email)); err != nil {
 		return unavailable(err)
 	}
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, store, email) })
+	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, store, email) })
 }
 
 // checkPassword checks e-mail and password for a user of store (or a platform operator when store
@@ -188,7 +188,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
-			err = s.db.Update(ctx, storeID, func(tx *sqlstore.Tx) error { return tx.SetPasswordHash(ctx, storeID, u.ID, h) })
+			err = s.db.Update(ctx, storeID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.SetPasswordHash(ctx, storeID, u.ID, h) })
 			if err != nil {
 				s.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
 			}

@@ -62,7 +62,7 @@ func (s *Service) matchTOTP(secret, code string) (int64, bool) {
 // older) is refused, so an intercepted code cannot be replayed.
 func (s *Service) checkTOTP(ctx context.Context, u shop.User, code string) (bool, error) {
 	ok := false
-	err := s.db.Update(ctx, u.StoreID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, u.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		m, err := tx.MFAOf(ctx, u.ID)
 		if errors.Is(err, shop.ErrNoRows) || (err == nil && m.ConfirmedAt == nil) {
 			return nil
@@ -98,7 +98,9 @@ func (s *Service) useRecoveryCode(ctx context.Context, u shop.User, code string)
 	if len(code) > 40 {
 		return false, nil
 	}
-	err := s.db.Update(ctx, u.StoreID, func(tx *sqlstore.Tx) error { return tx.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code)) })
+	err := s.db.Update(ctx, u.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code))
+	})
 	if errors.Is(err, shop.ErrNoRows) {
 		return false, nil
 	}
@@ -132,7 +134,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, p shop.Principal, issuer strin
 		return Enrollment{}, err
 	}
 	sealed := s.vault.Seal(key.Secret(), string(p.UserID))
-	if err := s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error { return tx.StartMFA(ctx, p.UserID, sealed) }); err != nil {
+	if err := s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.StartMFA(ctx, p.UserID, sealed) }); err != nil {
 		return Enrollment{}, err
 	}
 	e := Enrollment{Secret: key.Secret(), OTPAuthURL: key.URL()}
@@ -155,7 +157,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p shop.Principal, code string
 		return nil, err
 	}
 	var codes []string
-	err := s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		m, err := tx.MFAOf(ctx, p.UserID)
 		if errors.Is(err, shop.ErrNoRows) || (err == nil && m.ConfirmedAt != nil) {
 			return shop.Errorf(shop.KindConflict, "Start enrolment first.")
@@ -221,7 +223,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p shop.Principal, code string
 		s.failed(ctx, p.StoreID, u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "code", Message: "is not a current code or an unused recovery code"})
 	}
-	return s.db.Update(ctx, p.StoreID, func(tx *sqlstore.Tx) error {
+	return s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.RemoveMFA(ctx, p.UserID); err != nil {
 			return err
 		}
@@ -242,7 +244,7 @@ func (s *Service) ResealSecrets(ctx context.Context, actor shop.Principal) (int,
 		return 0, shop.ErrForbidden
 	}
 	n := 0
-	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 		all, err := tx.SealedSecrets(ctx)
 		if err != nil {
 			return err

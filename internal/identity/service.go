@@ -150,7 +150,7 @@ const (
 // record writes an audit entry in its own transaction. The audit log must not silently lose
 // entries, so a failure is logged as an error.
 func (s *Service) record(ctx context.Context, store shop.StoreID, r audit.Record) {
-	err := s.db.Update(context.WithoutCancel(ctx), store, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(context.WithoutCancel(ctx), store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		_, err := tx.AppendAudit(ctx, r)
 		return err
 	})

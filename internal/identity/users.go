@@ -94,7 +94,7 @@ func (s *Service) CreateUser(ctx context.Context, actor shop.Principal, store sh
 	}
 	now := s.now().UTC()
 	u := shop.User{Email: email, Name: in.Name, Role: in.Role, PasswordHash: hash, Active: true, EmailVerifiedAt: &now}
-	err = s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.CreateUser(ctx, store, &u); err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (s *Service) CreateOperator(ctx context.Context, actor shop.Principal, emai
 	}
 	now := s.now().UTC()
 	u := shop.User{Email: e, PasswordHash: hash, Active: true, EmailVerifiedAt: &now}
-	err = s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+	err = s.db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.CreateOperator(ctx, &u); err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor shop.Principal, store sh
 		return shop.User{}, shop.Invalid(shop.FieldError{Field: "role", Message: "must be admin, clerk or customer"})
 	}
 	var u shop.User
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		before, err := tx.UserByID(ctx, store, id)
 		if err != nil {
 			return err

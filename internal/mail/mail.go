@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"secureshop/internal/shop"
 )
 
 // Message is one plain-text e-mail.
@@ -30,6 +32,9 @@ type Dir struct {
 
 // Send writes m to a new file named after the time and a random suffix.
 func (d Dir) Send(ctx context.Context, m Message) error {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

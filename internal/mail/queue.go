@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+
+	"secureshop/internal/shop"
 )
 
 // Sender sends one message.
@@ -46,8 +48,12 @@ func (q *Queue) deliver(m Message) {
 }
 
 // Send queues m; its delivery errors are logged, not returned. After Close, or when the queue is
-// full, it delivers m at once and returns the error.
+// full, it delivers m at once and returns the error. A message sent from inside a database write
+// transaction is refused: should the transaction roll back, the mail would tell of what never was.
 func (q *Queue) Send(ctx context.Context, m Message) error {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return err
+	}
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if !q.closed {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"secureshop/internal/shop"
 )
 
 // SMTP sends messages through a mail server, named by a URL: smtp://user:pass@host:587 (STARTTLS
@@ -46,6 +48,9 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 
 // Send delivers one message.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return err
+	}
 	msg := gomail.NewMsg()
 	if err := msg.From(s.from); err != nil {
 		return err

@@ -24,6 +24,9 @@ type CartLine struct {
 	LineTotal int64
 	Available bool // the product is on sale and enough is in stock
 	Stock     int
+	// PreviousPrice is the unit price the customer accepted when it differs from today's: checkout
+	// refuses the line until they accept the new one.
+	PreviousPrice int64
 }
 
 // Cart is a customer's cart.
@@ -54,6 +57,9 @@ func cartOf(lines []sqlstore.CartLine) Cart {
 	for _, l := range lines {
 		cl := CartLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount, Quantity: l.Quantity,
 			LineTotal: l.PriceAmount * int64(l.Quantity), Available: l.Status == "active" && l.Stock >= l.Quantity, Stock: l.Stock}
+		if l.PriceChanged() {
+			cl.PreviousPrice = l.Accepted
+		}
 		c.Lines = append(c.Lines, cl)
 		c.Total += cl.LineTotal
 	}
@@ -68,7 +74,7 @@ func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store sh
 		return Cart{}, err
 	}
 	var lines []sqlstore.CartLine
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) (err error) {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) (err error) {
 		lines, err = change(tx)
 		return err
 	})
@@ -117,9 +123,11 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 	if err := checkItem(p.Status, p.Stock, p.Quantity); err != nil {
 		return nil, err
 	}
-	if err := tx.SetCartItem(ctx, store, actor.UserID, p.ProductID, p.Quantity); err != nil {
+	// Setting a line accepts its price as the cart shows it now.
+	if err := tx.SetCartItem(ctx, store, actor.UserID, p.ProductID, p.Quantity, p.PriceAmount); err != nil {
 		return nil, err
 	}
+	p.Accepted = p.PriceAmount
 	lines := without(have, p.ProductID)
 	i, _ := slices.BinarySearchFunc(lines, p.ProductID, func(l sqlstore.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
 	return slices.Insert(lines, i, p), nil
@@ -221,7 +229,7 @@ func (s *Service) MergeItems(ctx context.Context, actor shop.Principal, store sh
 	if len(items) == 0 || access.CheckStore(actor, store, access.CartUse, "Store") != nil {
 		return nil // only customers have carts; staff signing in simply leave the visitor's cart behind
 	}
-	return s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		have, err := tx.CartLines(ctx, store, actor.UserID)
 		if err != nil {
 			return err
@@ -239,7 +247,7 @@ func (s *Service) MergeItems(ctx context.Context, actor shop.Principal, store sh
 			if n < 1 {
 				continue
 			}
-			if err := tx.SetCartItem(ctx, store, actor.UserID, id, n); err != nil {
+			if err := tx.SetCartItem(ctx, store, actor.UserID, id, n, p.PriceAmount); err != nil {
 				return err
 			}
 		}

@@ -15,30 +15,43 @@ import (
 	"secureshop/internal/sqlstore"
 )
 
-// CheckoutRequest is a checkout: the card, and the client's Idempotency-Key with the request body
-// it came with (kept only as a keyed hash, to tell a retry from a different request).
+// CheckoutRequest is a checkout: the card, the total the customer was shown (optional; the cart's
+// accepted prices are checked either way), and the request's Idempotency-Key, which is required.
 type CheckoutRequest struct {
-	Card           payment.Card
-	IdempotencyKey string
-	RequestBody    []byte
+	Card          payment.Card
+	ExpectedTotal *shop.Money
+	Idempotency   shop.Idempotency
 }
 
 // Checkout errors a client can act on.
 var (
-	ErrCartEmpty   = shop.Errorf(shop.KindConflict, "Your cart is empty.")
-	ErrKeyReused   = &shop.Error{Kind: shop.KindInvalid, Code: "idempotency-key-reused", Message: "This Idempotency-Key was already used with a different request."}
-	ErrUnverified  = &shop.Error{Kind: shop.KindForbidden, Code: "email-unverified", Message: "Verify your e-mail address before you check out."}
+	ErrCartEmpty  = shop.Errorf(shop.KindConflict, "Your cart is empty.")
+	ErrUnverified = &shop.Error{Kind: shop.KindForbidden, Code: "email-unverified", Message: "Verify your e-mail address before you check out."}
+	// ErrKeyInUse: a request with the same key is still being worked on.
+	ErrKeyInUse = &shop.Error{Kind: shop.KindConflict, Code: "idempotency-key-in-use", RetryAfter: time.Second,
+		Message: "A request with this Idempotency-Key is still being processed; retry it in a moment."}
+	// ErrPaymentPending: the gateway did not answer; the order and its stock are kept for a retry.
+	ErrPaymentPending = &shop.Error{Kind: shop.KindUnavailable, Code: "payment-pending", RetryAfter: 5 * time.Second,
+		Message: "The payment could not be confirmed yet. Your order is kept: retry with the same Idempotency-Key to finish it."}
 	errKeyInFlight = errors.New("idempotency key taken by a concurrent checkout")
 )
 
-const keyLifetime = 24 * time.Hour
+// How long a retry waits for the first request with its key to finish, and after how long a
+// payment still pending is taken to be one whose request died (the request timeout is 30 s): a
+// retry then finishes it, asking the gateway again under the same idempotency key.
+const (
+	keyWait     = 5 * time.Second
+	resumeAfter = 40 * time.Second
+)
 
-// Checkout turns the customer's cart into a paid order in one transaction: it re-prices every
-// line from the catalogue, writes the order with its price snapshots, charges the card and takes
-// the stock, which can never go below zero. A declined card or missing stock leaves nothing behind —
-// no order, no stock taken, the cart as it was (stock that another buyer took while the card was
-// being charged refunds the charge). A retried request with the same Idempotency-Key
-// returns the first order (replayed = true) instead of making a second.
+// Checkout turns the customer's cart into a paid order, in two write transactions and a gateway
+// call between them. The first re-prices every line from the catalogue (refusing a price the
+// customer did not accept), takes the stock with a conditional update — it can never go below
+// zero —, writes the order pending payment with its price snapshots and records the charge as
+// pending. After its commit the gateway is asked, with the charge's id as idempotency key. The
+// second applies the answer: paid (and the cart emptied), or — declined — cancelled with its stock
+// back and the cart as it was. A retry with the same Idempotency-Key and body is answered with the
+// first request's order (replayed = true); with another body it is refused.
 func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o sqlstore.Order, replayed bool, err error) {
 	if err := access.CheckStore(actor, st.ID, access.CartUse, "Store"); err != nil {
 		return sqlstore.Order{}, false, err
@@ -47,53 +60,48 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 	if err := card.Validate(s.now()); err != nil {
 		return sqlstore.Order{}, false, err
 	}
-	if len(req.IdempotencyKey) > 200 {
-		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "Idempotency-Key", Message: "must be at most 200 characters"})
+	if err := req.Idempotency.Check(true); err != nil {
+		return sqlstore.Order{}, false, err
 	}
-	hash := ""
-	if req.IdempotencyKey != "" {
-		hash = s.keyHash(string(req.RequestBody))
+	if t := req.ExpectedTotal; t != nil && t.Currency != "" && t.Currency != st.Currency {
+		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "expected_total.currency", Message: "must be the store's currency, " + st.Currency})
 	}
+	var r reservation
 	for attempt := 0; ; attempt++ {
-		o, replayed, err = s.checkout(ctx, actor, st, card, req.IdempotencyKey, hash)
+		r, err = s.reserve(ctx, actor, st, card, req)
 		if !errors.Is(err, errKeyInFlight) || attempt > 0 {
 			break
 		}
 		// The same key committed an order a moment ago in another request: answer with that order.
 	}
-	if err != nil || replayed {
-		return o, replayed, err
+	if err != nil {
+		return sqlstore.Order{}, false, err
+	}
+	if r.replay != "" {
+		return s.replayCheckout(ctx, actor, st, card, r.replay)
+	}
+	if o, err = s.pay(ctx, actor, st, r.order, r.charge, card); err != nil {
+		return o, false, err
 	}
 	s.confirm(ctx, actor, st, o)
 	return o, false, nil
 }
 
-func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, key, hash string) (sqlstore.Order, bool, error) {
-	var o sqlstore.Order
-	replayed := false
-	charged := ""
-	err := s.db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
-		orderID := shop.NewID()
-		if key != "" {
-			prevHash, prevOrder, err := tx.CheckoutKey(ctx, st.ID, actor.UserID, key, tx.Now().Add(-keyLifetime))
-			switch {
-			case err == nil && prevHash != hash:
-				return ErrKeyReused
-			case err == nil:
-				replayed = true
-				o, err = tx.OrderByID(ctx, st.ID, prevOrder)
-				return err
-			case !errors.Is(err, shop.ErrNoRows):
-				return err
-			}
-			// Claim the key first: a concurrent request with the same key waits here, then fails,
-			// and is answered with this order — so the card is never charged twice.
-			if err := tx.SaveCheckoutKey(ctx, st.ID, actor.UserID, key, hash, orderID); err != nil {
-				if errors.Is(err, shop.ErrDuplicate) {
-					return errKeyInFlight
-				}
-				return err
-			}
+// reservation is what checkout's first transaction made: an order pending payment and its charge,
+// or the order an earlier request with the same key made.
+type reservation struct {
+	order  sqlstore.Order
+	charge sqlstore.Payment
+	replay string
+}
+
+func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, req CheckoutRequest) (reservation, error) {
+	var r reservation
+	var refused error // a refusal that still commits: the cart's prices, brought up to date
+	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+		var err error
+		if r.replay, err = tx.ReplayedKey(ctx, st.ID, actor.UserID, req.Idempotency); err != nil || r.replay != "" {
+			return err
 		}
 		verified, lines, err := tx.CheckoutCart(ctx, st.ID, actor.UserID)
 		if err != nil {
@@ -105,13 +113,14 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 		if len(lines) == 0 {
 			return ErrCartEmpty
 		}
-		o = sqlstore.Order{ID: orderID, CustomerID: actor.UserID, Status: PendingPayment, Currency: st.Currency}
+		o := sqlstore.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: PendingPayment, Currency: st.Currency,
+			CardBrand: card.Brand(), CardLast4: card.Last4()}
 		for _, l := range lines {
 			if l.Status != "active" {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
 			}
 			if l.Stock < l.Quantity {
-				return outOfStock(l.Name) // before the card is charged
+				return outOfStock(l.Name) // before anything is charged
 			}
 			// Prices come from the catalogue, never from the client.
 			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
@@ -119,48 +128,217 @@ func (s *Service) checkout(ctx context.Context, actor shop.Principal, st shop.St
 			o.Lines = append(o.Lines, line)
 			o.TotalAmount += line.LineTotal
 		}
-		// Everything that does not need the stock goes first: the stock rows are what concurrent
-		// checkouts of the same product wait for (on PostgreSQL), so they are taken last — there
-		// the writes below go to the database together with the COMMIT, and the rows are locked
-		// for no round trip at all. Should another buyer have taken the last units meanwhile, the
-		// charge is refunded below.
-		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
+		if err := priceCheck(lines, o.TotalAmount, st.Currency, req.ExpectedTotal); err != nil {
+			// The customer is told the new prices; their cart now holds them, so that paying again
+			// is paying what they were shown.
+			for _, l := range lines {
+				if l.PriceChanged() {
+					if err := tx.SetCartItem(ctx, st.ID, actor.UserID, l.ProductID, l.Quantity, l.PriceAmount); err != nil {
+						return err
+					}
+				}
+			}
+			refused = err
+			return nil
+		}
+		var moves []sqlstore.OrderMove
+		if o.TotalAmount == 0 { // nothing to charge: paid as it is placed
+			moves = append(moves, sqlstore.OrderMove{To: Paid, Note: "nothing to pay"})
+		}
+		if err := tx.InsertOrder(ctx, st.ID, &o, actor, moves...); err != nil {
 			return err
 		}
-		ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: st.Currency, Card: card, OrderID: o.ID})
-		if err != nil {
+		if o.TotalAmount > 0 {
+			r.charge = sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentCharge, Amount: o.TotalAmount, Currency: st.Currency,
+				Provider: s.gateway.Name(), ActorID: string(actor.UserID)}
+			if err := tx.InsertPayment(ctx, st.ID, &r.charge); err != nil {
+				return err
+			}
+		} else if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 			return err
 		}
-		charged = ref
-		o.CardBrand, o.CardLast4, o.PaymentRef = card.Brand(), card.Last4(), ref
-		// The order is written paid, its history showing both steps: created pending payment, then paid.
-		if err := tx.InsertOrder(ctx, st.ID, &o, actor, sqlstore.OrderMove{To: Paid, Note: "payment " + ref}); err != nil {
-			return err
-		}
-		// Stock is taken in product order, so two carts sharing products cannot deadlock.
+		// Stock is taken in product order, so two carts sharing products cannot deadlock, and last:
+		// the stock rows are what concurrent checkouts of the same product wait for (on PostgreSQL),
+		// and there these writes go to the database together with the COMMIT.
 		byProduct := slices.Clone(o.Lines)
 		slices.SortFunc(byProduct, func(a, b sqlstore.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 		for _, l := range byProduct {
-			if err := tx.TakeStock(ctx, st.ID, l.ProductID, l.Quantity, string(actor.UserID), orderID); err != nil {
+			if err := tx.TakeStock(ctx, st.ID, l.ProductID, l.Quantity, string(actor.UserID), o.ID); err != nil {
 				return err
 			}
 		}
-		return nil
+		r.order = o
+		return tx.SaveKey(ctx, st.ID, actor.UserID, req.Idempotency, o.ID)
 	})
-	if errors.Is(err, sqlstore.ErrInsufficientStock) {
-		err = s.outOfStock(ctx, st.ID, o.Lines)
+	switch {
+	case errors.Is(err, sqlstore.ErrInsufficientStock):
+		err = s.outOfStock(ctx, st.ID, r.order.Lines)
+	case errors.Is(err, shop.ErrDuplicate):
+		err = errKeyInFlight
+	case err == nil && refused != nil:
+		err = refused
 	}
-	if err != nil && charged != "" {
-		// The payment went through but the order did not: give the money back.
-		if rerr := s.gateway.Refund(context.WithoutCancel(ctx), charged, o.TotalAmount); rerr != nil {
-			s.log.ErrorContext(ctx, "refund after failed checkout failed: reconcile by hand", "payment_ref", charged, "err", rerr)
+	return r, err
+}
+
+// ErrPriceChanged is the conflict of a checkout whose prices are not the ones the customer accepted.
+const priceChangedCode = "price-changed"
+
+// priceCheck refuses a checkout at prices the customer did not accept: a line whose price changed
+// since it went into the cart, or — when the client says what total it showed — another total.
+func priceCheck(lines []sqlstore.CartLine, total int64, currency string, expected *shop.Money) error {
+	var fields []shop.FieldError
+	var names []string
+	for _, l := range lines {
+		if l.PriceChanged() {
+			fields = append(fields, shop.FieldError{Field: "items." + l.ProductID + ".unit_price",
+				Message: fmt.Sprintf("%s now costs %s (was %s)", l.Name, shop.M(l.PriceAmount, currency), shop.M(l.Accepted, currency))})
+			names = append(names, fmt.Sprintf("%s now costs %s (was %s)", l.Name, shop.M(l.PriceAmount, currency), shop.M(l.Accepted, currency)))
 		}
 	}
-	return o, replayed, err
+	if expected != nil {
+		if expected.Amount == total {
+			return nil // the customer saw and accepted this total
+		}
+		fields = append(fields, shop.FieldError{Field: "expected_total", Message: "the total is now " + shop.M(total, currency).String()})
+	} else if len(fields) == 0 {
+		return nil
+	}
+	msg := "Prices changed since you filled your cart"
+	if len(names) > 0 {
+		msg += ": " + strings.Join(names, "; ")
+	}
+	msg += ". The new total is " + shop.M(total, currency).String() + "; check out again to pay it."
+	return &shop.Error{Kind: shop.KindConflict, Code: priceChangedCode, Message: msg, Fields: fields}
+}
+
+// pay asks the gateway for the reserved order's charge and applies the answer.
+func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order, charge sqlstore.Payment, card payment.Card) (sqlstore.Order, error) {
+	if charge.ID == "" {
+		return o, nil // nothing to pay
+	}
+	ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: charge.Amount, Currency: charge.Currency, Card: card, OrderID: o.ID,
+		IdempotencyKey: charge.ID})
+	declined := errors.Is(err, payment.ErrDeclined)
+	if err != nil && !declined {
+		s.log.ErrorContext(ctx, "charge failed; the order waits for a retry with its key", "order_id", o.ID, "err", err)
+		return o, &shop.Error{Kind: ErrPaymentPending.Kind, Code: ErrPaymentPending.Code, Message: ErrPaymentPending.Message,
+			RetryAfter: ErrPaymentPending.RetryAfter, Err: err}
+	}
+	refund, err := s.settleCharge(ctx, actor, st.ID, &o, &charge, ref, declined)
+	if errors.Is(err, sqlstore.ErrSettled) { // another request finished this payment first
+		read, rerr := s.read(ctx, st.ID, o.ID)
+		if rerr != nil {
+			return o, rerr
+		}
+		return read, chargeOutcome(read)
+	}
+	if err != nil {
+		return o, err
+	}
+	if refund != nil { // the order was cancelled while it was being paid for: the money goes back
+		if err := s.refund(ctx, actor, st.ID, ref, *refund); err != nil {
+			s.log.ErrorContext(ctx, "refund of an order cancelled while paid failed; it is recorded as failed", "order_id", o.ID, "err", err)
+		}
+		return s.read(ctx, st.ID, o.ID)
+	}
+	if declined {
+		return o, payment.ErrDeclined
+	}
+	return o, nil
+}
+
+// settleCharge records the gateway's answer to o's pending charge, once, and moves the order: paid
+// (the cart emptied), or cancelled with its stock back when the card was declined. Should the order
+// have been cancelled meanwhile, a successful charge is recorded and its refund returned, pending,
+// for the caller to ask of the gateway. o and charge are updated as the database now has them.
+func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *sqlstore.Order, charge *sqlstore.Payment, ref string, declined bool) (*sqlstore.Payment, error) {
+	var refund *sqlstore.Payment
+	state, failure := sqlstore.PaymentSucceeded, ""
+	if declined {
+		state, failure = sqlstore.PaymentFailed, "declined"
+	}
+	next := *o
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		next = *o
+		next.History = slices.Clone(o.History)
+		c := *charge
+		if err := tx.SettlePayment(ctx, store, &c, state, ref, failure); err != nil {
+			return err
+		}
+		next.Payments = []sqlstore.Payment{c}
+		to, note := Paid, "payment "+ref
+		if declined {
+			to, note = Cancelled, "payment declined"
+		}
+		err := tx.MoveOrder(ctx, store, &next, to, actor, note)
+		switch {
+		case errors.Is(err, sqlstore.ErrStatusChanged) && !declined: // cancelled while it was being paid for
+			refund = &sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: c.Amount, Currency: c.Currency,
+				Provider: s.gateway.Name(), Reason: "order cancelled while it was being paid for", ActorID: string(actor.UserID)}
+			return tx.InsertPayment(ctx, store, refund)
+		case errors.Is(err, sqlstore.ErrStatusChanged): // declined, and cancelled meanwhile: its stock went back then
+			return nil
+		case err != nil:
+			return err
+		case declined:
+			for _, l := range o.Lines {
+				if err := tx.ReturnLine(ctx, store, o.ID, l, l.Quantity, "payment declined", string(actor.UserID)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		next.PaidAmount = c.Amount
+		return tx.ClearCart(ctx, store, actor.UserID)
+	})
+	if err == nil {
+		*o = next
+		*charge = next.Payments[0]
+	}
+	return refund, err
+}
+
+// chargeOutcome is the answer a finished checkout gives: nil for a paid order, ErrDeclined for one
+// whose card was declined.
+func chargeOutcome(o sqlstore.Order) error {
+	if c, ok := o.Charge(); ok && c.State == sqlstore.PaymentFailed && c.Failure == "declined" && o.Status == Cancelled {
+		return payment.ErrDeclined
+	}
+	return nil
+}
+
+// replayCheckout answers a retry of a checkout with the order its key made. While the first
+// request is still paying, the retry waits a moment for it; a payment left pending by a request
+// that died is finished here, under the charge's own idempotency key, so it is charged once.
+func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, orderID string) (sqlstore.Order, bool, error) {
+	deadline := s.now().Add(keyWait)
+	for {
+		o, err := s.read(ctx, st.ID, orderID)
+		if err != nil {
+			return o, true, err
+		}
+		c, _ := o.Charge()
+		if o.Status != PendingPayment || c.State != sqlstore.PaymentPending {
+			return o, true, chargeOutcome(o)
+		}
+		if s.now().Sub(c.CreatedAt) > resumeAfter {
+			o, err = s.pay(ctx, actor, st, o, c, card)
+			return o, true, err
+		}
+		if s.now().After(deadline) {
+			return o, true, ErrKeyInUse
+		}
+		select {
+		case <-ctx.Done():
+			return o, true, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // outOfStock names the first of lines that there is no longer enough of (another buyer took
-// the last units while the card was being charged).
+// the last units meanwhile).
 func (s *Service) outOfStock(ctx context.Context, store shop.StoreID, lines []sqlstore.OrderLine) error {
 	short := ""
 	_ = s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
@@ -190,9 +368,9 @@ func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Sto
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your order at %s.\n\nOrder %s\n\n", st.Name, o.ID)
 	for _, l := range o.Lines {
-		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, shop.Money{Amount: l.LineTotal, Currency: o.Currency})
+		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, shop.M(l.LineTotal, o.Currency))
 	}
-	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", shop.Money{Amount: o.TotalAmount, Currency: o.Currency}, o.CardBrand, o.CardLast4)
+	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", shop.M(o.TotalAmount, o.Currency), o.CardBrand, o.CardLast4)
 	err := s.mailer.Send(context.WithoutCancel(ctx), mail.Message{To: actor.Email, Subject: st.Name + ": order confirmation", Body: b.String()})
 	if err != nil {
 		s.log.ErrorContext(ctx, "order confirmation mail failed", "order_id", o.ID, "err", err)

@@ -47,8 +47,9 @@ func CanMove(from, to string) bool {
 	return false
 }
 
-// cancellable are the statuses a customer may still cancel from: nothing has left the shop.
-func cancellable(status string) bool {
+// Cancellable reports whether a customer may still cancel an order in status: nothing has left
+// the shop.
+func Cancellable(status string) bool {
 	return status == PendingPayment || status == Paid || status == Processing
 }
 
@@ -57,19 +58,20 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) error
 }
 
-// Service runs carts, checkout and orders.
+// Service runs carts, checkout, orders and their money: every charge and refund is a row of the
+// payments ledger, recorded pending in a write transaction, asked of the gateway after the commit,
+// and settled in another — nothing waits on the gateway while the database's writer is held.
 type Service struct {
 	db      *sqlstore.DB
 	gateway payment.Gateway
 	mailer  Mailer
-	keyHash func(string) string // keyed hash of a checkout request, for Idempotency-Key replays
 	now     func() time.Time
 	log     *slog.Logger
 }
 
 // New returns the orders service.
-func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, keyHash func(string) string, log *slog.Logger) *Service {
-	return &Service{db: db, gateway: gateway, mailer: mailer, keyHash: keyHash, now: time.Now, log: log}
+func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, log *slog.Logger) *Service {
+	return &Service{db: db, gateway: gateway, mailer: mailer, now: time.Now, log: log}
 }
 
 // Get returns one order. A customer sees only their own; anything else is not found.
@@ -77,8 +79,7 @@ func (s *Service) Get(ctx context.Context, actor shop.Principal, store shop.Stor
 	if err := s.checkRead(actor, store); err != nil {
 		return sqlstore.Order{}, err
 	}
-	var o sqlstore.Order
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { o, err = tx.OrderByID(ctx, store, id); return })
+	o, err := s.read(ctx, store, id)
 	if err != nil {
 		return sqlstore.Order{}, err
 	}
@@ -86,6 +87,13 @@ func (s *Service) Get(ctx context.Context, actor shop.Principal, store shop.Stor
 		return sqlstore.Order{}, shop.NotFound("Order")
 	}
 	return o, nil
+}
+
+// read reads an order as it is now.
+func (s *Service) read(ctx context.Context, store shop.StoreID, id string) (sqlstore.Order, error) {
+	var o sqlstore.Order
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { o, err = tx.OrderByID(ctx, store, id); return })
+	return o, err
 }
 
 func (s *Service) checkRead(actor shop.Principal, store shop.StoreID) error {
@@ -116,62 +124,73 @@ func knownStatus(s string) bool {
 	return ok || s == Cancelled || s == Refunded
 }
 
-// Cancel cancels a customer's own order before it ships: the stock returns to the shelf and the
-// payment is returned.
-func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) (sqlstore.Order, error) {
+// Cancel cancels a customer's own order before it ships: the stock returns to the shelf and what
+// was paid is refunded.
+func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, idem shop.Idempotency) (sqlstore.Order, bool, error) {
 	if err := access.CheckStore(actor, store, access.OrdersCancelOwn, "Order"); err != nil {
-		return sqlstore.Order{}, err
+		return sqlstore.Order{}, false, err
 	}
-	return s.move(ctx, actor, store, id, Cancelled, "cancelled by the customer", true)
+	return s.move(ctx, actor, store, id, Cancelled, "cancelled by the customer", true, idem)
 }
 
-// SetStatus moves an order through fulfilment (admin, clerk). Refunds have their own path.
-func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string) (sqlstore.Order, error) {
+// SetStatus moves an order through fulfilment (admin, clerk), or cancels it. Refunds have their
+// own path.
+func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string, idem shop.Idempotency) (sqlstore.Order, bool, error) {
 	if err := access.CheckStore(actor, store, access.OrdersUpdateStatus, "Order"); err != nil {
-		return sqlstore.Order{}, err
+		return sqlstore.Order{}, false, err
 	}
 	switch to {
 	case Processing, Shipped, Delivered, Cancelled:
 	default:
-		return sqlstore.Order{}, shop.Invalid(shop.FieldError{Field: "status", Message: "must be processing, shipped, delivered or cancelled"})
+		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "status", Message: "must be processing, shipped, delivered or cancelled"})
 	}
 	if !shop.ValidText(note, 500, true) {
-		return sqlstore.Order{}, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
+		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
 	}
-	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false)
+	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false, idem)
 }
 
-// move is the one place an order changes status after checkout.
-func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string, ownOnly bool) (sqlstore.Order, error) {
-	var o sqlstore.Order
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+// move is the one place an order changes status after checkout. The status changes first, with a
+// conditional update, in the same transaction that returns a cancelled order's stock and records
+// its refund as pending; the gateway is asked only after that commit, so a cancellation that loses
+// a race (to "shipped", say) refunds nothing.
+func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string, ownOnly bool, idem shop.Idempotency) (sqlstore.Order, bool, error) {
+	if err := idem.Check(false); err != nil {
+		return sqlstore.Order{}, false, err
+	}
+	var refund *sqlstore.Payment
+	var chargeRef, replay string
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
-		if o, err = tx.OrderByID(ctx, store, id); err != nil {
+		if replay, err = tx.ReplayedKey(ctx, store, actor.UserID, idem); err != nil || replay != "" {
+			return err
+		}
+		o, err := tx.OrderForUpdate(ctx, store, id)
+		if err != nil {
 			return err
 		}
 		if ownOnly && o.CustomerID != actor.UserID {
 			return shop.NotFound("Order")
 		}
-		if !CanMove(o.Status, to) || (ownOnly && !cancellable(o.Status)) {
+		if !CanMove(o.Status, to) || (ownOnly && !Cancellable(o.Status)) {
 			return shop.Errorf(shop.KindConflict, "An order that is %s cannot become %s.", strings.ReplaceAll(o.Status, "_", " "), strings.ReplaceAll(to, "_", " "))
-		}
-		if to == Cancelled {
-			for _, l := range o.Lines {
-				if _, err := tx.MoveStock(ctx, store, l.ProductID, l.Quantity, "order cancelled", string(actor.UserID), o.ID); err != nil {
-					return err
-				}
-			}
-			if o.PaymentRef != "" {
-				if err := s.gateway.Refund(ctx, o.PaymentRef, o.TotalAmount-o.RefundedAmount); err != nil {
-					return err
-				}
-			}
 		}
 		from := o.Status
 		if err := tx.MoveOrder(ctx, store, &o, to, actor, note); err != nil {
 			if errors.Is(err, sqlstore.ErrStatusChanged) {
 				return shop.Errorf(shop.KindConflict, "The order changed meanwhile; reload it and try again.")
 			}
+			return err
+		}
+		if to == Cancelled {
+			if refund, err = s.cancelled(ctx, tx, actor, o, "order cancelled"); err != nil {
+				return err
+			}
+			if c, ok := o.Charge(); ok {
+				chargeRef = c.ProviderRef
+			}
+		}
+		if err := tx.SaveKey(ctx, store, actor.UserID, idem, o.ID); err != nil {
 			return err
 		}
 		if actor.Role == shop.RoleCustomer {
@@ -181,5 +200,41 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			Detail: map[string]string{"before": from, "after": to, "note": note}})
 		return err
 	})
-	return o, err
+	if errors.Is(err, shop.ErrDuplicate) { // the same key, committed a moment ago by a concurrent request
+		err, replay = nil, id
+	}
+	if err != nil {
+		return sqlstore.Order{}, false, err
+	}
+	if replay != "" {
+		o, err := s.read(ctx, store, replay)
+		return o, true, err
+	}
+	if refund != nil {
+		if err := s.refund(ctx, actor, store, chargeRef, *refund); err != nil {
+			s.log.ErrorContext(ctx, "refund of a cancelled order failed; it is recorded as failed", "order_id", id, "err", err)
+		}
+	}
+	o, err := s.read(ctx, store, id)
+	return o, false, err
+}
+
+// cancelled does what cancelling o means, in the transaction that cancelled it: every unit not yet
+// returned goes back on the shelf, and what was paid and not yet refunded is recorded as a pending
+// refund, returned for the caller to ask of the gateway after the commit.
+func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o sqlstore.Order, reason string) (*sqlstore.Payment, error) {
+	for _, l := range o.Lines {
+		if n := l.Returnable(); n > 0 {
+			if err := tx.ReturnLine(ctx, o.StoreID, o.ID, l, n, reason, string(actor.UserID)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	left := o.Refundable()
+	if left <= 0 {
+		return nil, nil
+	}
+	p := &sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: left, Currency: o.Currency,
+		Provider: s.gateway.Name(), Reason: reason, ActorID: string(actor.UserID)}
+	return p, tx.InsertPayment(ctx, o.StoreID, p)
 }

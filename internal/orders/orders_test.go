@@ -18,11 +18,11 @@ func TestCanMove(t *testing.T) {
 		}
 	}
 	for _, s := range []string{PendingPayment, Paid, Processing} {
-		if !cancellable(s) {
+		if !Cancellable(s) {
 			t.Errorf("%s not cancellable by the customer", s)
 		}
 	}
-	if cancellable(Shipped) || cancellable(Delivered) {
+	if Cancellable(Shipped) || Cancellable(Delivered) {
 		t.Error("a shipped order is cancellable by the customer")
 	}
 }

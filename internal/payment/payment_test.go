@@ -37,15 +37,15 @@ func TestCard_Validate(t *testing.T) {
 }
 
 func TestDummy_DeclinesTestCard(t *testing.T) {
-	ctx := context.Background()
-	if _, err := (Dummy{}).Charge(ctx, Charge{Amount: 100, Card: Card{Number: DeclinedCard}}); err != ErrDeclined {
+	ctx, d := context.Background(), NewDummy()
+	if _, err := d.Charge(ctx, Charge{Amount: 100, Card: Card{Number: DeclinedCard}}); err != ErrDeclined {
 		t.Fatalf("declined card: %v", err)
 	}
-	ref, err := (Dummy{}).Charge(ctx, Charge{Amount: 100, Card: Card{Number: "4242424242424242"}})
+	ref, err := d.Charge(ctx, Charge{Amount: 100, Card: Card{Number: "4242424242424242"}})
 	if err != nil || ref == "" {
 		t.Fatalf("good card: %q %v", ref, err)
 	}
-	if err := (Dummy{}).Refund(ctx, ref, 100); err != nil {
+	if _, err := d.Refund(ctx, Refund{PaymentRef: ref, Amount: 100}); err != nil {
 		t.Fatal(err)
 	}
 }

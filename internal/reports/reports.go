@@ -28,35 +28,45 @@ const (
 	Month = "month"
 )
 
-// Bucket is one period of a sales report. Gross counts the orders placed in the period; refunds
-// count money returned in the period, whenever its order was placed.
+// Bucket is one period of a sales report, computed from the payments ledger: Orders and Gross
+// count the charges that took money in the period, Refunds the money returned in it (whenever its
+// order was placed), Net the difference.
 type Bucket struct {
-	Start     time.Time `json:"start"`
-	Orders    int       `json:"orders"`
-	Gross     int64     `json:"gross"`
-	Refunds   int64     `json:"refunds"`
-	Net       int64     `json:"net"`
-	New       int       `json:"new_customers"`
-	Returning int       `json:"returning_customers"`
+	Start     time.Time  `json:"start"`
+	Orders    int        `json:"orders"`
+	Gross     shop.Money `json:"gross"`
+	Refunds   shop.Money `json:"refunds"`
+	Net       shop.Money `json:"net"`
+	New       int        `json:"new_customers"`
+	Returning int        `json:"returning_customers"`
 }
 
 // Sales is a sales report.
 type Sales struct {
-	From         time.Time             `json:"from"`
-	To           time.Time             `json:"to"`
-	Interval     string                `json:"interval"`
-	Currency     string                `json:"currency"`
-	Buckets      []Bucket              `json:"buckets"`
-	Total        Bucket                `json:"total"`
-	TopProducts  []sqlstore.TopProduct `json:"top_products"`
-	TopCustomers []Customer            `json:"top_customers"`
+	From         time.Time    `json:"from"`
+	To           time.Time    `json:"to"`
+	Interval     string       `json:"interval"`
+	Currency     string       `json:"currency"`
+	Buckets      []Bucket     `json:"buckets"`
+	Total        Bucket       `json:"total"`
+	TopProducts  []TopProduct `json:"top_products"`
+	TopCustomers []Customer   `json:"top_customers"`
 }
 
-// Customer is a customer's spend in the period.
+// TopProduct is a product's sales in the period: what was sold of it, less what came back.
+type TopProduct struct {
+	ProductID string     `json:"product_id"`
+	SKU       string     `json:"sku"`
+	Name      string     `json:"name"`
+	Quantity  int64      `json:"quantity"`
+	Revenue   shop.Money `json:"revenue"`
+}
+
+// Customer is a customer's spend in the period: what was charged, less what was refunded.
 type Customer struct {
 	CustomerID shop.UserID `json:"customer_id"`
 	Orders     int         `json:"orders"`
-	Spent      int64       `json:"spent"`
+	Spent      shop.Money  `json:"spent"`
 }
 
 // start returns the beginning of the period t falls in (UTC; weeks start on Monday).
@@ -97,20 +107,18 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 		return Sales{}, shop.Invalid(shop.FieldError{Field: "from", Message: "must be before to, and the period at most three years"})
 	}
 	rep := Sales{From: from.UTC(), To: to.UTC(), Interval: interval, Currency: st.Currency}
-	var sales []sqlstore.SaleRow
-	var refunds []sqlstore.RefundRow
+	zero := shop.M(0, st.Currency)
+	var moved []sqlstore.SettledPayment
+	var top []sqlstore.TopProduct
 	var first map[shop.UserID]time.Time
 	err := s.db.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) {
-		if sales, err = tx.Sales(ctx, st.ID, from, to); err != nil {
+		if moved, err = tx.PaymentsSettled(ctx, st.ID, from, to); err != nil {
 			return err
 		}
-		if refunds, err = tx.Refunds(ctx, st.ID, from, to); err != nil {
+		if top, err = tx.TopProducts(ctx, st.ID, from, to, 10); err != nil {
 			return err
 		}
-		if rep.TopProducts, err = tx.TopProducts(ctx, st.ID, from, to, 10); err != nil {
-			return err
-		}
-		first, err = tx.FirstOrders(ctx, st.ID)
+		first, err = tx.FirstCharges(ctx, st.ID)
 		return err
 	})
 	if err != nil {
@@ -119,54 +127,64 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 	index := map[time.Time]int{}
 	for t := start(from, interval); t.Before(to); t = next(t, interval) {
 		index[t] = len(rep.Buckets)
-		rep.Buckets = append(rep.Buckets, Bucket{Start: t})
+		rep.Buckets = append(rep.Buckets, Bucket{Start: t, Gross: zero, Refunds: zero, Net: zero})
 	}
 	seen := map[int]map[shop.UserID]bool{}
 	customers := map[shop.UserID]*Customer{}
-	for _, o := range sales {
-		i := index[start(o.CreatedAt, interval)]
+	for _, p := range moved {
+		i := index[start(*p.SettledAt, interval)]
 		b := &rep.Buckets[i]
+		c := customers[p.CustomerID]
+		if c == nil {
+			c = &Customer{CustomerID: p.CustomerID, Spent: zero}
+			customers[p.CustomerID] = c
+		}
+		if p.Kind == sqlstore.PaymentRefund {
+			b.Refunds.Amount += p.Amount
+			c.Spent.Amount -= p.Amount
+			continue
+		}
 		b.Orders++
-		b.Gross += o.Total
+		b.Gross.Amount += p.Amount
+		c.Orders++
+		c.Spent.Amount += p.Amount
 		if seen[i] == nil {
 			seen[i] = map[shop.UserID]bool{}
 		}
-		if !seen[i][o.CustomerID] {
-			seen[i][o.CustomerID] = true
-			if f, ok := first[o.CustomerID]; ok && !f.Before(b.Start) {
+		if !seen[i][p.CustomerID] {
+			seen[i][p.CustomerID] = true
+			if f, ok := first[p.CustomerID]; ok && !f.Before(b.Start) {
 				b.New++
 			} else {
 				b.Returning++
 			}
 		}
-		c := customers[o.CustomerID]
-		if c == nil {
-			c = &Customer{CustomerID: o.CustomerID}
-			customers[o.CustomerID] = c
-		}
-		c.Orders++
-		c.Spent += o.Total - o.Refunded
 	}
-	for _, r := range refunds {
-		rep.Buckets[index[start(r.CreatedAt, interval)]].Refunds += r.Amount
-	}
+	rep.Total = Bucket{Start: rep.From, Gross: zero, Refunds: zero, Net: zero}
 	for i := range rep.Buckets {
 		b := &rep.Buckets[i]
-		b.Net = b.Gross - b.Refunds
+		b.Net.Amount = b.Gross.Amount - b.Refunds.Amount
 		rep.Total.Orders += b.Orders
-		rep.Total.Gross += b.Gross
-		rep.Total.Refunds += b.Refunds
+		rep.Total.Gross.Amount += b.Gross.Amount
+		rep.Total.Refunds.Amount += b.Refunds.Amount
 		rep.Total.New += b.New
 		rep.Total.Returning += b.Returning
 	}
-	rep.Total.Net = rep.Total.Gross - rep.Total.Refunds
-	rep.Total.Start = rep.From
+	rep.Total.Net.Amount = rep.Total.Gross.Amount - rep.Total.Refunds.Amount
+	rep.TopProducts = []TopProduct{}
+	for _, p := range top {
+		rep.TopProducts = append(rep.TopProducts, TopProduct{ProductID: p.ProductID, SKU: p.SKU, Name: p.Name, Quantity: p.Quantity,
+			Revenue: shop.M(p.Revenue, st.Currency)})
+	}
+	rep.TopCustomers = []Customer{}
 	for _, c := range customers {
-		rep.TopCustomers = append(rep.TopCustomers, *c)
+		if c.Orders > 0 {
+			rep.TopCustomers = append(rep.TopCustomers, *c)
+		}
 	}
 	sort.Slice(rep.TopCustomers, func(i, j int) bool {
 		a, b := rep.TopCustomers[i], rep.TopCustomers[j]
-		return a.Spent > b.Spent || (a.Spent == b.Spent && a.CustomerID < b.CustomerID)
+		return a.Spent.Amount > b.Spent.Amount || (a.Spent.Amount == b.Spent.Amount && a.CustomerID < b.CustomerID)
 	})
 	if len(rep.TopCustomers) > 10 {
 		rep.TopCustomers = rep.TopCustomers[:10]
@@ -178,7 +196,7 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 type Dashboard struct {
 	Today        Bucket
 	Month        Bucket
-	AverageOrder int64
+	AverageOrder shop.Money
 	ByStatus     map[string]int
 	LowStock     []sqlstore.Product
 	Latest       []sqlstore.Order
@@ -198,9 +216,9 @@ func (s *Service) Dashboard(ctx context.Context, actor shop.Principal, st shop.S
 	if err != nil {
 		return Dashboard{}, err
 	}
-	d := Dashboard{Last30: last30, Today: last30.Buckets[len(last30.Buckets)-1], Month: month.Total}
+	d := Dashboard{Last30: last30, Today: last30.Buckets[len(last30.Buckets)-1], Month: month.Total, AverageOrder: shop.M(0, st.Currency)}
 	if d.Month.Orders > 0 {
-		d.AverageOrder = d.Month.Gross / int64(d.Month.Orders)
+		d.AverageOrder.Amount = d.Month.Gross.Amount / int64(d.Month.Orders)
 	}
 	err = s.db.View(ctx, st.ID, func(tx *sqlstore.Tx) error {
 		var err error

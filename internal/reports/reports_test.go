@@ -3,11 +3,15 @@ package reports_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"secureshop/internal/orders"
+	"secureshop/internal/payment"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
@@ -16,8 +20,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// TestSalesReport_EqualsDirectSQL writes a generated month of orders and refunds, then checks every
-// figure of the report against SQL written independently of the repository.
+var card = payment.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"}
+
+// TestSalesReport_EqualsDirectSQL runs six weeks of a shop through the orders service — paid
+// orders, declined cards, cancellations of paid orders, partial refunds with and without restock,
+// refunds retried with their key — then checks every figure of the report against SQL written
+// independently of the repository, over the payments ledger, and every product's stock against
+// its inventory ledger.
 func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		ctx := context.Background()
@@ -30,57 +39,115 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		must(db.Update(ctx, "", func(tx *sqlstore.Tx) error { return tx.CreateStore(ctx, &st) }))
-		var customers []shop.UserID
+		must(db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateStore(ctx, &st) }))
+		var customers []shop.Principal
 		var products []sqlstore.Product
-		must(db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		must(db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i := range 6 {
 				u := shop.User{Email: fmt.Sprintf("c%d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
 				if err := tx.CreateUser(ctx, st.ID, &u); err != nil {
 					return err
 				}
-				customers = append(customers, u.ID)
+				if err := tx.MarkEmailVerified(ctx, st.ID, u.ID); err != nil {
+					return err
+				}
+				customers = append(customers, shop.Principal{UserID: u.ID, StoreID: st.ID, Role: shop.RoleCustomer})
 			}
 			for i := range 4 {
-				p := sqlstore.Product{SKU: fmt.Sprintf("P%d", i), Name: fmt.Sprintf("Product %d", i), PriceAmount: int64(199 + 250*i), Stock: 1000}
+				p := sqlstore.Product{SKU: fmt.Sprintf("P%d", i), Name: fmt.Sprintf("Product %d", i), PriceAmount: int64(199 + 250*i)}
 				if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
+					return err
+				}
+				if _, err := tx.MoveStock(ctx, st.ID, p.ID, 1000, "opening stock", "admin", ""); err != nil {
 					return err
 				}
 				products = append(products, p)
 			}
 			return nil
 		}))
+		svc := orders.New(db, payment.NewDummy(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		admin := shop.Principal{UserID: "0196a000-0000-7000-8000-0000000000aa", StoreID: st.ID, Role: shop.RoleAdmin}
 		rng := rand.New(rand.NewPCG(7, 11))
-		statuses := []string{"paid", "processing", "shipped", "delivered", "cancelled", "pending_payment"}
+		key := 0
+		idem := func() shop.Idempotency {
+			key++
+			return shop.Idempotency{Key: fmt.Sprintf("k%d", key), Hash: fmt.Sprint(key)}
+		}
+		var cancelled, refunded, retried, restocked, declined int
 		for day := range 40 {
 			clock = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC).AddDate(0, 0, day).Add(time.Duration(rng.IntN(14)) * time.Hour)
 			for range rng.IntN(4) {
-				o := sqlstore.Order{CustomerID: customers[rng.IntN(len(customers))], Status: statuses[rng.IntN(len(statuses))], Currency: "GBP"}
-				for _, p := range products[:1+rng.IntN(len(products))] {
-					q := 1 + rng.IntN(3)
-					o.Lines = append(o.Lines, sqlstore.OrderLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, UnitPrice: p.PriceAmount, Quantity: q, LineTotal: p.PriceAmount * int64(q)})
-					o.TotalAmount += p.PriceAmount * int64(q)
+				c := customers[rng.IntN(len(customers))]
+				must(db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+					for _, p := range products[:1+rng.IntN(len(products))] {
+						if err := tx.SetCartItem(ctx, st.ID, c.UserID, p.ID, 1+rng.IntN(3), p.PriceAmount); err != nil {
+							return err
+						}
+					}
+					return nil
+				}))
+				pay := card
+				if rng.IntN(8) == 0 {
+					pay.Number = payment.DeclinedCard
 				}
-				must(db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error { return tx.InsertOrder(ctx, st.ID, &o, shop.System()) }))
-				if o.Status != "cancelled" && o.Status != "pending_payment" && rng.IntN(3) == 0 {
-					clock = clock.Add(time.Duration(1+rng.IntN(72)) * time.Hour) // refunded a little later, maybe another day
-					amount := 1 + rng.Int64N(o.TotalAmount)
-					must(db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error { return tx.AddRefund(ctx, st.ID, o.ID, amount, "test", false, "admin") }))
+				o, _, err := svc.Checkout(ctx, c, st, orders.CheckoutRequest{Card: pay, Idempotency: idem()})
+				if pay.Number == payment.DeclinedCard {
+					if shop.KindOf(err) != shop.KindPaymentRequired {
+						t.Fatalf("declined card: %v", err)
+					}
+					declined++
+					must(db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.ClearCart(ctx, st.ID, c.UserID) }))
+					continue
+				}
+				must(err)
+				clock = clock.Add(time.Duration(1+rng.IntN(72)) * time.Hour) // what follows comes a little later, maybe another day
+				switch rng.IntN(5) {
+				case 0: // cancelled by the customer: everything comes back, money and goods
+					_, _, err := svc.Cancel(ctx, c, st.ID, o.ID, shop.Idempotency{})
+					must(err)
+					cancelled++
+				case 1, 2: // a partial refund, sometimes with some of a line back on the shelf, sometimes retried
+					req := orders.RefundRequest{Amount: &shop.Money{Amount: 1 + rng.Int64N(o.TotalAmount), Currency: "GBP"}, Reason: "test", Idempotency: idem()}
+					if rng.IntN(2) == 0 {
+						l := o.Lines[rng.IntN(len(o.Lines))]
+						req.Restock = []orders.Return{{LineID: l.ID, Quantity: 1 + rng.IntN(l.Quantity)}}
+						restocked++
+					}
+					_, _, err := svc.Refund(ctx, admin, st.ID, o.ID, req)
+					must(err)
+					refunded++
+					if rng.IntN(2) == 0 {
+						_, replayed, err := svc.Refund(ctx, admin, st.ID, o.ID, req)
+						if err != nil || !replayed {
+							t.Fatalf("retried refund: replayed %v, %v", replayed, err)
+						}
+						retried++
+					}
 				}
 			}
 		}
+		if cancelled == 0 || refunded == 0 || retried == 0 || restocked == 0 || declined == 0 {
+			t.Fatalf("the generated month lacks a case: %d cancelled, %d refunded, %d retried, %d restocked, %d declined",
+				cancelled, refunded, retried, restocked, declined)
+		}
 		from, to := time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-		admin := shop.Principal{UserID: "a", StoreID: st.ID, Role: shop.RoleAdmin}
 		rep, err := reports.New(db).SalesReport(ctx, admin, st, from, to, reports.Day)
 		must(err)
 
 		raw := testenv.RawDB(t, url)
-		day := `substr(created_at, 1, 10)`
-		if !strings.HasPrefix(url, "sqlite:") {
-			day = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+		pg := !strings.HasPrefix(url, "sqlite:")
+		day := `substr(settled_at, 1, 10)`
+		if pg {
+			day = `to_char(settled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+		}
+		ph := func(s string) string {
+			if !pg {
+				return s
+			}
+			return strings.NewReplacer("?1", "$1", "?2", "$2::timestamptz", "?3", "$3::timestamptz").Replace(s)
 		}
 		q := func(query string) map[string]int64 {
-			rows, err := raw.Query(strings.ReplaceAll(query, "DAY", day), string(st.ID), from.Format(time.RFC3339), to.Format(time.RFC3339))
+			rows, err := raw.Query(ph(strings.ReplaceAll(query, "DAY", day)), string(st.ID), from.Format(time.RFC3339), to.Format(time.RFC3339))
 			must(err)
 			defer func() { _ = rows.Close() }()
 			out := map[string]int64{}
@@ -92,29 +159,39 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 			}
 			return out
 		}
-		pg := !strings.HasPrefix(url, "sqlite:")
-		ph := func(s string) string {
-			if !pg {
-				return s
-			}
-			return strings.NewReplacer("?1", "$1", "?2", "$2::timestamptz", "?3", "$3::timestamptz").Replace(s)
-		}
-		gross := q(ph(`SELECT DAY, SUM(total_amount) FROM orders WHERE store_id = ?1 AND created_at >= ?2 AND created_at < ?3
-			AND status NOT IN ('pending_payment', 'cancelled') GROUP BY DAY`))
-		count := q(ph(`SELECT DAY, COUNT(*) FROM orders WHERE store_id = ?1 AND created_at >= ?2 AND created_at < ?3
-			AND status NOT IN ('pending_payment', 'cancelled') GROUP BY DAY`))
-		refunds := q(ph(`SELECT DAY, SUM(amount) FROM refunds WHERE store_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY DAY`))
+		gross := q(`SELECT DAY, SUM(amount) FROM payments WHERE store_id = ?1 AND settled_at >= ?2 AND settled_at < ?3
+			AND kind = 'charge' AND state = 'succeeded' GROUP BY DAY`)
+		count := q(`SELECT DAY, COUNT(*) FROM payments WHERE store_id = ?1 AND settled_at >= ?2 AND settled_at < ?3
+			AND kind = 'charge' AND state = 'succeeded' GROUP BY DAY`)
+		refunds := q(`SELECT DAY, SUM(amount) FROM payments WHERE store_id = ?1 AND settled_at >= ?2 AND settled_at < ?3
+			AND kind = 'refund' AND state = 'succeeded' GROUP BY DAY`)
 		var sumGross, sumRefunds int64
 		for _, b := range rep.Buckets {
 			d := b.Start.Format("2006-01-02")
-			if b.Gross != gross[d] || int64(b.Orders) != count[d] || b.Refunds != refunds[d] || b.Net != gross[d]-refunds[d] {
-				t.Errorf("%s: report gross %d orders %d refunds %d net %d; SQL %d %d %d", d, b.Gross, b.Orders, b.Refunds, b.Net, gross[d], count[d], refunds[d])
+			if b.Gross.Amount != gross[d] || int64(b.Orders) != count[d] || b.Refunds.Amount != refunds[d] || b.Net.Amount != gross[d]-refunds[d] {
+				t.Errorf("%s: report gross %v orders %d refunds %v net %v; SQL %d %d %d", d, b.Gross, b.Orders, b.Refunds, b.Net, gross[d], count[d], refunds[d])
+			}
+			if b.Gross.Currency != "GBP" {
+				t.Errorf("%s: money without its currency: %+v", d, b.Gross)
 			}
 			sumGross += gross[d]
 			sumRefunds += refunds[d]
 		}
-		if rep.Total.Gross != sumGross || rep.Total.Refunds != sumRefunds || rep.Total.Net != sumGross-sumRefunds || sumGross == 0 || sumRefunds == 0 {
+		if rep.Total.Gross.Amount != sumGross || rep.Total.Refunds.Amount != sumRefunds || rep.Total.Net.Amount != sumGross-sumRefunds || sumGross == 0 || sumRefunds == 0 {
 			t.Fatalf("totals %+v, SQL gross %d refunds %d", rep.Total, sumGross, sumRefunds)
+		}
+		// Every refund of the period is a row of the ledger, and none is left pending or failed.
+		if n := q(`SELECT 'x', COUNT(*) FROM payments WHERE store_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND state = 'pending'`)["x"]; n != 0 {
+			t.Errorf("%d payments left pending", n)
+		}
+		// A cancelled paid order is refunded in full: for each, refunds equal the charge.
+		off := q(`SELECT o.id, COALESCE((SELECT SUM(amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'), 0)
+			- COALESCE((SELECT SUM(amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0)
+			FROM orders o WHERE o.store_id = ?1 AND o.status = 'cancelled' AND o.created_at >= ?2 AND o.created_at < ?3`)
+		for id, left := range off {
+			if left != 0 {
+				t.Errorf("cancelled order %s keeps %d of its payment", id, left)
+			}
 		}
 		// Weekly and monthly buckets add up to the same totals.
 		for _, iv := range []string{reports.Week, reports.Month} {
@@ -124,16 +201,34 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 				t.Errorf("%s totals %+v differ from daily %+v", iv, r2.Total, rep.Total)
 			}
 		}
-		// Top products match a direct sum over the order lines.
-		top := q(ph(`SELECT l.product_id, SUM(l.line_total) FROM order_lines l JOIN orders o ON o.id = l.order_id
-			WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.product_id`))
+		// Top products match a direct sum over the order lines of the orders kept, less what came back.
+		top := q(`SELECT l.product_id, SUM(l.line_total) FROM order_lines l JOIN orders o ON o.id = l.order_id
+			WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.product_id`)
+		sold := q(`SELECT l.product_id, SUM(l.quantity) - COALESCE(SUM((SELECT SUM(r.quantity) FROM order_returns r WHERE r.line_id = l.id)), 0)
+			FROM order_lines l JOIN orders o ON o.id = l.order_id
+			WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.product_id`)
 		for _, p := range rep.TopProducts {
-			if top[p.ProductID] != p.Revenue {
-				t.Errorf("product %s revenue %d, SQL %d", p.SKU, p.Revenue, top[p.ProductID])
+			if top[p.ProductID] != p.Revenue.Amount || sold[p.ProductID] != p.Quantity {
+				t.Errorf("product %s revenue %v quantity %d, SQL %d %d", p.SKU, p.Revenue, p.Quantity, top[p.ProductID], sold[p.ProductID])
 			}
 		}
 		if len(rep.TopProducts) != len(top) {
 			t.Errorf("%d top products, SQL %d", len(rep.TopProducts), len(top))
+		}
+		// The inventory ledger adds up to every product's stock, returns and declined cards included.
+		for _, p := range products {
+			var stock, sum int
+			must(db.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) {
+				got, err := tx.ProductByID(ctx, st.ID, p.ID)
+				stock = got.Stock
+				if err == nil {
+					sum, err = tx.LedgerSum(ctx, st.ID, p.ID)
+				}
+				return err
+			}))
+			if stock != sum || stock == 1000 {
+				t.Errorf("%s: stock %d, ledger sum %d", p.SKU, stock, sum)
+			}
 		}
 		// A clerk may not read reports.
 		if _, err := reports.New(db).SalesReport(ctx, shop.Principal{UserID: "c", StoreID: st.ID, Role: shop.RoleClerk}, st, from, to, reports.Day); shop.KindOf(err) != shop.KindForbidden {

@@ -3,6 +3,7 @@
 package shop
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -98,3 +99,65 @@ func AsError(err error) *Error {
 	}
 	return nil
 }
+
+// writeTx marks a context as the one a write transaction's function runs under (see
+// WithinWriteTransaction).
+type writeTx struct{}
+
+// WithinWriteTransaction returns ctx marked as running inside a database write transaction. The
+// storage layer hands such a context to the function it runs in the transaction; every adapter
+// that talks to the outside world (payment gateway, mail) refuses it (OutsideWriteTransaction), so
+// that no write transaction — on SQLite one writer for every store — ever waits on a network.
+func WithinWriteTransaction(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writeTx{}, true)
+}
+
+// ErrInWriteTransaction is what an outside call answers when it is made inside a write transaction.
+var ErrInWriteTransaction = errors.New("an outside call (payment, mail, network) was made inside a database write transaction; record the intent, commit, then call out")
+
+// OutsideWriteTransaction returns ErrInWriteTransaction when ctx is a write transaction's.
+func OutsideWriteTransaction(ctx context.Context) error {
+	if v, _ := ctx.Value(writeTx{}).(bool); v {
+		return ErrInWriteTransaction
+	}
+	return nil
+}
+
+// Idempotency is what a request that moves money or stock says of itself: the client's
+// Idempotency-Key, and a keyed hash of the operation and body it came with, to tell a retry (the
+// same hash: answered with the first answer) from another request reusing the key (refused).
+type Idempotency struct {
+	Key  string
+	Hash string
+}
+
+// ErrKeyRequired answers a request that must carry an Idempotency-Key and does not.
+var ErrKeyRequired = &Error{Kind: KindBadRequest, Code: "idempotency-key-required",
+	Message: "This request moves money or stock: send an Idempotency-Key header, a new random value for each new request and the same one when you retry it.",
+	Fields:  []FieldError{{Field: "Idempotency-Key", Message: "is required"}}}
+
+// Check validates the key: required says whether it may be absent. A key is 1 to 200 printable
+// ASCII characters.
+func (i Idempotency) Check(required bool) error {
+	if i.Key == "" {
+		if required {
+			return ErrKeyRequired
+		}
+		return nil
+	}
+	if len(i.Key) > 200 {
+		return Invalid(FieldError{Field: "Idempotency-Key", Message: "must be at most 200 characters"})
+	}
+	for _, c := range []byte(i.Key) {
+		if c < 0x21 || c > 0x7e {
+			return Invalid(FieldError{Field: "Idempotency-Key", Message: "must be printable ASCII without spaces"})
+		}
+	}
+	return nil
+}
+
+// IdempotencyWindow is how long a key is remembered: a retry within it gets the first answer.
+const IdempotencyWindow = 24 * time.Hour
+
+// ErrKeyReused answers a request whose Idempotency-Key came with another request before.
+var ErrKeyReused = &Error{Kind: KindInvalid, Code: "idempotency-key-reused", Message: "This Idempotency-Key was already used with a different request."}

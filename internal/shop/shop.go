@@ -2,8 +2,6 @@ package shop
 
 import (
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -87,57 +85,10 @@ type Principal struct {
 // Authenticated reports whether the principal is a signed-in user.
 func (p Principal) Authenticated() bool { return p.UserID != "" }
 
-// Money is an amount in minor units of a currency.
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
-var currencySymbols = map[string]string{"GBP": "£", "EUR": "€", "USD": "$"}
-
-// String writes m as people read it: £12.50, -€0.05, CHF 3.00.
-func (m Money) String() string {
-	b := make([]byte, 0, 24)
-	a := m.Amount
-	if a < 0 {
-		b, a = append(b, '-'), -a
-	}
-	if sym, ok := currencySymbols[m.Currency]; ok {
-		b = append(b, sym...)
-	} else {
-		b = append(append(b, m.Currency...), ' ')
-	}
-	b = append(strconv.AppendInt(b, a/100, 10), '.', byte('0'+a%100/10), byte('0'+a%10))
-	return string(b)
-}
-
-// ParseAmount reads an amount as people write it — "12", "12.5" or "12.50" — into minor units.
-// Signs, more than two decimals and more than nine whole digits are refused.
-func ParseAmount(v string) (int64, bool) {
-	whole, frac, _ := strings.Cut(strings.TrimSpace(v), ".")
-	if whole == "" || len(frac) > 2 || len(whole) > 9 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || f < 0 || strings.HasPrefix(whole, "+") {
-		return 0, false
-	}
-	return w*100 + f, true
-}
-
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`)
 
 // ValidSlug reports whether s is a valid store slug.
 func ValidSlug(s string) bool { return slugRE.MatchString(s) }
-
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-
-// ValidCurrency reports whether s looks like an ISO 4217 code.
-func ValidCurrency(s string) bool { return currencyRE.MatchString(s) }
 
 // StoreStatus is whether a store trades.
 type StoreStatus string

@@ -42,7 +42,7 @@ type batcher struct {
 type writeReq struct {
 	ctx   context.Context
 	store shop.StoreID
-	fn    func(*Tx) error
+	fn    func(context.Context, *Tx) error
 	done  chan struct{}
 
 	err      error
@@ -61,7 +61,7 @@ func newBatcher(db *DB) *batcher {
 var errClosed = errors.New("sqlstore: database closed")
 
 // update runs fn in the next batch and waits for the batch's commit.
-func (b *batcher) update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+func (b *batcher) update(ctx context.Context, store shop.StoreID, fn func(context.Context, *Tx) error) error {
 	r := &writeReq{ctx: ctx, store: store, fn: fn, done: make(chan struct{})}
 	select {
 	case b.reqs <- r:
@@ -166,7 +166,7 @@ func (b *batcher) run(sqltx *sql.Tx, bound map[string]*sql.Stmt, r *writeReq) (b
 				r.panicked = p
 			}
 		}()
-		r.err = r.fn(tx)
+		r.err = r.fn(shop.WithinWriteTransaction(r.ctx), tx)
 	}()
 	if r.err != nil || r.panicked != nil {
 		if _, err := tx.exec(ctx, "ROLLBACK TO w"); err != nil {

@@ -47,7 +47,7 @@ func TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 				close(holding)
 				<-release
 				return tx.CreateUser(ctx, st.ID, &shop.User{Email: "first@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
@@ -66,7 +66,7 @@ func TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				defer func() { panics[i] = recover() }()
-				errs[i] = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+				errs[i] = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 					u := shop.User{Email: fmt.Sprintf("u%02d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
 					if err := tx.CreateUser(ctx, st.ID, &u); err != nil {
 						return err
@@ -135,7 +135,7 @@ func TestUpdate_QueuedAndCancelledIsNotRun(t *testing.T) {
 	release, holding := make(chan struct{}), make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- db.Update(ctx, st.ID, func(*sqlstore.Tx) error {
+		done <- db.Update(ctx, st.ID, func(context.Context, *sqlstore.Tx) error {
 			close(holding)
 			<-release
 			return nil
@@ -144,7 +144,7 @@ func TestUpdate_QueuedAndCancelledIsNotRun(t *testing.T) {
 	<-holding
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	err := db.Update(cctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := db.Update(cctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		return tx.CreateUser(ctx, st.ID, &shop.User{Email: "late@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
 	})
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -166,7 +166,7 @@ func TestUpdate_StartedRunsToItsEnd(t *testing.T) {
 	db := openDB(t, testenv.SQLiteURL(t))
 	st := newStore(t, db, "detach")
 	ctx, cancel := context.WithCancel(context.Background())
-	err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+	err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.CreateUser(ctx, st.ID, &shop.User{Email: "a@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true}); err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func TestUpdate_BrokenBatchAnswersNoCallerDone(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		firstErr = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		firstErr = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			close(holding)
 			<-release
 			return tx.CreateUser(ctx, st.ID, &shop.User{Email: "first@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true})
@@ -208,7 +208,7 @@ func TestUpdate_BrokenBatchAnswersNoCallerDone(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+			errs[i] = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 				u := shop.User{Email: fmt.Sprintf("u%02d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
 				if err := tx.CreateUser(ctx, st.ID, &u); err != nil {
 					return err
@@ -251,7 +251,7 @@ func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
 	// The cache prepares a statement in the background after its first use.
 	for i := 0; ; i++ {
 		var s any
-		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		if err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			s, _ = sqlstore.BoundForTest(ctx, tx, q)
 			return nil
 		}); err != nil {
@@ -275,7 +275,7 @@ func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		if err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			first, n1 = sqlstore.BoundForTest(ctx, tx, q)
 			if again, _ := sqlstore.BoundForTest(ctx, tx, q); again != first {
 				t.Error("the same statement was bound twice in one transaction")
@@ -290,7 +290,7 @@ func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
 	<-holding
 	go func() {
 		defer wg.Done()
-		if err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		if err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			second, n2 = sqlstore.BoundForTest(ctx, tx, q)
 			return nil
 		}); err != nil {

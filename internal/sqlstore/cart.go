@@ -12,16 +12,21 @@ type CartLine struct {
 	Quantity    int
 	SKU         string
 	Name        string
-	PriceAmount int64
+	PriceAmount int64 // the catalogue's price now
+	Accepted    int64 // the unit price the customer accepted when the line was last set; 0 for none recorded
 	Stock       int
 	Status      string
 }
 
-// SetCartItem puts quantity of a product in a customer's cart, replacing what was there.
-func (tx *Tx) SetCartItem(ctx context.Context, store shop.StoreID, user shop.UserID, productID string, quantity int) error {
-	return tx.later(ctx, `INSERT INTO cart_items (store_id, user_id, product_id, quantity, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity, updated_at = excluded.updated_at`,
-		store, user, productID, quantity, ts(tx.now))
+// PriceChanged reports whether the catalogue's price is no longer the one the customer accepted.
+func (l CartLine) PriceChanged() bool { return l.Accepted != 0 && l.Accepted != l.PriceAmount }
+
+// SetCartItem puts quantity of a product in a customer's cart at the unit price they accepted,
+// replacing what was there.
+func (tx *Tx) SetCartItem(ctx context.Context, store shop.StoreID, user shop.UserID, productID string, quantity int, unitPrice int64) error {
+	return tx.later(ctx, `INSERT INTO cart_items (store_id, user_id, product_id, quantity, unit_price, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity, unit_price = excluded.unit_price,
+		updated_at = excluded.updated_at`, store, user, productID, quantity, unitPrice, ts(tx.now))
 }
 
 // RemoveCartItem takes a product out of a customer's cart.
@@ -39,7 +44,7 @@ func (tx *Tx) ClearCart(ctx context.Context, store shop.StoreID, user shop.UserI
 func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserID) ([]CartLine, error) {
 	var out []CartLine
 	err := tx.readCart(ctx, func(_ bool, l CartLine) { out = append(out, l) }, `SELECT true, c.product_id, c.quantity, p.sku, p.name,
-		p.price_amount, p.stock, p.status FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
+		p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE c.store_id = ? AND c.user_id = ? ORDER BY c.product_id`, store, user)
 	return out, err
 }
@@ -58,9 +63,9 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 		} else {
 			product = &l
 		}
-	}, `SELECT true, c.product_id, c.quantity, p.sku, p.name, p.price_amount, p.stock, p.status
+	}, `SELECT true, c.product_id, c.quantity, p.sku, p.name, p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status
 		FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id WHERE c.store_id = ? AND c.user_id = ?
-		UNION ALL SELECT false, id, 0, sku, name, price_amount, stock, status FROM products WHERE store_id = ? AND id = ?
+		UNION ALL SELECT false, id, 0, sku, name, price_amount, price_amount, stock, status FROM products WHERE store_id = ? AND id = ?
 		ORDER BY 2, 1`, store, user, store, productID)
 	if err == nil && product == nil {
 		err = shop.NotFound("Product")
@@ -84,7 +89,8 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 			lines = append(lines, l)
 		}
 	}, `SELECT u.email_verified_at IS NOT NULL, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0),
-		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(p.stock, 0), COALESCE(p.status, '')
+		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0),
+		COALESCE(p.status, '')
 		FROM users u LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
 		LEFT JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE u.store_id = ? AND u.id = ? ORDER BY c.product_id`, store, user)
@@ -104,7 +110,7 @@ func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l CartLine), q s
 	for rows.Next() {
 		var flag bool
 		var l CartLine
-		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Stock, &l.Status); err != nil {
+		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
 			return err
 		}
 		add(flag, l)

@@ -239,11 +239,16 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // Update runs fn in a write transaction scoped to store ("" for platform-wide work) and commits
 // when fn returns nil; when it returns an error (or panics), nothing fn wrote is kept. On SQLite
 // the transactions of concurrent callers share one commit (see batcher); fn must not call Update.
-func (db *DB) Update(ctx context.Context, store shop.StoreID, fn func(*Tx) error) error {
+//
+// fn gets a context marked as a write transaction's (shop.WithinWriteTransaction): the adapters
+// that call out of the shop — the payment gateway, mail — refuse it, so that nothing fn does waits
+// on the outside world while the writer is held. fn records intents; callers call out after Update
+// returns.
+func (db *DB) Update(ctx context.Context, store shop.StoreID, fn func(context.Context, *Tx) error) error {
 	if db.batch != nil {
 		return db.batch.update(ctx, store, fn)
 	}
-	return db.run(ctx, db.write, store, true, fn)
+	return db.run(ctx, db.write, store, true, func(tx *Tx) error { return fn(shop.WithinWriteTransaction(ctx), tx) })
 }
 
 // View runs fn in a read-only transaction scoped to store.

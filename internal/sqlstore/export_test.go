@@ -93,3 +93,8 @@ func BoundForTest(ctx context.Context, tx *Tx, q string) (any, int) {
 	}
 	return s, len(tx.bound)
 }
+
+// ScanForTest runs a raw query returning one row in tx and scans it into dest.
+func ScanForTest(ctx context.Context, tx *Tx, q string, dest ...any) error {
+	return tx.queryRow(ctx, dest, q)
+}

@@ -9,33 +9,72 @@ import (
 	"secureshop/internal/shop"
 )
 
-// Order is a customer's order with its lines and history.
+// Order is a customer's order with its lines, history and payments. Its paid and refunded figures
+// are sums over its rows in the payments ledger, read with it; the order keeps no total of its own.
 type Order struct {
-	ID             string
-	StoreID        shop.StoreID
-	CustomerID     shop.UserID
-	Status         string
-	Currency       string
-	TotalAmount    int64
-	RefundedAmount int64
-	CardBrand      string
-	CardLast4      string
-	PaymentRef     string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Lines          []OrderLine
-	History        []OrderEvent
+	ID          string
+	StoreID     shop.StoreID
+	CustomerID  shop.UserID
+	Status      string
+	Currency    string
+	TotalAmount int64
+	CardBrand   string
+	CardLast4   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+
+	PaidAmount     int64 // succeeded charges
+	RefundedAmount int64 // succeeded refunds
+	RefundPending  int64 // refunds asked of the gateway and not yet answered
+
+	Lines    []OrderLine
+	History  []OrderEvent
+	Payments []Payment // OrderByID only
 }
 
-// OrderLine is what was sold at what price. Written once, never changed.
+// Refundable is what may still be refunded: paid, less what was refunded or is being refunded.
+func (o Order) Refundable() int64 { return o.PaidAmount - o.RefundedAmount - o.RefundPending }
+
+// Charge returns the order's charge: the succeeded one, else the newest attempt (OrderByID only).
+func (o Order) Charge() (Payment, bool) {
+	var found Payment
+	ok := false
+	for _, p := range o.Payments {
+		if p.Kind != PaymentCharge {
+			continue
+		}
+		if !ok || p.State == PaymentSucceeded || (found.State != PaymentSucceeded && p.CreatedAt.After(found.CreatedAt)) {
+			found, ok = p, true
+		}
+	}
+	return found, ok
+}
+
+// Line returns the order's line with id.
+func (o Order) Line(id string) (OrderLine, bool) {
+	for _, l := range o.Lines {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return OrderLine{}, false
+}
+
+// OrderLine is what was sold at what price. Written once, never changed; Returned is how many of
+// it came back since (order_returns).
 type OrderLine struct {
+	ID        string
 	ProductID string
 	SKU       string
 	Name      string
 	UnitPrice int64
 	Quantity  int
 	LineTotal int64
+	Returned  int
 }
+
+// Returnable is how many of the line can still come back.
+func (l OrderLine) Returnable() int { return l.Quantity - l.Returned }
 
 // OrderEvent is one move of an order's status.
 type OrderEvent struct {
@@ -67,18 +106,22 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 	}
 	o.Status = events[len(events)-1].To
 	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
-		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
-	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4, o.PaymentRef,
+		card_last4, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4,
 		ts(tx.now), ts(tx.now)}}
 	if len(o.Lines) > 0 {
 		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total) VALUES `
 		a := make([]any, 0, 9*len(o.Lines))
-		for i, l := range o.Lines {
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			if l.ID == "" {
+				l.ID = shop.NewID()
+			}
 			if i > 0 {
 				q += ", "
 			}
 			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			a = append(a, shop.NewID(), store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
+			a = append(a, l.ID, store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
 		}
 		stmts, args = append(stmts, q), append(args, a)
 	}
@@ -138,14 +181,17 @@ func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.S
 	return tx.addHistory(ctx, store, o, from, to, actor, note)
 }
 
-const orderCols = `id, customer_id, status, currency, total_amount, refunded_amount, card_brand, card_last4, payment_ref,
-	created_at, updated_at`
+// orderCols are an order's columns and its sums over the payments ledger.
+const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.card_brand, o.card_last4, o.created_at, o.updated_at,
+	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'), 0),
+	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0),
+	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'pending'), 0)`
 
 func scanOrder(store shop.StoreID, scan func(...any) error) (Order, error) {
 	o := Order{StoreID: store}
 	var created, updated dbTime
-	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &o.RefundedAmount, &o.CardBrand,
-		&o.CardLast4, &o.PaymentRef, &created, &updated)
+	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &o.CardBrand,
+		&o.CardLast4, &created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
 	o.CreatedAt, o.UpdatedAt = created.T, updated.T
 	return o, err
 }
@@ -155,25 +201,29 @@ func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Ord
 	if !shop.ValidID(id) {
 		return Order{}, shop.NotFound("Order")
 	}
-	row := tx.row(ctx, `SELECT `+orderCols+` FROM orders WHERE store_id = ? AND id = ?`, store, id)
+	row := tx.row(ctx, `SELECT `+orderCols+` FROM orders o WHERE o.store_id = ? AND o.id = ?`, store, id)
 	o, err := scanOrder(store, row.Scan)
 	if err != nil {
 		return Order{}, notFound(err, "Order")
 	}
-	lines, err := tx.query(ctx, `SELECT product_id, sku, name, unit_price, quantity, line_total FROM order_lines
-		WHERE store_id = ? AND order_id = ? ORDER BY sku, id`, store, id)
+	lines, err := tx.query(ctx, `SELECT l.id, l.product_id, l.sku, l.name, l.unit_price, l.quantity, l.line_total,
+		COALESCE((SELECT SUM(r.quantity) FROM order_returns r WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)
+		FROM order_lines l WHERE l.store_id = ? AND l.order_id = ? ORDER BY l.sku, l.id`, store, id)
 	if err != nil {
 		return Order{}, err
 	}
 	for lines.Next() {
 		var l OrderLine
-		if err := lines.Scan(&l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal); err != nil {
+		if err := lines.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal, &l.Returned); err != nil {
 			_ = lines.Close()
 			return Order{}, err
 		}
 		o.Lines = append(o.Lines, l)
 	}
 	_ = lines.Close()
+	if o.Payments, err = tx.payments(ctx, store, id); err != nil {
+		return Order{}, err
+	}
 	hist, err := tx.query(ctx, `SELECT from_status, to_status, actor_id, actor_role, note, created_at FROM order_history
 		WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, id)
 	if err != nil {
@@ -208,24 +258,24 @@ type OrderPage struct {
 
 // ListOrders lists orders of store, newest first (ids are time-ordered).
 func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter) (OrderPage, error) {
-	q := `SELECT ` + orderCols + ` FROM orders WHERE store_id = ?`
+	q := `SELECT ` + orderCols + ` FROM orders o WHERE o.store_id = ?`
 	args := []any{store}
 	if f.CustomerID != "" {
-		q += ` AND customer_id = ?`
+		q += ` AND o.customer_id = ?`
 		args = append(args, f.CustomerID)
 	}
 	if f.Status != "" {
-		q += ` AND status = ?`
+		q += ` AND o.status = ?`
 		args = append(args, f.Status)
 	}
 	if f.Cursor != "" {
 		if !shop.ValidID(f.Cursor) {
 			return OrderPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
 		}
-		q += ` AND id < ?`
+		q += ` AND o.id < ?`
 		args = append(args, f.Cursor)
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
+	q += ` ORDER BY o.id DESC LIMIT ?`
 	args = append(args, f.Limit+1)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
@@ -247,22 +297,66 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter)
 	return page, rows.Err()
 }
 
-// CheckoutKey returns the request hash and order of an Idempotency-Key used by user since the
-// given time; an older use of the key is forgotten.
-func (tx *Tx) CheckoutKey(ctx context.Context, store shop.StoreID, user shop.UserID, key string, since time.Time) (hash, orderID string, err error) {
-	if _, err := tx.exec(ctx, `DELETE FROM checkout_keys WHERE store_id = ? AND user_id = ? AND key = ? AND created_at < ?`,
+// OrderForUpdate is OrderByID for a transaction that changes the order's money or stock: on
+// PostgreSQL the order's row is locked first (SELECT ... FOR UPDATE), so that concurrent refunds,
+// returns and cancellations of one order run one after the other and each sees what the one before
+// it wrote; SQLite's one writer runs them one after the other anyway.
+func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string) (Order, error) {
+	if !shop.ValidID(id) {
+		return Order{}, shop.NotFound("Order")
+	}
+	if tx.db.dialect == Postgres {
+		var got string
+		if err := tx.queryRow(ctx, []any{&got}, `SELECT CAST(id AS TEXT) FROM orders WHERE store_id = ? AND id = ? FOR UPDATE`, store, id); err != nil {
+			return Order{}, notFound(err, "Order")
+		}
+	}
+	return tx.OrderByID(ctx, store, id)
+}
+
+// IdempotencyKey returns the request hash and result of an Idempotency-Key used by user since the
+// given time; an older use of the key is forgotten. shop.ErrNoRows when the key is new.
+func (tx *Tx) IdempotencyKey(ctx context.Context, store shop.StoreID, user shop.UserID, key string, since time.Time) (hash, resultID string, err error) {
+	if _, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ? AND created_at < ?`,
 		store, user, key, ts(since)); err != nil {
 		return "", "", err
 	}
-	err = tx.queryRow(ctx, []any{&hash, &orderID}, `SELECT request_hash, order_id FROM checkout_keys
+	err = tx.queryRow(ctx, []any{&hash, &resultID}, `SELECT request_hash, CAST(result_id AS TEXT) FROM idempotency_keys
 		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key)
-	return hash, orderID, err
+	return hash, resultID, err
 }
 
-// SaveCheckoutKey records the order an Idempotency-Key made. A key used concurrently by a
-// request that committed first returns shop.ErrDuplicate.
-func (tx *Tx) SaveCheckoutKey(ctx context.Context, store shop.StoreID, user shop.UserID, key, hash, orderID string) error {
-	_, err := tx.exec(ctx, `INSERT INTO checkout_keys (store_id, user_id, key, request_hash, order_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, store, user, key, hash, orderID, ts(tx.now))
-	return err
+// SaveIdempotencyKey records what an Idempotency-Key made (an order, a refund, a stock change). On
+// PostgreSQL it goes with the commit; a key that a concurrent request committed first fails the
+// commit with shop.ErrDuplicate, and nothing of this transaction is kept.
+func (tx *Tx) SaveIdempotencyKey(ctx context.Context, store shop.StoreID, user shop.UserID, key, hash, resultID string) error {
+	return tx.later(ctx, `INSERT INTO idempotency_keys (store_id, user_id, key, request_hash, result_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, store, user, key, hash, resultID, ts(tx.now))
+}
+
+// ReplayedKey looks up an Idempotency-Key of user: the result of its earlier use with the same
+// request (a retry, to be answered as the first time), "" for a key not used in the window, or
+// shop.ErrKeyReused when it came with another request. A request without a key is never a retry.
+func (tx *Tx) ReplayedKey(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency) (string, error) {
+	if idem.Key == "" {
+		return "", nil
+	}
+	hash, result, err := tx.IdempotencyKey(ctx, store, user, idem.Key, tx.now.Add(-shop.IdempotencyWindow))
+	switch {
+	case errors.Is(err, shop.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case hash != idem.Hash:
+		return "", shop.ErrKeyReused
+	}
+	return result, nil
+}
+
+// SaveKey records what a request with an Idempotency-Key made; a request without one keeps nothing.
+func (tx *Tx) SaveKey(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency, resultID string) error {
+	if idem.Key == "" {
+		return nil
+	}
+	return tx.SaveIdempotencyKey(ctx, store, user, idem.Key, idem.Hash, resultID)
 }

@@ -29,7 +29,7 @@ func openDB(t *testing.T, url string) *sqlstore.DB {
 func newStore(t *testing.T, db *sqlstore.DB, slug string) shop.Store {
 	t.Helper()
 	s := shop.Store{Slug: slug, Name: strings.ToUpper(slug), Currency: "GBP"}
-	if err := db.Update(context.Background(), "", func(tx *sqlstore.Tx) error { return tx.CreateStore(context.Background(), &s) }); err != nil {
+	if err := db.Update(context.Background(), "", func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateStore(context.Background(), &s) }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -38,7 +38,7 @@ func newStore(t *testing.T, db *sqlstore.DB, slug string) shop.Store {
 func newUser(t *testing.T, db *sqlstore.DB, store shop.StoreID, email string, role shop.Role) shop.User {
 	t.Helper()
 	u := shop.User{Email: email, Role: role, PasswordHash: "x", Active: true}
-	if err := db.Update(context.Background(), store, func(tx *sqlstore.Tx) error {
+	if err := db.Update(context.Background(), store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		return tx.CreateUser(context.Background(), store, &u)
 	}); err != nil {
 		t.Fatal(err)
@@ -58,14 +58,14 @@ func TestStoresAndUsers_TenantScoped(t *testing.T) {
 		if ua.Email != "same@example.com" {
 			t.Errorf("e-mail not normalised: %q", ua.Email)
 		}
-		err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			u := shop.User{Email: "same@example.com", Role: shop.RoleClerk, PasswordHash: "x"}
 			return tx.CreateUser(ctx, a.ID, &u)
 		})
 		if !errors.Is(err, shop.ErrDuplicate) {
 			t.Fatalf("duplicate e-mail in one store: got %v, want ErrDuplicate", err)
 		}
-		if err := db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+		if err := db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 			s := shop.Store{Slug: "store-a", Name: "x", Currency: "GBP"}
 			return tx.CreateStore(ctx, &s)
 		}); !errors.Is(err, shop.ErrDuplicate) {
@@ -104,7 +104,7 @@ func TestStoresAndUsers_TenantScoped(t *testing.T) {
 		}
 
 		// Deactivating store B's user through store A changes nothing.
-		err = db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.SetUserActive(ctx, a.ID, ub.ID, false) })
+		err = db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.SetUserActive(ctx, a.ID, ub.ID, false) })
 		if shop.KindOf(err) != shop.KindNotFound {
 			t.Fatalf("cross-store deactivate: got %v", err)
 		}
@@ -161,20 +161,20 @@ func TestCatalog_CategoryMustBelongToStore(t *testing.T) {
 		db := openDB(t, url)
 		a, b := newStore(t, db, "cat-a"), newStore(t, db, "cat-b")
 		ca := sqlstore.Category{Slug: "tea", Name: "Tea"}
-		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateCategory(ctx, a.ID, &ca) }); err != nil {
+		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateCategory(ctx, a.ID, &ca) }); err != nil {
 			t.Fatal(err)
 		}
 		p := sqlstore.Product{SKU: "T-1", Name: "Assam", PriceAmount: 450, Stock: 3, CategoryID: ca.ID}
-		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &p) }); err != nil {
+		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &p) }); err != nil {
 			t.Fatal(err)
 		}
 		// A product in store B may not point at store A's category.
 		pb := sqlstore.Product{SKU: "T-1", Name: "Stolen", PriceAmount: 1, Stock: 1, CategoryID: ca.ID}
-		if err := db.Update(ctx, b.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, b.ID, &pb) }); err == nil {
+		if err := db.Update(ctx, b.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, b.ID, &pb) }); err == nil {
 			t.Fatal("product in store B accepted store A's category")
 		}
 		dup := sqlstore.Product{SKU: "T-1", Name: "Again", PriceAmount: 1, Stock: 1}
-		if err := db.Update(ctx, a.ID, func(tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &dup) }); !errors.Is(err, shop.ErrDuplicate) {
+		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &dup) }); !errors.Is(err, shop.ErrDuplicate) {
 			t.Fatalf("duplicate SKU: got %v", err)
 		}
 		err := db.View(ctx, b.ID, func(tx *sqlstore.Tx) error {
@@ -214,7 +214,7 @@ func TestAudit_ChainDetectsEditsAndDeletes(t *testing.T) {
 		actor := shop.Principal{UserID: "u1", Role: shop.RoleAdmin, StoreID: s.ID, IP: "127.0.0.1"}
 		var events []audit.Event
 		for i := range 5 {
-			err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 				e, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "product.create", TargetType: "product",
 					TargetID: string(rune('a' + i)), Detail: map[string]string{"name": "n"}})
 				events = append(events, e)
@@ -249,7 +249,7 @@ func TestAudit_ChainDetectsEditsAndDeletes(t *testing.T) {
 			t.Fatalf("intact chain reported problems: %+v", p)
 		}
 		// The application cannot edit or delete entries: the database refuses.
-		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		if err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			return sqlstore.ExecForTest(ctx, tx, `UPDATE audit_events SET action = 'x' WHERE id = ?`, events[2].ID)
 		}); err == nil {
 			t.Fatal("audit row update was allowed")
@@ -281,7 +281,7 @@ func TestProducts_SearchSortAndPages(t *testing.T) {
 		s := newStore(t, db, "search")
 		other := newStore(t, db, "search-other")
 		names := []string{"Earl Grey Tea", "Green Tea", "Teapot", "Coffee Beans", "Dark Chocolate", "Chocolate Tea", "Zebra Mug"}
-		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i, n := range names {
 				p := sqlstore.Product{SKU: "S" + string(rune('A'+i)), Name: n, Description: "about " + strings.ToLower(n), PriceAmount: int64(1000 - i*100), Stock: 1}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
@@ -293,7 +293,7 @@ func TestProducts_SearchSortAndPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = db.Update(ctx, other.ID, func(tx *sqlstore.Tx) error {
+		_ = db.Update(ctx, other.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			p := sqlstore.Product{SKU: "O", Name: "Other Tea", PriceAmount: 1, Stock: 1}
 			return tx.CreateProduct(ctx, other.ID, &p)
 		})
@@ -352,7 +352,7 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		s := newStore(t, db, "immutable")
 		u := newUser(t, db, s.ID, "c@example.com", shop.RoleCustomer)
 		var o sqlstore.Order
-		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			p := sqlstore.Product{SKU: "A", Name: "A", PriceAmount: 300, Stock: 5}
 			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 				return err
@@ -365,7 +365,7 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, q := range []string{`UPDATE order_lines SET unit_price = 1 WHERE order_id = ?`, `DELETE FROM order_lines WHERE order_id = ?`} {
-			err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return sqlstore.ExecForTest(ctx, tx, q, o.ID) })
+			err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return sqlstore.ExecForTest(ctx, tx, q, o.ID) })
 			if err == nil {
 				t.Errorf("%s was allowed", q)
 			}
@@ -381,7 +381,7 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A line whose total does not match its price and quantity is refused by the database.
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			bad := sqlstore.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 1,
 				Lines: []sqlstore.OrderLine{{ProductID: o.Lines[0].ProductID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 1}}}
 			return tx.InsertOrder(ctx, s.ID, &bad, shop.Principal{UserID: u.ID})
@@ -402,7 +402,7 @@ func TestAccountLocks(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			var n int
 			var locked bool
-			if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) (err error) {
+			if err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) (err error) {
 				n, locked, err = tx.RecordFailure(ctx, s.ID, "Who@Example.com", 3, until)
 				return
 			}); err != nil {
@@ -428,7 +428,9 @@ func TestAccountLocks(t *testing.T) {
 		if lockedUntil(s.ID, until.Add(time.Second)) != nil {
 			t.Fatal("lock outlived its end")
 		}
-		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return tx.ClearFailures(ctx, s.ID, "who@example.com") }); err != nil {
+		if err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+			return tx.ClearFailures(ctx, s.ID, "who@example.com")
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if lockedUntil(s.ID, now) != nil {
@@ -443,7 +445,7 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 	owner := openDB(t, ownerURL)
 	a, b := newStore(t, owner, "rls-a"), newStore(t, owner, "rls-b")
 	for _, s := range []shop.Store{a, b} {
-		err := owner.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := owner.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i := range 3 {
 				p := sqlstore.Product{SKU: "P" + string(rune('0'+i)), Name: s.Slug, PriceAmount: 1, Stock: 1}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
@@ -478,7 +480,7 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 		t.Fatalf("a platform transaction sees %d products", n)
 	}
 	// Writing a row for another store is refused too.
-	err = app.Update(ctx, a.ID, func(tx *sqlstore.Tx) error {
+	err = app.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		p := sqlstore.Product{SKU: "X", Name: "x", PriceAmount: 1, Stock: 1}
 		return tx.CreateProduct(ctx, b.ID, &p)
 	})
@@ -507,7 +509,7 @@ func TestStatementCache_ReusedInsideTransactions(t *testing.T) {
 	for i := range 50 {
 		email := fmt.Sprintf("u%02d@example.com", i)
 		newUser(t, db, st.ID, email, shop.RoleCustomer)
-		err := db.Update(ctx, st.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			u, err := tx.UserByEmail(ctx, st.ID, email)
 			if err != nil || u.Email != email {
 				return fmt.Errorf("round %d: %v %q", i, err, u.Email)

@@ -45,7 +45,7 @@ func TestTransactions_PanicCancelAndReadOnlyLeaveNothingBehind(t *testing.T) {
 					t.Fatal("the panic did not reach the caller")
 				}
 			}()
-			_ = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+			_ = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 				if err := addProduct(ctx, tx, s.ID, "PANIC"); err != nil {
 					t.Error(err)
 				}
@@ -54,7 +54,7 @@ func TestTransactions_PanicCancelAndReadOnlyLeaveNothingBehind(t *testing.T) {
 		}()
 
 		cctx, cancel := context.WithCancel(ctx)
-		err := db.Update(cctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(cctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := addProduct(cctx, tx, s.ID, "CANCELLED"); err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func TestTransactions_PanicCancelAndReadOnlyLeaveNothingBehind(t *testing.T) {
 			t.Fatal("a read-only transaction wrote a product")
 		}
 
-		if err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error { return addProduct(ctx, tx, s.ID, "AFTER") }); err != nil {
+		if err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return addProduct(ctx, tx, s.ID, "AFTER") }); err != nil {
 			t.Fatalf("the transaction after them: %v", err)
 		}
 		other := testenv.OpenDB(t, url, sqlstore.Options{})
@@ -93,7 +93,7 @@ func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, testenv.PostgresURL(t))
 	s := newStore(t, db, "abort")
-	err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+	err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := addProduct(ctx, tx, s.ID, "KEPT?"); err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
 	// A transaction whose context ends before COMMIT is rolled back at once: it holds no row
 	// locks afterwards, although its connection has gone back to the pool.
 	cctx, cancel := context.WithCancel(ctx)
-	err = db.Update(cctx, s.ID, func(tx *sqlstore.Tx) error {
+	err = db.Update(cctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := sqlstore.ExecForTest(cctx, tx, `UPDATE stores SET name = 'held' WHERE id = ?`, s.ID); err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func TestUpdate_PostgresFailedStatementIgnoredCommitsNothing(t *testing.T) {
 		t.Fatal("a transaction whose context ended before COMMIT reported it committed")
 	}
 	other := testenv.OpenDB(t, testenv.PostgresURL(t), sqlstore.Options{})
-	err = other.Update(ctx, "", func(tx *sqlstore.Tx) error {
+	err = other.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := sqlstore.ExecForTest(ctx, tx, `SET LOCAL lock_timeout = '2s'`); err != nil {
 			return err
 		}
@@ -145,11 +145,11 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		s := newStore(t, db, "held")
 		u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
 		p := sqlstore.Product{SKU: "EG", Name: "Earl Grey", PriceAmount: 450, Stock: 2} // no opening ledger entry
-		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 				return err
 			}
-			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 2)
+			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 2, 100)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +176,7 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		}
 
 		// Too much: the emptied cart comes back, the stock and the ledger are untouched.
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
 				return err
 			}
@@ -190,14 +190,14 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		}
 
 		// A refused sale between other writes: those after it are not run, those before are undone.
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
 				return err
 			}
 			if err := tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), ""); err != nil {
 				return err
 			}
-			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1)
+			return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1, 100)
 		})
 		if !errors.Is(err, sqlstore.ErrInsufficientStock) {
 			t.Fatalf("selling 3 of 2 between writes: %v, want ErrInsufficientStock", err)
@@ -214,7 +214,7 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		}
 
 		// The same, with a read after the sale: the caller sees an error, and Update reports why.
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.TakeStock(ctx, s.ID, p.ID, 3, string(u.ID), ""); err != nil {
 				return err
 			}
@@ -229,7 +229,7 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		}
 
 		// Enough: reads inside the transaction see the emptied cart and the lower stock.
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
 				return err
 			}
@@ -254,8 +254,8 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 
 		// A transaction that fails after a held write keeps none of it.
 		boom := errors.New("boom")
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
-			if err := tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1); err != nil {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1, 100); err != nil {
 				return err
 			}
 			if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
@@ -284,7 +284,7 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 		stranger := newUser(t, db, other.ID, "bob@example.com", shop.RoleCustomer)
 		var ps []sqlstore.Product
 		var foreign sqlstore.Product
-		err := db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i, sku := range []string{"A", "B", "C"} {
 				p := sqlstore.Product{SKU: sku, Name: sku, PriceAmount: int64(100 * (i + 1)), Stock: 10 + i}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
@@ -295,7 +295,7 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 			return nil
 		})
 		if err == nil {
-			err = db.Update(ctx, other.ID, func(tx *sqlstore.Tx) error {
+			err = db.Update(ctx, other.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 				foreign = sqlstore.Product{SKU: "X", Name: "X", PriceAmount: 1, Stock: 1}
 				return tx.CreateProduct(ctx, other.ID, &foreign)
 			})
@@ -303,15 +303,15 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = db.Update(ctx, s.ID, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			verified, lines, err := tx.CheckoutCart(ctx, s.ID, u.ID)
 			if err != nil || verified || len(lines) != 0 {
 				t.Errorf("new customer: verified %v, lines %v, %v; want false, none", verified, lines, err)
 			}
-			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[2].ID, 3); err != nil {
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[2].ID, 3, 100); err != nil {
 				return err
 			}
-			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[0].ID, 1); err != nil {
+			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[0].ID, 1, 100); err != nil {
 				return err
 			}
 			want, err := tx.CartLines(ctx, s.ID, u.ID)

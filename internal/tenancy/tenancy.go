@@ -80,7 +80,7 @@ func (s *Service) Create(ctx context.Context, actor shop.Principal, in NewStore)
 		return shop.Store{}, shop.Invalid(fields...)
 	}
 	st := shop.Store{Slug: in.Slug, Name: in.Name, Currency: in.Currency}
-	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.CreateStore(ctx, &st); err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, slug stri
 		return shop.Store{}, shop.Invalid(shop.FieldError{Field: "status", Message: "must be active or suspended"})
 	}
 	var st shop.Store
-	err := s.db.Update(ctx, "", func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
 		if st, err = tx.StoreBySlug(ctx, slug); err != nil {
 			return err
@@ -182,7 +182,7 @@ func (s *Service) SetPasswordComposition(ctx context.Context, actor shop.Princip
 	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
 		return Settings{}, err
 	}
-	err := s.db.Update(ctx, store, func(tx *sqlstore.Tx) error {
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		before, err := tx.PasswordComposition(ctx, store)
 		if err != nil || before == on {
 			return err

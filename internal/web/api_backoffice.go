@@ -6,24 +6,44 @@ import (
 	"strconv"
 	"time"
 
+	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
 )
 
+// refundBody is a refund as a client asks for it: money as {amount, currency} (absent: everything
+// not yet refunded) and the lines that come back to the shelf, each with how many.
+type refundBody struct {
+	Amount  *shop.Money `json:"amount"`
+	Reason  string      `json:"reason"`
+	Restock []struct {
+		LineID   string `json:"line_id"`
+		Quantity int    `json:"quantity"`
+	} `json:"restock"`
+}
+
 func (s *Server) apiRefund(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Amount  *int64 `json:"amount"`
-		Reason  string `json:"reason"`
-		Restock bool   `json:"restock"`
+	var in refundBody
+	raw, err := decodeRaw(r, &in)
+	if e := shop.AsError(err); e != nil && len(e.Fields) == 1 && e.Fields[0].Field == "restock" {
+		return shop.Invalid(shop.FieldError{Field: "restock", Message: `names what comes back, line by line: [{"line_id": "…", "quantity": 1}]`})
 	}
-	if err := decode(r, &in); err != nil {
-		return err
+	if e := shop.AsError(err); e != nil && len(e.Fields) == 1 && e.Fields[0].Field == "amount" {
+		return shop.Invalid(shop.FieldError{Field: "amount", Message: `is money: {"amount": 500, "currency": "GBP"} in minor units`})
 	}
-	info := infoOf(r)
-	o, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Amount, in.Reason, in.Restock)
 	if err != nil {
 		return err
 	}
+	req := orders.RefundRequest{Amount: in.Amount, Reason: in.Reason, Idempotency: s.idempotency(r, raw)}
+	for _, l := range in.Restock {
+		req.Restock = append(req.Restock, orders.Return{LineID: l.LineID, Quantity: l.Quantity})
+	}
+	info := infoOf(r)
+	o, replayed, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), req)
+	if err != nil {
+		return err
+	}
+	replayedHeader(w, replayed)
 	return writeJSON(w, http.StatusCreated, viewOrder(o))
 }
 
@@ -88,18 +108,18 @@ func writeReportCSV(w http.ResponseWriter, rep reports.Sales, which string) erro
 	case "sales":
 		rows = append(rows, []string{"period_start", "orders", "gross", "refunds", "net", "new_customers", "returning_customers", "currency"})
 		for _, b := range rep.Buckets {
-			rows = append(rows, []string{b.Start.Format("2006-01-02"), strconv.Itoa(b.Orders), money(b.Gross), money(b.Refunds), money(b.Net),
+			rows = append(rows, []string{b.Start.Format("2006-01-02"), strconv.Itoa(b.Orders), b.Gross.Decimal(), b.Refunds.Decimal(), b.Net.Decimal(),
 				strconv.Itoa(b.New), strconv.Itoa(b.Returning), rep.Currency})
 		}
 	case "products":
 		rows = append(rows, []string{"product_id", "sku", "name", "quantity", "revenue", "currency"})
 		for _, p := range rep.TopProducts {
-			rows = append(rows, []string{p.ProductID, csvSafe(p.SKU), csvSafe(p.Name), strconv.FormatInt(p.Quantity, 10), money(p.Revenue), rep.Currency})
+			rows = append(rows, []string{p.ProductID, csvSafe(p.SKU), csvSafe(p.Name), strconv.FormatInt(p.Quantity, 10), p.Revenue.Decimal(), rep.Currency})
 		}
 	case "customers":
 		rows = append(rows, []string{"customer_id", "orders", "spent", "currency"})
 		for _, c := range rep.TopCustomers {
-			rows = append(rows, []string{string(c.CustomerID), strconv.Itoa(c.Orders), money(c.Spent), rep.Currency})
+			rows = append(rows, []string{string(c.CustomerID), strconv.Itoa(c.Orders), c.Spent.Decimal(), rep.Currency})
 		}
 	default:
 		return shop.Invalid(shop.FieldError{Field: "report", Message: "must be sales, products or customers"})
@@ -112,15 +132,6 @@ func writeReportCSV(w http.ResponseWriter, rep reports.Sales, which string) erro
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// money writes minor units as a decimal amount, for spreadsheets.
-func money(minor int64) string {
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	return sign + strconv.FormatInt(minor/100, 10) + "." + strconv.FormatInt(minor%100/10, 10) + strconv.FormatInt(minor%10, 10)
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula.

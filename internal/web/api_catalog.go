@@ -138,17 +138,19 @@ func (s *Server) apiAdjustStock(w http.ResponseWriter, r *http.Request) error {
 		Delta  *int   `json:"delta"`
 		Reason string `json:"reason"`
 	}
-	if err := decode(r, &in); err != nil {
+	raw, err := decodeRaw(r, &in)
+	if err != nil {
 		return err
 	}
 	if in.Delta == nil {
 		return shop.Invalid(shop.FieldError{Field: "delta", Message: "is required"})
 	}
 	info := infoOf(r)
-	p, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), *in.Delta, in.Reason)
+	p, replayed, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), *in.Delta, in.Reason, s.idempotency(r, raw))
 	if err != nil {
 		return err
 	}
+	replayedHeader(w, replayed)
 	return writeJSON(w, http.StatusCreated, viewProduct(p, info.store.Currency))
 }
 
@@ -208,7 +210,7 @@ func (s *Server) apiAuditEvents(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apiExportCatalog(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	return s.catalog.ExportCSV(r.Context(), info.principal, info.store.ID, w)
+	return s.catalog.ExportCSV(r.Context(), info.principal, *info.store, w)
 }
 
 // apiImportCatalog takes a text/csv body; ?dry_run=true only reports.

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"time"
 
@@ -17,33 +15,46 @@ type cartLineView struct {
 	SKU       string     `json:"sku"`
 	Name      string     `json:"name"`
 	UnitPrice shop.Money `json:"unit_price"`
-	Quantity  int        `json:"quantity"`
-	LineTotal shop.Money `json:"line_total"`
-	Available bool       `json:"available"`
+	// PreviousUnitPrice is the price the customer accepted, when the catalogue's changed since:
+	// checkout refuses the line until they accept the new one (by setting the line again, or by
+	// checking out with the new total as expected_total).
+	PreviousUnitPrice *shop.Money `json:"previous_unit_price"`
+	Quantity          int         `json:"quantity"`
+	LineTotal         shop.Money  `json:"line_total"`
+	Available         bool        `json:"available"`
 }
 
 type cartView struct {
-	Items []cartLineView `json:"items"`
-	Total shop.Money     `json:"total"`
+	Items        []cartLineView `json:"items"`
+	Total        shop.Money     `json:"total"`
+	PriceChanged bool           `json:"price_changed"`
 }
 
 func viewCart(c orders.Cart, currency string) cartView {
-	v := cartView{Items: []cartLineView{}, Total: shop.Money{Amount: c.Total, Currency: currency}}
+	v := cartView{Items: []cartLineView{}, Total: shop.M(c.Total, currency)}
 	for _, l := range c.Lines {
-		v.Items = append(v.Items, cartLineView{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,
-			UnitPrice: shop.Money{Amount: l.UnitPrice, Currency: currency}, Quantity: l.Quantity,
-			LineTotal: shop.Money{Amount: l.LineTotal, Currency: currency}, Available: l.Available})
+		lv := cartLineView{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,
+			UnitPrice: shop.M(l.UnitPrice, currency), Quantity: l.Quantity,
+			LineTotal: shop.M(l.LineTotal, currency), Available: l.Available}
+		if l.PreviousPrice != 0 {
+			prev := shop.M(l.PreviousPrice, currency)
+			lv.PreviousUnitPrice, v.PriceChanged = &prev, true
+		}
+		v.Items = append(v.Items, lv)
 	}
 	return v
 }
 
 type orderLineView struct {
-	ProductID string     `json:"product_id"`
-	SKU       string     `json:"sku"`
-	Name      string     `json:"name"`
-	UnitPrice shop.Money `json:"unit_price"`
-	Quantity  int        `json:"quantity"`
-	LineTotal shop.Money `json:"line_total"`
+	ID         string     `json:"id"`
+	ProductID  string     `json:"product_id"`
+	SKU        string     `json:"sku"`
+	Name       string     `json:"name"`
+	UnitPrice  shop.Money `json:"unit_price"`
+	Quantity   int        `json:"quantity"`
+	LineTotal  shop.Money `json:"line_total"`
+	Returned   int        `json:"returned"`   // units that came back (a cancellation, a refund with restock)
+	Returnable int        `json:"returnable"` // units that can still come back
 }
 
 type orderEventView struct {
@@ -55,31 +66,58 @@ type orderEventView struct {
 }
 
 type orderView struct {
-	ID         string           `json:"id"`
-	Status     string           `json:"status"`
-	CustomerID shop.UserID      `json:"customer_id"`
-	Items      []orderLineView  `json:"items"`
-	Total      shop.Money       `json:"total"`
-	Refunded   shop.Money       `json:"refunded"`
-	Payment    paymentView      `json:"payment"`
-	History    []orderEventView `json:"history"`
-	CreatedAt  time.Time        `json:"created_at"`
-	UpdatedAt  time.Time        `json:"updated_at"`
+	ID            string           `json:"id"`
+	Status        string           `json:"status"`
+	CustomerID    shop.UserID      `json:"customer_id"`
+	Items         []orderLineView  `json:"items"`
+	Total         shop.Money       `json:"total"`
+	Paid          shop.Money       `json:"paid"`
+	Refunded      shop.Money       `json:"refunded"`
+	RefundPending shop.Money       `json:"refund_pending"`
+	Refundable    shop.Money       `json:"refundable"` // paid, less what is refunded or being refunded
+	Payment       paymentView      `json:"payment"`
+	Payments      []paymentRowView `json:"payments"`
+	History       []orderEventView `json:"history"`
+	CreatedAt     time.Time        `json:"created_at"`
+	UpdatedAt     time.Time        `json:"updated_at"`
 }
 
+// paymentView is how the order was paid: the card's brand and last four digits, and the charge.
 type paymentView struct {
 	Brand     string `json:"brand"`
 	Last4     string `json:"last4"`
+	State     string `json:"state"`
 	Reference string `json:"reference"`
 }
 
+// paymentRowView is a row of the payments ledger: a charge or a refund of the order.
+type paymentRowView struct {
+	ID        string     `json:"id"`
+	Kind      string     `json:"kind"`
+	State     string     `json:"state"`
+	Amount    shop.Money `json:"amount"`
+	Reference string     `json:"reference"`
+	Failure   string     `json:"failure"`
+	Reason    string     `json:"reason"`
+	CreatedAt time.Time  `json:"created_at"`
+	SettledAt *time.Time `json:"settled_at"`
+}
+
 func viewOrder(o sqlstore.Order) orderView {
-	m := func(a int64) shop.Money { return shop.Money{Amount: a, Currency: o.Currency} }
+	m := func(a int64) shop.Money { return shop.M(a, o.Currency) }
 	v := orderView{ID: o.ID, Status: o.Status, CustomerID: o.CustomerID, Items: []orderLineView{}, Total: m(o.TotalAmount),
-		Refunded: m(o.RefundedAmount), Payment: paymentView{o.CardBrand, o.CardLast4, o.PaymentRef}, History: []orderEventView{},
+		Paid: m(o.PaidAmount), Refunded: m(o.RefundedAmount), RefundPending: m(o.RefundPending), Refundable: m(max(o.Refundable(), 0)),
+		Payment: paymentView{Brand: o.CardBrand, Last4: o.CardLast4}, Payments: []paymentRowView{}, History: []orderEventView{},
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if c, ok := o.Charge(); ok {
+		v.Payment.State, v.Payment.Reference = string(c.State), c.ProviderRef
+	}
 	for _, l := range o.Lines {
-		v.Items = append(v.Items, orderLineView{l.ProductID, l.SKU, l.Name, m(l.UnitPrice), l.Quantity, m(l.LineTotal)})
+		v.Items = append(v.Items, orderLineView{l.ID, l.ProductID, l.SKU, l.Name, m(l.UnitPrice), l.Quantity, m(l.LineTotal), l.Returned, l.Returnable()})
+	}
+	for _, p := range o.Payments {
+		v.Payments = append(v.Payments, paymentRowView{ID: p.ID, Kind: string(p.Kind), State: string(p.State), Amount: m(p.Amount),
+			Reference: p.ProviderRef, Failure: p.Failure, Reason: p.Reason, CreatedAt: p.CreatedAt, SettledAt: p.SettledAt})
 	}
 	for _, e := range o.History {
 		v.History = append(v.History, orderEventView{e.From, e.To, e.ActorRole, e.Note, e.At})
@@ -130,18 +168,15 @@ type checkoutBody struct {
 		ExpYear    int    `json:"exp_year"`
 		CVC        string `json:"cvc"`
 	} `json:"payment"`
+	ExpectedTotal *shop.Money `json:"expected_total"`
 }
 
-// apiCheckout pays for the cart. The raw body is kept (as a keyed hash in the service) so that a
-// retry with the same Idempotency-Key can be told from a different request.
+// apiCheckout pays for the cart. It needs an Idempotency-Key; the raw body goes into the key's
+// hash, so that a retry can be told from a different request.
 func (s *Server) apiCheckout(w http.ResponseWriter, r *http.Request) error {
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
 	var in checkoutBody
-	if err := decode(r, &in); err != nil {
+	raw, err := decodeRaw(r, &in)
+	if err != nil {
 		return err
 	}
 	if in.Payment == nil {
@@ -149,17 +184,22 @@ func (s *Server) apiCheckout(w http.ResponseWriter, r *http.Request) error {
 	}
 	info := infoOf(r)
 	o, replayed, err := s.orders.Checkout(r.Context(), info.principal, *info.store, orders.CheckoutRequest{
-		Card:           payment.Card{Number: in.Payment.CardNumber, ExpMonth: in.Payment.ExpMonth, ExpYear: in.Payment.ExpYear, CVC: in.Payment.CVC},
-		IdempotencyKey: r.Header.Get("Idempotency-Key"), RequestBody: raw,
+		Card:          payment.Card{Number: in.Payment.CardNumber, ExpMonth: in.Payment.ExpMonth, ExpYear: in.Payment.ExpYear, CVC: in.Payment.CVC},
+		ExpectedTotal: in.ExpectedTotal, Idempotency: s.idempotency(r, raw),
 	})
 	if err != nil {
 		return err
 	}
+	replayedHeader(w, replayed)
+	w.Header().Set("Location", "/api/v1/stores/"+info.store.Slug+"/orders/"+o.ID)
+	return writeJSON(w, http.StatusCreated, viewOrder(o))
+}
+
+// replayedHeader marks an answer given again to a retried Idempotency-Key.
+func replayedHeader(w http.ResponseWriter, replayed bool) {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	w.Header().Set("Location", "/api/v1/stores/"+info.store.Slug+"/orders/"+o.ID)
-	return writeJSON(w, http.StatusCreated, viewOrder(o))
 }
 
 func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) error {
@@ -191,10 +231,11 @@ func (s *Server) apiOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiCancelOrder(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	o, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	o, replayed, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"), s.idempotency(r, nil))
 	if err != nil {
 		return err
 	}
+	replayedHeader(w, replayed)
 	return writeJSON(w, http.StatusOK, viewOrder(o))
 }
 
@@ -203,13 +244,15 @@ func (s *Server) apiOrderStatus(w http.ResponseWriter, r *http.Request) error {
 		Status string `json:"status"`
 		Note   string `json:"note"`
 	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	info := infoOf(r)
-	o, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note)
+	raw, err := decodeRaw(r, &in)
 	if err != nil {
 		return err
 	}
+	info := infoOf(r)
+	o, replayed, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note, s.idempotency(r, raw))
+	if err != nil {
+		return err
+	}
+	replayedHeader(w, replayed)
 	return writeJSON(w, http.StatusOK, viewOrder(o))
 }

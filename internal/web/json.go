@@ -17,23 +17,31 @@ import (
 // decode reads a JSON body into v strictly: the content type must be JSON, unknown fields (such as
 // a role, price or id the server owns) are refused with the field named, and so is trailing data.
 func decode(r *http.Request, v any) error {
+	_, err := decodeRaw(r, v)
+	return err
+}
+
+// decodeRaw is decode that also returns the body as it came, for the hash that tells a retry with
+// the same Idempotency-Key from another request. The whole body is read before anything else is
+// done with the request (and before any transaction), bounded by the server's body limit.
+func decodeRaw(r *http.Request, v any) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return errMediaType
+		return nil, errMediaType
 	}
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return nil, jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return shop.Errorf(shop.KindBadRequest, "The body must hold exactly one JSON object.")
+		return nil, shop.Errorf(shop.KindBadRequest, "The body must hold exactly one JSON object.")
 	}
-	return nil
+	return raw, nil
 }
 
 func jsonError(err error) error {

@@ -12,6 +12,7 @@ import (
 	"secureshop/internal/audit"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
@@ -87,8 +88,8 @@ func barChart(rep reports.Sales) template.HTML {
 	const w, h, pad = 720, 200, 24
 	var max int64 = 1
 	for _, b := range rep.Buckets {
-		if b.Gross > max {
-			max = b.Gross
+		if b.Gross.Amount > max {
+			max = b.Gross.Amount
 		}
 	}
 	n := len(rep.Buckets)
@@ -99,19 +100,17 @@ func barChart(rep reports.Sales) template.HTML {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-labelledby="chart-title"><title id="chart-title">Sales per %s, %s to %s: gross %s, refunds %s, net %s</title>`,
 		w, h, rep.Interval, rep.From.Format("2 Jan"), rep.To.AddDate(0, 0, -1).Format("2 Jan"),
-		shop.Money{Amount: rep.Total.Gross, Currency: rep.Currency}.String(),
-		shop.Money{Amount: rep.Total.Refunds, Currency: rep.Currency}.String(),
-		shop.Money{Amount: rep.Total.Net, Currency: rep.Currency}.String())
+		rep.Total.Gross, rep.Total.Refunds, rep.Total.Net)
 	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>`, pad, h-pad, w-pad, h-pad)
 	for i, b := range rep.Buckets {
 		x := float64(pad) + float64(i)*bw
-		gh := float64(h-2*pad) * float64(b.Gross) / float64(max)
-		rh := float64(h-2*pad) * float64(b.Refunds) / float64(max)
+		gh := float64(h-2*pad) * float64(b.Gross.Amount) / float64(max)
+		rh := float64(h-2*pad) * float64(b.Refunds.Amount) / float64(max)
 		fmt.Fprintf(&sb, `<rect class="gross" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s gross</title></rect>`,
-			x+1, float64(h-pad)-gh, bw-2, gh, b.Start.Format("2 Jan"), shop.Money{Amount: b.Gross, Currency: rep.Currency}.String())
-		if b.Refunds > 0 {
+			x+1, float64(h-pad)-gh, bw-2, gh, b.Start.Format("2 Jan"), b.Gross)
+		if b.Refunds.Amount > 0 {
 			fmt.Fprintf(&sb, `<rect class="refund" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s refunded</title></rect>`,
-				x+1, float64(h-pad)-rh, bw-2, rh, b.Start.Format("2 Jan"), shop.Money{Amount: b.Refunds, Currency: rep.Currency}.String())
+				x+1, float64(h-pad)-rh, bw-2, rh, b.Start.Format("2 Jan"), b.Refunds)
 		}
 	}
 	fmt.Fprintf(&sb, `<text x="%d" y="%d" class="label">%s</text><text x="%d" y="%d" class="label" text-anchor="end">%s</text></svg>`,
@@ -158,9 +157,9 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 	}
 	in := catalog.ProductInput{SKU: str("sku"), Name: str("name"), Description: str("description"), Category: str("category")}
 	if v := strings.TrimSpace(r.PostFormValue("price")); v != "" || creating {
-		minor, ok := shop.ParseAmount(v)
+		minor, ok := shop.ParseAmount(infoOf(r).store.Currency, v)
 		if !ok {
-			return in, shop.Invalid(shop.FieldError{Field: "price", Message: "must be an amount such as 12.50"})
+			return in, shop.Invalid(shop.FieldError{Field: "price", Message: "must be an amount such as " + shop.M(1250, infoOf(r).store.Currency).Decimal()})
 		}
 		in.Price = &shop.Money{Amount: minor}
 	}
@@ -210,7 +209,8 @@ func (s *Server) pageAdminStock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "delta", Message: "must be a whole number, negative to take stock away"}))
 	}
-	if _, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), delta, r.PostFormValue("reason")); err != nil {
+	if _, _, err := s.catalog.AdjustStock(r.Context(), info.principal, info.store.ID, r.PathValue("id"), delta, r.PostFormValue("reason"),
+		s.idempotency(r, formBody(r))); err != nil {
 		return s.adminFail(w, r, err)
 	}
 	return back(w, r, "/products/"+r.PathValue("id"))
@@ -254,24 +254,37 @@ func (s *Server) pageAdminOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	if _, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), r.PostFormValue("status"), r.PostFormValue("note")); err != nil {
+	if _, _, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), r.PostFormValue("status"),
+		r.PostFormValue("note"), s.idempotency(r, formBody(r))); err != nil {
 		return s.adminFail(w, r, err)
 	}
 	return back(w, r, "/orders/"+r.PathValue("id"))
 }
 
+// pageAdminRefund refunds from the order page: an amount (empty for everything not yet refunded),
+// a reason, and for each line how many come back to the shelf (fields restock-LINE_ID).
 func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	var amount *int64 // empty: everything not yet refunded
+	req := orders.RefundRequest{Reason: r.PostFormValue("reason"), Idempotency: s.idempotency(r, formBody(r))}
 	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
-		a, ok := shop.ParseAmount(v)
+		a, ok := shop.ParseAmount(info.store.Currency, v)
 		if !ok {
-			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as 12.50"}))
+			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as " + shop.M(1250, info.store.Currency).Decimal()}))
 		}
-		amount = &a
+		req.Amount = &shop.Money{Amount: a, Currency: info.store.Currency}
 	}
-	_, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), amount, r.PostFormValue("reason"), r.PostFormValue("restock") == "on")
-	if err != nil {
+	for name, vs := range r.PostForm {
+		line, ok := strings.CutPrefix(name, "restock-")
+		if !ok || len(vs) != 1 || strings.TrimSpace(vs[0]) == "" || strings.TrimSpace(vs[0]) == "0" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(vs[0]))
+		if err != nil || n < 0 {
+			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: name, Message: "must be a whole number of units"}))
+		}
+		req.Restock = append(req.Restock, orders.Return{LineID: line, Quantity: n})
+	}
+	if _, _, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), req); err != nil {
 		return s.adminFail(w, r, err)
 	}
 	return back(w, r, "/orders/"+r.PathValue("id"))
@@ -382,7 +395,7 @@ func (s *Server) pageAdminExport(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="catalogue-`+info.store.Slug+`.csv"`)
-	return s.catalog.ExportCSV(r.Context(), info.principal, info.store.ID, w)
+	return s.catalog.ExportCSV(r.Context(), info.principal, *info.store, w)
 }
 
 // pageAdminImport takes an uploaded CSV; with "dry run" ticked it only reports what it would do.

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"crypto/rand"
-	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -132,7 +129,7 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 }
 
 func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
-	return s.renderCheckout(w, r, http.StatusOK, checkoutForm{Key: rand.Text()}, "", nil)
+	return s.renderCheckout(w, r, http.StatusOK, checkoutForm{}, "", nil)
 }
 
 func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, f checkoutForm, flash string, fields []shop.FieldError) error {
@@ -151,26 +148,23 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 }
 
 // pageCheckoutPost pays for the cart from the checkout form. The form's key makes a double
-// submission one order. Card details are never echoed back into the page.
+// submission one order, and the total it showed is the total the customer accepted. Card details
+// are never echoed back into the page; after any refusal the form comes back with a new key.
 func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	f := checkoutForm{Key: r.PostFormValue("key"), ExpMonth: r.PostFormValue("exp_month"), ExpYear: r.PostFormValue("exp_year")}
-	if f.Key == "" || len(f.Key) > 64 {
-		f.Key = rand.Text()
-	}
+	f := checkoutForm{ExpMonth: r.PostFormValue("exp_month"), ExpYear: r.PostFormValue("exp_year")}
 	month, _ := strconv.Atoi(f.ExpMonth)
 	year, _ := strconv.Atoi(f.ExpYear)
 	card := payment.Card{Number: r.PostFormValue("card_number"), ExpMonth: month, ExpYear: year, CVC: r.PostFormValue("cvc")}
-	body := url.Values{"n": {card.Number}, "m": {f.ExpMonth}, "y": {f.ExpYear}, "c": {card.CVC}}.Encode()
-	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, orders.CheckoutRequest{
-		Card: card, IdempotencyKey: f.Key, RequestBody: []byte(body)})
+	req := orders.CheckoutRequest{Card: card, Idempotency: s.idempotency(r, formBody(r))}
+	if t, err := strconv.ParseInt(r.PostFormValue("expected_total"), 10, 64); err == nil {
+		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
+	}
+	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
 	if e := shop.AsError(err); e != nil {
 		switch e.Kind {
-		case shop.KindInvalid, shop.KindPaymentRequired, shop.KindConflict:
+		case shop.KindInvalid, shop.KindPaymentRequired, shop.KindConflict, shop.KindBadRequest:
 			status, _, _ := statusOf(err)
-			if errors.Is(err, orders.ErrKeyReused) {
-				f.Key = rand.Text()
-			}
 			return s.renderCheckout(w, r, status, f, e.Message, e.Fields)
 		}
 	}
@@ -214,7 +208,7 @@ func (s *Server) pageOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	o, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	o, _, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"), s.idempotency(r, formBody(r)))
 	if shop.KindOf(err) == shop.KindConflict {
 		v := viewOrder(o)
 		if o.ID == "" {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"secureshop/internal/identity"
+	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 )
 
@@ -46,6 +47,7 @@ type pageData struct {
 	Account    *accountState
 	Admin      *adminState
 	Form       formState
+	Key        string // a new Idempotency-Key for the page's forms that move money or stock
 }
 
 // formState carries what a visitor typed (never a password or a card) and hidden tokens.
@@ -74,7 +76,6 @@ type queryState struct {
 }
 
 type checkoutForm struct {
-	Key      string // Idempotency-Key: a double-submitted form makes one order
 	ExpMonth string
 	ExpYear  string
 }
@@ -115,17 +116,14 @@ var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
 var funcs = template.FuncMap{
 	"asset":      func(name string) string { return "/static/" + staticNames[name] },
 	"money":      shop.Money.String,
+	"decimal":    shop.Money.Decimal,
 	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"canCancel":  func(s string) bool { return s == "pending_payment" || s == "paid" || s == "processing" },
+	"canCancel":  orders.Cancellable,
 	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
 	"isStaff": func(p *shop.Principal) bool {
 		return p != nil && (p.Role == shop.RoleAdmin || p.Role == shop.RoleClerk)
 	},
-	"gbp": func(amount int64, currency string) string {
-		return shop.Money{Amount: amount, Currency: currency}.String()
-	},
 	"list":    func(xs ...string) []string { return xs },
-	"decimal": func(m shop.Money) string { return fmt.Sprintf("%d.%02d", m.Amount/100, m.Amount%100) },
 	"safeURL": func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 
@@ -161,6 +159,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	if info.principal.Authenticated() {
 		p := info.principal
 		d.User = &p
+	}
+	if d.Key == "" {
+		d.Key = rand.Text()
 	}
 	if info.session != nil {
 		d.CSRF = info.session.CSRFToken

@@ -58,6 +58,7 @@ type Server struct {
 	orders      *orders.Service
 	reports     *reports.Service
 	checks      []func(context.Context) error
+	keyHash     func(string) string
 	pages       map[string]*template.Template
 	routes      []Route
 	mux         *http.ServeMux
@@ -73,6 +74,7 @@ type Deps struct {
 	Orders   *orders.Service
 	Reports  *reports.Service
 	Checks   []func(context.Context) error // readiness of backing services besides the database
+	KeyHash  func(string) string           // keyed hash of a request, for Idempotency-Key replays
 	Log      *slog.Logger
 }
 
@@ -84,7 +86,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.APIRequestsPerMin <= 0 {
 		cfg.APIRequestsPerMin = 600
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks,
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
 		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {

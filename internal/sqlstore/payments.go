@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"secureshop/internal/shop"
+)
+
+// PaymentKind is what a row of the payments ledger records: money taken or money returned.
+type PaymentKind string
+
+// PaymentState is where a payment stands with the gateway.
+type PaymentState string
+
+// Payment kinds and states.
+const (
+	PaymentCharge PaymentKind = "charge"
+	PaymentRefund PaymentKind = "refund"
+
+	PaymentPending   PaymentState = "pending"   // recorded, the gateway not yet asked or not yet answered
+	PaymentSucceeded PaymentState = "succeeded" // the money moved
+	PaymentFailed    PaymentState = "failed"    // it did not (Failure says why)
+)
+
+// Payment is one row of the payments ledger: a charge or a refund of an order. Its id is the
+// idempotency key the gateway is given, so that asking twice moves the money once.
+type Payment struct {
+	ID          string
+	OrderID     string
+	Kind        PaymentKind
+	State       PaymentState
+	Amount      int64
+	Currency    string
+	Provider    string
+	ProviderRef string
+	Failure     string // a short code: declined, refused, error
+	Reason      string // for refunds: why
+	ActorID     string
+	CreatedAt   time.Time
+	SettledAt   *time.Time
+}
+
+// InsertPayment records a payment, pending unless p.State says otherwise.
+func (tx *Tx) InsertPayment(ctx context.Context, store shop.StoreID, p *Payment) error {
+	if p.ID == "" {
+		p.ID = shop.NewID()
+	}
+	if p.State == "" {
+		p.State = PaymentPending
+	}
+	p.CreatedAt = tx.now
+	return tx.later(ctx, `INSERT INTO payments (id, store_id, order_id, kind, state, amount, currency, provider, provider_ref, failure,
+		reason, actor_id, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, store, p.OrderID, string(p.Kind), string(p.State), p.Amount, p.Currency, p.Provider, p.ProviderRef, p.Failure, p.Reason,
+		p.ActorID, ts(tx.now), nullTS(p.SettledAt))
+}
+
+// ErrSettled is returned when a payment was already settled (by a concurrent or earlier request).
+var ErrSettled = errors.New("payment already settled")
+
+// SettlePayment records the gateway's answer to a pending payment: succeeded with its reference,
+// or failed with a reason — once; a payment no longer pending returns ErrSettled.
+func (tx *Tx) SettlePayment(ctx context.Context, store shop.StoreID, p *Payment, state PaymentState, ref, failure string) error {
+	res, err := tx.exec(ctx, `UPDATE payments SET state = ?, provider_ref = ?, failure = ?, settled_at = ?
+		WHERE store_id = ? AND order_id = ? AND id = ? AND state = 'pending'`,
+		string(state), ref, failure, ts(tx.now), store, p.OrderID, p.ID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrSettled
+	}
+	now := tx.now
+	p.State, p.ProviderRef, p.Failure, p.SettledAt = state, ref, failure, &now
+	return nil
+}
+
+const paymentCols = `id, order_id, kind, state, amount, currency, provider, provider_ref, failure, reason, actor_id, created_at, settled_at`
+
+func scanPayment(scan func(...any) error) (Payment, error) {
+	var p Payment
+	var kind, state string
+	var created, settled dbTime
+	err := scan(&p.ID, &p.OrderID, &kind, &state, &p.Amount, &p.Currency, &p.Provider, &p.ProviderRef, &p.Failure, &p.Reason,
+		&p.ActorID, &created, &settled)
+	p.Kind, p.State, p.CreatedAt, p.SettledAt = PaymentKind(kind), PaymentState(state), created.T, settled.ptr()
+	return p, err
+}
+
+// payments lists an order's payments, oldest first.
+func (tx *Tx) payments(ctx context.Context, store shop.StoreID, orderID string) ([]Payment, error) {
+	rows, err := tx.query(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Payment
+	for rows.Next() {
+		p, err := scanPayment(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PaymentByID returns one payment of an order.
+func (tx *Tx) PaymentByID(ctx context.Context, store shop.StoreID, orderID, id string) (Payment, error) {
+	if !shop.ValidID(orderID) || !shop.ValidID(id) {
+		return Payment{}, shop.NotFound("Payment")
+	}
+	p, err := scanPayment(tx.row(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id = ? AND id = ?`,
+		store, orderID, id).Scan)
+	return p, notFound(err, "Payment")
+}
+
+// SettledPayment is a payment that moved money, with the customer whose order it was.
+type SettledPayment struct {
+	Payment
+	CustomerID shop.UserID
+}
+
+// PaymentsSettled lists the store's payments that succeeded in [from, to) by when the money moved,
+// for the reports: money in (charges) and money out (refunds).
+func (tx *Tx) PaymentsSettled(ctx context.Context, store shop.StoreID, from, to time.Time) ([]SettledPayment, error) {
+	rows, err := tx.query(ctx, `SELECT p.id, p.order_id, p.kind, p.state, p.amount, p.currency, p.provider, p.provider_ref, p.failure,
+		p.reason, p.actor_id, p.created_at, p.settled_at, o.customer_id FROM payments p
+		JOIN orders o ON o.store_id = p.store_id AND o.id = p.order_id
+		WHERE p.store_id = ? AND p.settled_at >= ? AND p.settled_at < ? AND p.state = 'succeeded' ORDER BY p.settled_at, p.id`,
+		store, ts(from), ts(to))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []SettledPayment
+	for rows.Next() {
+		var sp SettledPayment
+		sp.Payment, err = scanPayment(func(dest ...any) error { return rows.Scan(append(dest, &sp.CustomerID)...) })
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+// FirstCharges returns, for each customer, when money was first taken for one of their orders (ever).
+func (tx *Tx) FirstCharges(ctx context.Context, store shop.StoreID) (map[shop.UserID]time.Time, error) {
+	rows, err := tx.query(ctx, `SELECT o.customer_id, MIN(p.settled_at) FROM payments p
+		JOIN orders o ON o.store_id = p.store_id AND o.id = p.order_id
+		WHERE p.store_id = ? AND p.kind = 'charge' AND p.state = 'succeeded' GROUP BY o.customer_id`, store)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[shop.UserID]time.Time{}
+	for rows.Next() {
+		var u shop.UserID
+		var at dbTime
+		if err := rows.Scan(&u, &at); err != nil {
+			return nil, err
+		}
+		out[u] = at.T
+	}
+	return out, rows.Err()
+}
+
+// ReturnLine records that quantity of an order's line came back (a cancellation, or a refund with
+// restock) and puts it back in stock through the inventory ledger. The caller checks, under the
+// order's lock (OrderForUpdate), that no more comes back than was sold less what came back before.
+func (tx *Tx) ReturnLine(ctx context.Context, store shop.StoreID, orderID string, l OrderLine, quantity int, reason, actorID string) error {
+	if quantity <= 0 || quantity > l.Returnable() {
+		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "is more than can still come back of " + l.Name})
+	}
+	if err := tx.later(ctx, `INSERT INTO order_returns (id, store_id, order_id, line_id, quantity, reason, actor_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, shop.NewID(), store, orderID, l.ID, quantity, reason, actorID, ts(tx.now)); err != nil {
+		return err
+	}
+	if tx.conn != nil { // PostgreSQL: a return only raises the stock, so it can wait for the commit
+		return tx.later(ctx, pgMoveStock, quantity, ts(tx.now), store, l.ProductID, shop.NewID(), quantity, reason, actorID, orderID)
+	}
+	_, err := tx.MoveStock(ctx, store, l.ProductID, quantity, reason, actorID, orderID)
+	return err
+}
