@@ -460,7 +460,7 @@ func all(fn func(client int)) {
 const (
 	bareStockUpdate = `UPDATE products SET stock = stock - ?, updated_at = ? WHERE store_id = ? AND id = ? AND stock >= ?`
 	bareOrderInsert = `INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
-		card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		card_last4, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // bareCheckouts measures the baselines of checkout, straight through database/sql on the shop's
@@ -541,7 +541,7 @@ func bareCheckouts(db, dbURL, product string) (same, minimal Result) {
 			return tx.StmtContext(ctx, update).ExecContext(ctx, 1, t, store, product, 1)
 		}, func(tx *sql.Tx) (sql.Result, error) {
 			return tx.StmtContext(ctx, insert).ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), store, customer, "paid", "GBP",
-				999, "visa", "4242", "bench", t, t)
+				999, "visa", "4242", t, t)
 		})
 	})
 	_, _ = update.Close(), insert.Close()
@@ -616,6 +616,12 @@ func loadConns(host string, n int) []*loadConn {
 
 // do sends a request (a JSON body, when there is one) and reads its answer, which must have the
 // status want. A broken or closed connection is dialled again on the next call.
+// runKey and checkoutKeys make every checkout's Idempotency-Key, unique within and across runs.
+var (
+	runKey       = "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
+	checkoutKeys atomic.Int64
+)
+
 func (c *loadConn) do(method, path, token, body string, want int) error {
 	if c.conn == nil {
 		conn, err := net.DialTimeout("tcp", c.host, 5*time.Second)
@@ -633,6 +639,10 @@ func (c *loadConn) do(method, path, token, body string, want int) error {
 	if method != http.MethodGet {
 		if body != "" {
 			b = append(b, "Content-Type: application/json\r\n"...)
+		}
+		if strings.HasSuffix(path, "/checkout") { // each checkout a new one, as a client makes it
+			b = strconv.AppendInt(append(append(b, "Idempotency-Key: "...), runKey...), checkoutKeys.Add(1), 10)
+			b = append(b, "\r\n"...)
 		}
 		b = append(strconv.AppendInt(append(b, "Content-Length: "...), int64(len(body)), 10), "\r\n"...)
 	}

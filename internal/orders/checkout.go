@@ -80,18 +80,17 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 	if r.replay != "" {
 		return s.replayCheckout(ctx, actor, st, card, r.replay)
 	}
-	if o, err = s.pay(ctx, actor, st, r.order, r.charge, card); err != nil {
+	if o, err = s.pay(ctx, actor, st, r.order, card); err != nil {
 		return o, false, err
 	}
 	s.confirm(ctx, actor, st, o)
 	return o, false, nil
 }
 
-// reservation is what checkout's first transaction made: an order pending payment and its charge,
-// or the order an earlier request with the same key made.
+// reservation is what checkout's first transaction made: an order pending payment, or the order
+// an earlier request with the same key made.
 type reservation struct {
 	order  sqlstore.Order
-	charge sqlstore.Payment
 	replay string
 }
 
@@ -148,14 +147,10 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		if err := tx.InsertOrder(ctx, st.ID, &o, actor, moves...); err != nil {
 			return err
 		}
-		if o.TotalAmount > 0 {
-			r.charge = sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentCharge, Amount: o.TotalAmount, Currency: st.Currency,
-				Provider: s.gateway.Name(), ActorID: string(actor.UserID)}
-			if err := tx.InsertPayment(ctx, st.ID, &r.charge); err != nil {
+		if o.TotalAmount == 0 {
+			if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 				return err
 			}
-		} else if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
-			return err
 		}
 		// Stock is taken in product order, so two carts sharing products cannot deadlock, and last:
 		// the stock rows are what concurrent checkouts of the same product wait for (on PostgreSQL),
@@ -212,20 +207,21 @@ func priceCheck(lines []sqlstore.CartLine, total int64, currency string, expecte
 	return &shop.Error{Kind: shop.KindConflict, Code: priceChangedCode, Message: msg, Fields: fields}
 }
 
-// pay asks the gateway for the reserved order's charge and applies the answer.
-func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order, charge sqlstore.Payment, card payment.Card) (sqlstore.Order, error) {
-	if charge.ID == "" {
+// pay asks the gateway for the reserved order's charge and applies the answer. The order's id is
+// the charge's idempotency key: asked again (a retry finishing a payment left pending), the gateway
+// charges once.
+func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order, card payment.Card) (sqlstore.Order, error) {
+	if o.Status != PendingPayment {
 		return o, nil // nothing to pay
 	}
-	ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: charge.Amount, Currency: charge.Currency, Card: card, OrderID: o.ID,
-		IdempotencyKey: charge.ID})
+	ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: o.Currency, Card: card, OrderID: o.ID, IdempotencyKey: o.ID})
 	declined := errors.Is(err, payment.ErrDeclined)
 	if err != nil && !declined {
 		s.log.ErrorContext(ctx, "charge failed; the order waits for a retry with its key", "order_id", o.ID, "err", err)
 		return o, &shop.Error{Kind: ErrPaymentPending.Kind, Code: ErrPaymentPending.Code, Message: ErrPaymentPending.Message,
 			RetryAfter: ErrPaymentPending.RetryAfter, Err: err}
 	}
-	refund, err := s.settleCharge(ctx, actor, st.ID, &o, &charge, ref, declined)
+	refund, err := s.settleCharge(ctx, actor, st.ID, &o, ref, declined)
 	if errors.Is(err, sqlstore.ErrSettled) { // another request finished this payment first
 		read, rerr := s.read(ctx, st.ID, o.ID)
 		if rerr != nil {
@@ -248,40 +244,51 @@ func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, 
 	return o, nil
 }
 
-// settleCharge records the gateway's answer to o's pending charge, once, and moves the order: paid
-// (the cart emptied), or cancelled with its stock back when the card was declined. Should the order
-// have been cancelled meanwhile, a successful charge is recorded and its refund returned, pending,
-// for the caller to ask of the gateway. o and charge are updated as the database now has them.
-func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *sqlstore.Order, charge *sqlstore.Payment, ref string, declined bool) (*sqlstore.Payment, error) {
+// settleCharge records the gateway's answer to o's charge in the payments ledger, once, and moves
+// the order: paid (the cart emptied), or cancelled with its stock back when the card was declined.
+// The order's conditional move out of pending_payment is what makes it once: a request that finds
+// the order moved meanwhile gets ErrSettled — unless the order was cancelled while it was being
+// paid for, when a successful charge is recorded with its refund, pending, returned for the caller
+// to ask of the gateway. o is updated as the database now has it.
+func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *sqlstore.Order, ref string, declined bool) (*sqlstore.Payment, error) {
 	var refund *sqlstore.Payment
-	state, failure := sqlstore.PaymentSucceeded, ""
+	charge := sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentCharge, State: sqlstore.PaymentSucceeded, Amount: o.TotalAmount,
+		Currency: o.Currency, Provider: s.gateway.Name(), ProviderRef: ref, ActorID: string(actor.UserID)}
+	to, note := Paid, "payment "+ref
 	if declined {
-		state, failure = sqlstore.PaymentFailed, "declined"
+		charge.State, charge.Failure, to, note = sqlstore.PaymentFailed, "declined", Cancelled, "payment declined"
 	}
 	next := *o
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		next = *o
 		next.History = slices.Clone(o.History)
-		c := *charge
-		if err := tx.SettlePayment(ctx, store, &c, state, ref, failure); err != nil {
-			return err
-		}
-		next.Payments = []sqlstore.Payment{c}
-		to, note := Paid, "payment "+ref
-		if declined {
-			to, note = Cancelled, "payment declined"
-		}
+		c := charge
+		now := tx.Now()
+		c.SettledAt = &now
 		err := tx.MoveOrder(ctx, store, &next, to, actor, note)
-		switch {
-		case errors.Is(err, sqlstore.ErrStatusChanged) && !declined: // cancelled while it was being paid for
+		if errors.Is(err, sqlstore.ErrStatusChanged) {
+			cur, err := tx.OrderForUpdate(ctx, store, o.ID)
+			if err != nil {
+				return err
+			}
+			if _, ok := cur.Charge(); ok || cur.Status != Cancelled {
+				return sqlstore.ErrSettled
+			}
+			if err := tx.InsertPayment(ctx, store, &c); err != nil || declined { // declined: its stock went back with the cancellation
+				return err
+			}
 			refund = &sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: c.Amount, Currency: c.Currency,
 				Provider: s.gateway.Name(), Reason: "order cancelled while it was being paid for", ActorID: string(actor.UserID)}
 			return tx.InsertPayment(ctx, store, refund)
-		case errors.Is(err, sqlstore.ErrStatusChanged): // declined, and cancelled meanwhile: its stock went back then
-			return nil
-		case err != nil:
+		}
+		if err != nil {
 			return err
-		case declined:
+		}
+		if err := tx.InsertPayment(ctx, store, &c); err != nil {
+			return err
+		}
+		next.Payments = []sqlstore.Payment{c}
+		if declined {
 			for _, l := range o.Lines {
 				if err := tx.ReturnLine(ctx, store, o.ID, l, l.Quantity, "payment declined", string(actor.UserID)); err != nil {
 					return err
@@ -294,7 +301,6 @@ func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store 
 	})
 	if err == nil {
 		*o = next
-		*charge = next.Payments[0]
 	}
 	return refund, err
 }
@@ -310,7 +316,7 @@ func chargeOutcome(o sqlstore.Order) error {
 
 // replayCheckout answers a retry of a checkout with the order its key made. While the first
 // request is still paying, the retry waits a moment for it; a payment left pending by a request
-// that died is finished here, under the charge's own idempotency key, so it is charged once.
+// that died is finished here, under the order's own idempotency key, so it is charged once.
 func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, orderID string) (sqlstore.Order, bool, error) {
 	deadline := s.now().Add(keyWait)
 	for {
@@ -318,12 +324,11 @@ func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st s
 		if err != nil {
 			return o, true, err
 		}
-		c, _ := o.Charge()
-		if o.Status != PendingPayment || c.State != sqlstore.PaymentPending {
+		if o.Status != PendingPayment {
 			return o, true, chargeOutcome(o)
 		}
-		if s.now().Sub(c.CreatedAt) > resumeAfter {
-			o, err = s.pay(ctx, actor, st, o, c, card)
+		if s.now().Sub(o.CreatedAt) > resumeAfter {
+			o, err = s.pay(ctx, actor, st, o, card)
 			return o, true, err
 		}
 		if s.now().After(deadline) {

@@ -201,12 +201,12 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 				t.Errorf("%s totals %+v differ from daily %+v", iv, r2.Total, rep.Total)
 			}
 		}
-		// Top products match a direct sum over the order lines of the orders kept, less what came back.
-		top := q(`SELECT l.product_id, SUM(l.line_total) FROM order_lines l JOIN orders o ON o.id = l.order_id
-			WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.product_id`)
-		sold := q(`SELECT l.product_id, SUM(l.quantity) - COALESCE(SUM((SELECT SUM(r.quantity) FROM order_returns r WHERE r.line_id = l.id)), 0)
-			FROM order_lines l JOIN orders o ON o.id = l.order_id
-			WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.product_id`)
+		// Top products match a direct sum over the lines of the orders paid in the period and kept, less
+		// what came back.
+		paidIn := `FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN payments p ON p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'
+			WHERE o.store_id = ?1 AND p.settled_at >= ?2 AND p.settled_at < ?3 AND o.status <> 'cancelled' GROUP BY l.product_id`
+		top := q(`SELECT l.product_id, SUM(l.line_total) ` + paidIn)
+		sold := q(`SELECT l.product_id, SUM(l.quantity) - COALESCE(SUM((SELECT SUM(r.quantity) FROM order_returns r WHERE r.line_id = l.id)), 0) ` + paidIn)
 		for _, p := range rep.TopProducts {
 			if top[p.ProductID] != p.Revenue.Amount || sold[p.ProductID] != p.Quantity {
 				t.Errorf("product %s revenue %v quantity %d, SQL %d %d", p.SKU, p.Revenue, p.Quantity, top[p.ProductID], sold[p.ProductID])

@@ -315,15 +315,19 @@ func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string)
 }
 
 // IdempotencyKey returns the request hash and result of an Idempotency-Key used by user since the
-// given time; an older use of the key is forgotten. shop.ErrNoRows when the key is new.
+// given time. An older use of the key is forgotten (deleted, so that the key can be saved again);
+// shop.ErrNoRows when the key is new. A new key — the common case — costs one lookup.
 func (tx *Tx) IdempotencyKey(ctx context.Context, store shop.StoreID, user shop.UserID, key string, since time.Time) (hash, resultID string, err error) {
-	if _, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ? AND created_at < ?`,
-		store, user, key, ts(since)); err != nil {
+	var created dbTime
+	err = tx.queryRow(ctx, []any{&hash, &resultID, &created}, `SELECT request_hash, CAST(result_id AS TEXT), created_at FROM idempotency_keys
+		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key)
+	if err != nil || !created.T.Before(since) {
+		return hash, resultID, err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key); err != nil {
 		return "", "", err
 	}
-	err = tx.queryRow(ctx, []any{&hash, &resultID}, `SELECT request_hash, CAST(result_id AS TEXT) FROM idempotency_keys
-		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key)
-	return hash, resultID, err
+	return "", "", shop.ErrNoRows
 }
 
 // SaveIdempotencyKey records what an Idempotency-Key made (an order, a refund, a stock change). On

@@ -16,13 +16,16 @@ type TopProduct struct {
 	Revenue   int64  `json:"revenue"`
 }
 
-// TopProducts ranks products by revenue over the paid orders placed in [from, to) that were not
-// cancelled: the quantity sold less what came back, and the lines' totals at the prices paid.
+// TopProducts ranks products by revenue over the orders paid in [from, to) — those whose charge
+// settled in the period, as the sales report counts them — and not cancelled: the quantity sold
+// less what came back, and the lines' totals at the prices paid.
 func (tx *Tx) TopProducts(ctx context.Context, store shop.StoreID, from, to time.Time, limit int) ([]TopProduct, error) {
 	rows, err := tx.query(ctx, `SELECT l.product_id, MIN(l.sku), MIN(l.name), SUM(l.quantity - COALESCE((SELECT SUM(r.quantity) FROM order_returns r
 			WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)), SUM(l.line_total)
-		FROM order_lines l JOIN orders o ON o.store_id = l.store_id AND o.id = l.order_id
-		WHERE o.store_id = ? AND o.created_at >= ? AND o.created_at < ? AND o.status NOT IN ('pending_payment', 'cancelled')
+		FROM payments p JOIN orders o ON o.store_id = p.store_id AND o.id = p.order_id
+		JOIN order_lines l ON l.store_id = o.store_id AND l.order_id = o.id
+		WHERE p.store_id = ? AND p.kind = 'charge' AND p.state = 'succeeded' AND p.settled_at >= ? AND p.settled_at < ?
+		AND o.status <> 'cancelled'
 		GROUP BY l.product_id ORDER BY SUM(l.line_total) DESC, l.product_id LIMIT ?`, store, ts(from), ts(to), limit)
 	if err != nil {
 		return nil, err
