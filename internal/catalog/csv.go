@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -79,11 +80,15 @@ type ImportReport struct {
 // ones; stock is taken only for new products (later changes go through adjustments). Every row
 // that cannot be used is reported with its reasons; a dry run changes nothing. Valid rows are
 // applied in one transaction, so a failure leaves the catalogue as it was.
-func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.Store, r io.Reader, dryRun bool) (ImportReport, error) {
+//
+// The file comes whole, as bytes: it is read from the network before anything else, never while
+// the write transaction is open (on SQLite one writer serves every store, and an upload trickled
+// in would hold all of them).
+func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.Store, file []byte, dryRun bool) (ImportReport, error) {
 	if err := access.CheckStore(actor, st.ID, access.CatalogWrite, "Store"); err != nil {
 		return ImportReport{}, err
 	}
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(bytes.NewReader(file))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
@@ -98,21 +103,30 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 			return ImportReport{}, shop.Invalid(shop.FieldError{Field: "file", Message: "the header needs the columns sku, name and price (also: description, stock, category)"})
 		}
 	}
-	rep := ImportReport{DryRun: dryRun, Rejected: []RowProblem{}}
+	// Every row is parsed before the transaction; one that is not CSV is kept as nil.
+	var records [][]string
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			rec = nil
+		}
+		if records = append(records, rec); len(records) > 10000 {
+			return ImportReport{}, shop.Invalid(shop.FieldError{Field: "file", Message: "has more than 10000 rows; split it"})
+		}
+	}
+	var rep ImportReport
 	err = s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+		rep = ImportReport{DryRun: dryRun, Rejected: []RowProblem{}}
 		seen := map[string]bool{}
-		for line := 2; ; line++ {
-			rec, err := cr.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for i, rec := range records {
+			line := i + 2
 			rep.Rows++
-			if err != nil {
+			if rec == nil {
 				rep.Rejected = append(rep.Rejected, RowProblem{Row: line, Errors: []shop.FieldError{{Field: "row", Message: "is not valid CSV"}}})
 				continue
-			}
-			if rep.Rows > 10000 {
-				return shop.Invalid(shop.FieldError{Field: "file", Message: "has more than 10000 rows; split it"})
 			}
 			get := func(name string) *string {
 				i, ok := col[name]

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -218,8 +219,12 @@ func (s *Server) apiImportCatalog(w http.ResponseWriter, r *http.Request) error 
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
 		return errMediaType
 	}
+	file, err := io.ReadAll(r.Body) // all of it, before the import's transaction opens
+	if err != nil {
+		return err
+	}
 	info := infoOf(r)
-	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, r.Body, r.URL.Query().Get("dry_run") == "true")
+	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, file, r.URL.Query().Get("dry_run") == "true")
 	if err != nil {
 		return err
 	}

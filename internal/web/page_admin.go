@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -406,7 +407,11 @@ func (s *Server) pageAdminImport(w http.ResponseWriter, r *http.Request) error {
 		return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "file", Message: "choose a CSV file to import"}))
 	}
 	defer func() { _ = f.Close() }()
-	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, f, r.FormValue("dry_run") == "on")
+	file, err := io.ReadAll(f) // the upload was read whole by FormFile; this reads its copy
+	if err != nil {
+		return err
+	}
+	rep, err := s.catalog.ImportCSV(r.Context(), info.principal, *info.store, file, r.FormValue("dry_run") == "on")
 	if err != nil {
 		return s.adminFail(w, r, err)
 	}
