@@ -182,6 +182,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor shop.Principal, store sh
 	}
 	var u shop.User
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		// Members change one transaction at a time, so that "at least one active admin" holds when
+		// two demotions race (each alone would leave one).
+		if err := tx.LockMembers(ctx, store); err != nil {
+			return err
+		}
 		before, err := tx.UserByID(ctx, store, id)
 		if err != nil {
 			return err

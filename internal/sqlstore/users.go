@@ -138,6 +138,18 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, store shop.StoreID, id shop.U
 	return mustAffect(res, err, "User")
 }
 
+// LockMembers makes the transaction the only one changing store's members until it ends: on
+// PostgreSQL it locks the store's row (SELECT ... FOR UPDATE), so that two concurrent changes of
+// roles — each of which would leave one admin — run one after the other, and the second counts what
+// the first left. SQLite's one writer runs them one after the other anyway.
+func (tx *Tx) LockMembers(ctx context.Context, store shop.StoreID) error {
+	if tx.db.dialect != Postgres {
+		return nil
+	}
+	var id string
+	return notFound(tx.queryRow(ctx, []any{&id}, `SELECT CAST(id AS TEXT) FROM stores WHERE id = ? FOR UPDATE`, store), "Store")
+}
+
 // CountActiveAdmins counts the active admins of store.
 func (tx *Tx) CountActiveAdmins(ctx context.Context, store shop.StoreID) (int, error) {
 	var n int
