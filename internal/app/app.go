@@ -214,7 +214,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		checks = append(checks, func(ctx context.Context) error { return shared.Ping(ctx) })
 	}
 	a.Identity = identity.New(identity.Deps{DB: db, Sessions: sessions, Limits: limits,
-		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, Log: log}, idCfg)
+		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, DeviceKey: identity.DeriveKey(master, "device"), Log: log}, idCfg)
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
 	a.Audit = auditlog.New(db)

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"secureshop/internal/app"
 	"secureshop/internal/testenv"
 )
 
@@ -45,4 +47,54 @@ func TestImport_AStalledUploadInOneStoreDelaysNoWriteInAnother(t *testing.T) {
 			t.Fatal("a cart write in store B waited for store A's stalled upload")
 		}
 	})
+}
+
+// TestLockout_TheOwnersBrowserKeepsSigningIn: through the pages, a browser that signed in before
+// keeps its device cookie; after ten wrong passwords from another address lock the account, that
+// browser still signs in, while a browser without the cookie is refused (429), and the lockout is
+// in the audit log. Over the API the same holds with the device token the sign-in answered.
+func TestLockout_TheOwnersBrowserKeepsSigningIn(t *testing.T) {
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) {
+		c.TrustedProxies = []string{"127.0.0.1/32"} // the test chooses each request's address
+	})
+	s.store("lock")
+	signIn := func(b *browser, password, ip string) *http.Response {
+		t.Helper()
+		_, page := b.do("GET", "/s/lock/login", nil, "X-Forwarded-For", ip)
+		resp, _ := b.do("POST", "/s/lock/login", url.Values{"csrf": {csrfOf(t, page)}, "email": {"customer@example.com"}, "password": {password}},
+			"X-Forwarded-For", ip)
+		return resp
+	}
+	owner := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	if resp := signIn(owner, testPassword, "198.51.100.7"); resp.StatusCode != http.StatusSeeOther || owner.cookies["__Host-shop_device"] == nil {
+		t.Fatalf("first sign-in: %d, device cookie %v", resp.StatusCode, owner.cookies["__Host-shop_device"])
+	}
+	api := s.call("POST", "/api/v1/stores/lock/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword})
+	var tok struct {
+		DeviceToken string `json:"device_token"`
+	}
+	api.json(t, &tok)
+	if tok.DeviceToken == "" {
+		t.Fatalf("the API sign-in gave no device token: %s", api.body)
+	}
+	for i := range 10 { // an attacker, from addresses of their own
+		_ = s.call("POST", "/api/v1/stores/lock/auth/login", "", map[string]string{"email": "customer@example.com", "password": "not the password"},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+	}
+	stranger := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	if resp := signIn(stranger, testPassword, "198.51.100.8"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a browser without the device cookie, while locked: %d", resp.StatusCode)
+	}
+	delete(owner.cookies, "__Host-shop_session")
+	if resp := signIn(owner, testPassword, "198.51.100.7"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's browser, while the account is locked against others: %d", resp.StatusCode)
+	}
+	expectStatus(t, "the API client with its device token", s.call("POST", "/api/v1/stores/lock/auth/login", "",
+		map[string]string{"email": "customer@example.com", "password": testPassword, "device_token": tok.DeviceToken}), http.StatusOK)
+	expectStatus(t, "an API client without one", s.call("POST", "/api/v1/stores/lock/auth/login", "",
+		map[string]string{"email": "customer@example.com", "password": testPassword}), http.StatusTooManyRequests)
+	admin := s.login("lock", "admin@example.com").AccessToken
+	if a := s.call("GET", "/api/v1/stores/lock/audit-events?limit=100", admin, nil); !strings.Contains(string(a.body), `"auth.lockout"`) {
+		t.Fatalf("no lockout in the audit log: %s", a.body)
+	}
 }

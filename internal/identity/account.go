@@ -191,7 +191,7 @@ func (s *Service) ChangePassword(ctx context.Context, p shop.Principal, current,
 		return err
 	}
 	if ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash); err != nil || !ok {
-		s.failed(ctx, p.StoreID, u.Email, u, meta)
+		s.failed(ctx, p.StoreID, s.sourceOf(p.StoreID, p.Email, meta), u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "current_password", Message: "is not your current password"})
 	}
 	composition := false
@@ -295,7 +295,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p shop.Principal, password 
 		return err
 	}
 	if ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash); err != nil || !ok {
-		s.failed(ctx, p.StoreID, u.Email, u, meta)
+		s.failed(ctx, p.StoreID, s.sourceOf(p.StoreID, p.Email, meta), u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "password", Message: "is not your current password"})
 	}
 	placeholder, err := s.hasher.Hash(ctx, newTokenOnly())

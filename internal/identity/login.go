@@ -28,28 +28,60 @@ func acctKey(store shop.StoreID, email string) string {
 	return "acct:" + string(store) + ":" + sqlstore.NormalizeEmail(email)
 }
 
-// guard applies the per-address and per-account limits of an action. Refused attempts are
-// audited, once a minute per refused address or account (see recordRefusal).
+// guard applies the per-address and per-account limits of an action whose every request counts
+// (registration, password reset mail). Refused attempts are audited, once a minute per refused
+// address or account (see recordRefusal).
 func (s *Service) guard(ctx context.Context, action string, store shop.StoreID, account string, meta Meta) error {
+	_, err := s.attempt(ctx, action, store, source{account: account}, meta)
+	return err
+}
+
+// attempt counts an attempt of action against its limits — per address for an unknown source, and
+// per account (or, for a known device, per device) — while it runs, and returns done, to be called
+// with whether it succeeded: a success is taken back, so that only failures count. A typo and a
+// second try, or colleagues signing in behind one office address, do not run into the limits; a
+// flood of guesses does, as each guess counts from the moment it arrives until it fails.
+func (s *Service) attempt(ctx context.Context, action string, store shop.StoreID, src source, meta Meta) (done func(succeeded bool), err error) {
 	now := s.now()
-	refused := "ip:" + meta.IP
-	ok, retry, err := s.limits.Allow(ctx, action+":"+refused, s.cfg.AttemptsPerIPMinute, time.Minute, now)
-	if err != nil {
-		return unavailable(err)
+	var counted []string
+	done = func(succeeded bool) {
+		if !succeeded {
+			return
+		}
+		for _, k := range counted {
+			if err := s.limits.Release(ctx, k, now); err != nil {
+				s.log.WarnContext(ctx, "taking back a counted attempt failed", "err", err)
+			}
+		}
+	}
+	refused := src.key()
+	ok, retry := true, time.Duration(0)
+	if src.device == "" {
+		refused = "ip:" + meta.IP
+		if ok, retry, err = s.limits.Allow(ctx, action+":"+refused, s.cfg.AttemptsPerIPMinute, time.Minute, now); err != nil {
+			return nil, unavailable(err)
+		}
+		if ok {
+			counted = append(counted, action+":"+refused)
+			refused = src.key()
+		}
 	}
 	if ok {
-		refused = account
-		ok, retry, err = s.limits.Allow(ctx, action+":"+account, s.cfg.AttemptsPerMinute, time.Minute, now)
-		if err != nil {
-			return unavailable(err)
+		if ok, retry, err = s.limits.Allow(ctx, action+":"+src.key(), s.cfg.AttemptsPerMinute, time.Minute, now); err != nil {
+			done(true)
+			return nil, unavailable(err)
+		}
+		if ok {
+			counted = append(counted, action+":"+src.key())
 		}
 	}
 	if !ok {
+		done(true)
 		s.recordRefusal(ctx, store, action+":"+refused, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.throttled",
-			TargetType: "account", Detail: map[string]string{"action": action, "account": account}})
-		return errThrottled(retry)
+			TargetType: "account", Detail: map[string]string{"action": action, "account": src.account}})
+		return nil, errThrottled(retry)
 	}
-	return nil
+	return done, nil
 }
 
 // recordRefusal records a refused attempt — at most once a minute for the same key (the address
@@ -72,7 +104,10 @@ func (s *Service) recordRefusal(ctx context.Context, store shop.StoreID, key str
 // attempts on a locked account — the usual shape of a guessing attack — costs no database read
 // each. The copy is written when an account locks (failed) and removed before a lock is lifted
 // (clearFailures); where it is missing — a restart of the in-process limits — the database answers.
-func (s *Service) locked(ctx context.Context, store shop.StoreID, email string, meta Meta) error {
+func (s *Service) locked(ctx context.Context, store shop.StoreID, src source, email string, meta Meta) error {
+	if src.device != "" { // a known device answers for itself: the account's lock is against the others
+		return s.deviceLocked(ctx, store, src, meta)
+	}
 	now := s.now()
 	until, ok, err := s.limits.Blocked(ctx, acctKey(store, email), now)
 	if err != nil {
@@ -93,8 +128,13 @@ func (s *Service) locked(ctx context.Context, store shop.StoreID, email string, 
 	return errThrottled(until.Sub(now))
 }
 
-// failed counts a failure in a row on an account; the LockAfter-th locks it and tells its owner.
-func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, u shop.User, meta Meta) {
+// failed counts a failure in a row on an account from an unknown source, or on a known device;
+// the LockAfter-th locks the account against unknown sources (or that device) and tells its owner.
+func (s *Service) failed(ctx context.Context, store shop.StoreID, src source, email string, u shop.User, meta Meta) {
+	if src.device != "" {
+		s.deviceFailed(ctx, store, src, email, u, meta)
+		return
+	}
 	until := s.now().Add(s.cfg.LockFor)
 	var n int
 	var locked bool
@@ -125,6 +165,19 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, email string, 
 	}
 }
 
+// cleared ends the run of failures of the source that just succeeded: a known device's own, or —
+// from an unknown source — the account's (and its lock; see clearFailures). A known device's
+// success leaves the account's lock against the others in place.
+func (s *Service) cleared(ctx context.Context, store shop.StoreID, src source, email string) error {
+	if src.device != "" {
+		if err := s.limits.Forget(ctx, "fail:"+src.key()); err != nil {
+			return unavailable(err)
+		}
+		return nil
+	}
+	return s.clearFailures(ctx, store, email)
+}
+
 // clearFailures ends an account's run of failures (and any lock). The copy of the lock goes
 // first: should the database then fail, the lock is still there and the next attempt reads it.
 func (s *Service) clearFailures(ctx context.Context, store shop.StoreID, email string) error {
@@ -137,20 +190,23 @@ func (s *Service) clearFailures(ctx context.Context, store shop.StoreID, email s
 // checkPassword checks e-mail and password for a user of store (or a platform operator when store
 // is nil). Every failure — unknown e-mail, wrong password, deactivated account, suspended store —
 // answers shop.ErrInvalidCredentials after the same amount of work, and is audited.
-func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, password string, meta Meta) (shop.User, error) {
+func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, password string, meta Meta) (shop.User, source, error) {
 	var storeID shop.StoreID
 	if store != nil {
 		storeID = store.ID
 	}
-	account := acctKey(storeID, email)
-	if err := s.guard(ctx, "login", storeID, account, meta); err != nil {
-		return shop.User{}, err
+	src := s.sourceOf(storeID, email, meta)
+	done, err := s.attempt(ctx, "login", storeID, src, meta)
+	if err != nil {
+		return shop.User{}, src, err
 	}
-	if err := s.locked(ctx, storeID, email, meta); err != nil {
-		return shop.User{}, err
+	ok := false
+	defer func() { done(ok) }()
+	if err := s.locked(ctx, storeID, src, email, meta); err != nil {
+		return shop.User{}, src, err
 	}
 	var u shop.User
-	err := s.db.View(ctx, storeID, func(tx *sqlstore.Tx) error {
+	err = s.db.View(ctx, storeID, func(tx *sqlstore.Tx) error {
 		var err error
 		if store != nil {
 			u, err = tx.UserByEmail(ctx, storeID, email)
@@ -160,9 +216,9 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 		return err
 	})
 	if err != nil && shop.KindOf(err) != shop.KindNotFound {
-		return shop.User{}, err
+		return shop.User{}, src, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	match, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil && u.ID != "" {
 		s.log.ErrorContext(ctx, "stored password hash unreadable", "user_id", u.ID, "err", err)
 	}
@@ -170,7 +226,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 	switch {
 	case u.ID == "":
 		reason = "unknown e-mail"
-	case !ok:
+	case !match:
 		reason = "wrong password"
 	case !u.Active:
 		reason = "account deactivated"
@@ -182,10 +238,11 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 		s.record(ctx, storeID, audit.Record{Actor: actor, Action: "auth.login.failure", TargetType: "user",
 			TargetID: string(u.ID), Detail: map[string]string{"email": sqlstore.NormalizeEmail(email), "reason": reason}})
 		if reason == "unknown e-mail" || reason == "wrong password" {
-			s.failed(ctx, storeID, email, u, meta)
+			s.failed(ctx, storeID, src, email, u, meta)
 		}
-		return shop.User{}, shop.ErrInvalidCredentials
+		return shop.User{}, src, shop.ErrInvalidCredentials
 	}
+	ok = true
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			err = s.db.Update(ctx, storeID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.SetPasswordHash(ctx, storeID, u.ID, h) })
@@ -194,7 +251,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 			}
 		}
 	}
-	return u, nil
+	return u, src, nil
 }
 
 // Login is the outcome of a sign-in: a session, or a challenge for the second factor.
@@ -203,6 +260,8 @@ type Login struct {
 	CookieToken string  // browser sessions
 	Tokens      *Tokens // API sessions
 	Challenge   *Challenge
+	DeviceToken string   // for the client to keep, and present at its next sign-ins
+	Devices     []string // all the device tokens a browser is to keep: this one first, and its others'
 }
 
 // Challenge asks for a second factor before a session is made.
@@ -221,7 +280,7 @@ const (
 // Login checks e-mail and password and either starts a session of kind (KindAPI or KindBrowser)
 // or, for a user with a second factor, returns a challenge to answer with CompleteMFA.
 func (s *Service) Login(ctx context.Context, store *shop.Store, email, password, kind string, meta Meta) (Login, error) {
-	u, err := s.checkPassword(ctx, store, email, password, meta)
+	u, src, err := s.checkPassword(ctx, store, email, password, meta)
 	if err != nil {
 		return Login{}, err
 	}
@@ -240,11 +299,11 @@ func (s *Service) Login(ctx context.Context, store *shop.Store, email, password,
 		return Login{Challenge: &Challenge{Token: token, Methods: []string{MethodTOTP, MethodEmail, MethodRecovery}}}, nil
 	}
 	staff := u.Role == shop.RoleAdmin || u.Role == shop.RoleClerk
-	return s.startSession(ctx, u, kind, meta, staff, "password")
+	return s.startSession(ctx, u, src, kind, meta, staff, "password")
 }
 
 // startSession makes the session of a signed-in user, ending their oldest sessions beyond the limit.
-func (s *Service) startSession(ctx context.Context, u shop.User, kind string, meta Meta, enrollOnly bool, how string) (Login, error) {
+func (s *Service) startSession(ctx context.Context, u shop.User, src source, kind string, meta Meta, enrollOnly bool, how string) (Login, error) {
 	sess := s.newSession(u, kind, meta)
 	sess.MFAEnroll = enrollOnly
 	var out Login
@@ -276,8 +335,18 @@ func (s *Service) startSession(ctx context.Context, u shop.User, kind string, me
 	if err := s.sessions.Create(ctx, sess); err != nil {
 		return Login{}, unavailable(err)
 	}
-	if err := s.clearFailures(ctx, u.StoreID, u.Email); err != nil {
+	if err := s.cleared(ctx, u.StoreID, src, u.Email); err != nil {
 		return Login{}, err
+	}
+	out.DeviceToken = s.deviceToken(src.account)
+	out.Devices = []string{out.DeviceToken}
+	for _, t := range meta.Devices { // the client's tokens for other accounts stay; this account's older one goes
+		if _, mine := s.verifyDevice(src.account, t); !mine && t != "" && len(out.Devices) < MaxDeviceTokens {
+			out.Devices = append(out.Devices, t)
+		}
+	}
+	if out.Tokens != nil {
+		out.Tokens.DeviceToken = out.DeviceToken
 	}
 	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
 		TargetID: sess.ID, Detail: map[string]string{"kind": kind, "factors": how}})
@@ -342,17 +411,20 @@ func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, 
 	if err != nil || pending.Kind != "mfa" || pending.Pending != kind || pending.StoreID != storeID || !s.now().Before(pending.ExpiresAt) {
 		return Login{}, ErrMFAInvalid
 	}
-	account := acctKey(storeID, pending.Email)
+	src := s.sourceOf(storeID, pending.Email, meta)
 	if method == MethodEmail && code == "" {
-		if err := s.guard(ctx, "mfa-mail", storeID, account, meta); err != nil {
+		if err := s.guard(ctx, "mfa-mail", storeID, src.account, meta); err != nil {
 			return Login{}, err
 		}
 		return Login{}, s.sendEmailCode(ctx, pending)
 	}
-	if err := s.guard(ctx, "mfa", storeID, account, meta); err != nil {
+	done, err := s.attempt(ctx, "mfa", storeID, src, meta)
+	if err != nil {
 		return Login{}, err
 	}
-	if err := s.locked(ctx, storeID, pending.Email, meta); err != nil {
+	succeeded := false
+	defer func() { done(succeeded) }()
+	if err := s.locked(ctx, storeID, src, pending.Email, meta); err != nil {
 		return Login{}, err
 	}
 	u, err := s.userOf(ctx, storeID, pending.UserID)
@@ -376,11 +448,12 @@ func (s *Service) CompleteMFA(ctx context.Context, store *shop.Store, mfaToken, 
 	if !ok {
 		s.record(ctx, storeID, audit.Record{Actor: shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, IP: meta.IP},
 			Action: "auth.mfa.failure", TargetType: "user", TargetID: string(u.ID), Detail: map[string]string{"method": method}})
-		s.failed(ctx, storeID, u.Email, u, meta)
+		s.failed(ctx, storeID, src, u.Email, u, meta)
 		return Login{}, ErrMFAInvalid
 	}
+	succeeded = true
 	_ = s.sessions.Delete(ctx, pending.ID)
-	return s.startSession(ctx, u, pending.Pending, meta, false, "password+"+method)
+	return s.startSession(ctx, u, src, pending.Pending, meta, false, "password+"+method)
 }
 
 func (s *Service) userOf(ctx context.Context, store shop.StoreID, id shop.UserID) (shop.User, error) {

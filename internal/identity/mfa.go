@@ -220,7 +220,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p shop.Principal, code string
 		return err
 	}
 	if !ok {
-		s.failed(ctx, p.StoreID, u.Email, u, meta)
+		s.failed(ctx, p.StoreID, s.sourceOf(p.StoreID, p.Email, meta), u.Email, u, meta)
 		return shop.Invalid(shop.FieldError{Field: "code", Message: "is not a current code or an unused recovery code"})
 	}
 	return s.db.Update(ctx, p.StoreID, func(ctx context.Context, tx *sqlstore.Tx) error {

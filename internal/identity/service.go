@@ -35,6 +35,9 @@ type SessionStore interface {
 // so that they hold across restarts and the command line can lift them.)
 type Limits interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
+	// Release takes back an attempt Allow counted at at; Forget drops a window.
+	Release(ctx context.Context, key string, at time.Time) error
+	Forget(ctx context.Context, key string) error
 	PutCode(ctx context.Context, key string, c kv.Code) error
 	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
 	// Block, Blocked and Unblock keep a copy of account locks (see locked).
@@ -65,29 +68,31 @@ type Config struct {
 
 // Deps are what the identity service works with.
 type Deps struct {
-	DB       *sqlstore.DB
-	Sessions SessionStore
-	Limits   Limits
-	Hasher   *Hasher
-	Signer   *Signer
-	Vault    *vault.Vault
-	Mailer   Mailer
-	Now      func() time.Time // nil for the wall clock
-	Log      *slog.Logger
+	DB        *sqlstore.DB
+	Sessions  SessionStore
+	Limits    Limits
+	Hasher    *Hasher
+	Signer    *Signer
+	Vault     *vault.Vault
+	Mailer    Mailer
+	DeviceKey []byte           // signs device tokens (see devices.go); derived from the shop's secret
+	Now       func() time.Time // nil for the wall clock
+	Log       *slog.Logger
 }
 
 // Service is the identity service.
 type Service struct {
-	db       *sqlstore.DB
-	sessions SessionStore
-	limits   Limits
-	hasher   *Hasher
-	signer   *Signer
-	vault    *vault.Vault
-	mailer   Mailer
-	cfg      Config
-	now      func() time.Time
-	log      *slog.Logger
+	db        *sqlstore.DB
+	sessions  SessionStore
+	limits    Limits
+	hasher    *Hasher
+	signer    *Signer
+	vault     *vault.Vault
+	mailer    Mailer
+	deviceKey []byte
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // New returns an identity service.
@@ -120,16 +125,18 @@ func New(d Deps, cfg Config) *Service {
 		d.Now = time.Now
 	}
 	return &Service{db: d.DB, sessions: d.Sessions, limits: d.Limits, hasher: d.Hasher, signer: d.Signer, vault: d.Vault,
-		mailer: d.Mailer, cfg: cfg, now: d.Now, log: d.Log}
+		mailer: d.Mailer, deviceKey: d.DeviceKey, cfg: cfg, now: d.Now, log: d.Log}
 }
 
 // Hasher returns the password hasher, for commands that create users.
 func (s *Service) Hasher() *Hasher { return s.hasher }
 
-// Meta describes where a request comes from.
+// Meta describes where a request comes from: the client's address and agent, and the device tokens
+// it holds from earlier sign-ins (see devices.go).
 type Meta struct {
 	IP        string
 	UserAgent string
+	Devices   []string
 }
 
 // Tokens are what an API sign-in or refresh returns.
@@ -138,6 +145,9 @@ type Tokens struct {
 	RefreshToken string `json:"refresh_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
+	// DeviceToken marks this client as one that signed in to the account: presented at its next
+	// sign-ins, it keeps them from being locked out by failures from elsewhere.
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 // Session kinds.

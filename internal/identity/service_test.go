@@ -227,7 +227,7 @@ func serviceOn(db *sqlstore.DB, c *clock, mailer identity.Mailer) *identity.Serv
 	v, _ := vault.New(identity.DeriveKey([]byte("0123456789abcdef0123456789abcdef"), "vault"))
 	return identity.New(identity.Deps{DB: db, Sessions: kv.NewMemorySessions(), Limits: kv.NewMemoryLimits(),
 		Hasher: identity.NewHasher(identity.Params{Memory: 64, Time: 1, Threads: 1}, 1), Signer: signer, Vault: v,
-		Mailer: mailer, Now: c.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
+		Mailer: mailer, DeviceKey: []byte("device key for tests"), Now: c.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, identity.Config{})
 }
 
 // lockOut makes ten bad attempts on c@example.com, which lock the account.

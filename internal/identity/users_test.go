@@ -35,7 +35,9 @@ func TestUpdateUser_LastAdminHoldsUnderRaces(t *testing.T) {
 			}
 			admins = append(admins, u)
 		}
-		as := func(u shop.User) shop.Principal { return shop.Principal{UserID: u.ID, StoreID: st.ID, Role: shop.RoleAdmin} }
+		as := func(u shop.User) shop.Principal {
+			return shop.Principal{UserID: u.ID, StoreID: st.ID, Role: shop.RoleAdmin}
+		}
 		clerk := shop.RoleClerk
 		admin := shop.RoleAdmin
 		for round := range 20 {

@@ -27,6 +27,8 @@ type store interface {
 	SetCart(ctx context.Context, id string, cart map[string]int) error
 	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
+	Release(ctx context.Context, key string, at time.Time) error
+	Forget(ctx context.Context, key string) error
 	PutCode(ctx context.Context, key string, c Code) error
 	TakeCode(ctx context.Context, key, hash string, now time.Time, equal func(a, b string) bool) (bool, error)
 	Block(ctx context.Context, key string, until time.Time) error
@@ -153,6 +155,28 @@ func TestStores_LimitsAndCodesBehaveAlike(t *testing.T) {
 		}
 		if ok, _, _ := s.Allow(ctx, "k", 5, time.Minute, t0.Add(61*time.Second)); !ok {
 			t.Fatal("refused after the window moved on")
+		}
+		// A released attempt no longer counts; a forgotten window counts nothing.
+		for i := range 5 {
+			at := t0.Add(time.Duration(100+i) * time.Second)
+			if ok, _, _ := s.Allow(ctx, "r", 5, time.Minute, at); !ok {
+				t.Fatalf("attempt %d refused", i+1)
+			}
+			if i < 3 {
+				_ = s.Release(ctx, "r", at)
+			}
+		}
+		for i := range 3 {
+			if ok, _, _ := s.Allow(ctx, "r", 5, time.Minute, t0.Add(time.Duration(110+i)*time.Second)); ok != (i < 3) {
+				t.Fatalf("after three released: attempt %d allowed %v", i+1, ok)
+			}
+		}
+		if ok, _, _ := s.Allow(ctx, "r", 5, time.Minute, t0.Add(115*time.Second)); ok {
+			t.Fatal("a sixth counted attempt allowed")
+		}
+		_ = s.Forget(ctx, "r")
+		if ok, _, _ := s.Allow(ctx, "r", 5, time.Minute, t0.Add(116*time.Second)); !ok {
+			t.Fatal("refused after the window was forgotten")
 		}
 		eq := func(a, b string) bool { return a == b }
 		_ = s.PutCode(ctx, "u", Code{Hash: "h", ExpiresAt: t0.Add(5 * time.Minute), TriesLeft: 5})

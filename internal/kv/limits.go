@@ -48,6 +48,29 @@ func (m *MemoryLimits) Allow(_ context.Context, key string, limit int, window ti
 	return true, 0, nil
 }
 
+// Release takes back the attempt Allow recorded under key at at (one that turned out to succeed,
+// so that only failures count against the limit).
+func (m *MemoryLimits) Release(_ context.Context, key string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	hs := m.hits[key]
+	for i, h := range hs {
+		if h.Equal(at) {
+			m.hits[key] = append(hs[:i:i], hs[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+// Forget drops the window of key: its attempts no longer count.
+func (m *MemoryLimits) Forget(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.hits, key)
+	return nil
+}
+
 // PutCode stores a one-time code under key, replacing an earlier one.
 func (m *MemoryLimits) PutCode(_ context.Context, key string, c Code) error {
 	m.mu.Lock()

@@ -301,6 +301,17 @@ func (r *Redis) Allow(ctx context.Context, key string, limit int, window time.Du
 	return false, time.Duration(wait), nil
 }
 
+// Release takes back the attempt Allow recorded under key at at (its score is its time).
+func (r *Redis) Release(ctx context.Context, key string, at time.Time) error {
+	n := strconv.FormatInt(at.UnixNano(), 10)
+	return r.rdb.ZRemRangeByScore(ctx, r.k("w", key), n, n).Err()
+}
+
+// Forget drops the window of key.
+func (r *Redis) Forget(ctx context.Context, key string) error {
+	return r.rdb.Del(ctx, r.k("w", key)).Err()
+}
+
 // Block marks key blocked until until, replacing an earlier block. The key expires a minute after
 // the block ends (Redis's clock and ours need not agree to the second; Blocked compares until with
 // the caller's now).

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"secureshop/internal/identity"
@@ -10,12 +11,28 @@ import (
 )
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DeviceToken string `json:"device_token"` // from an earlier sign-in of this client, if any
 }
 
+// meta is where a request comes from: its address and agent, and for a browser the device tokens
+// its cookie keeps from earlier sign-ins.
 func (s *Server) meta(r *http.Request) identity.Meta {
-	return identity.Meta{IP: infoOf(r).ip, UserAgent: r.UserAgent()}
+	m := identity.Meta{IP: infoOf(r).ip, UserAgent: r.UserAgent()}
+	if c, err := r.Cookie(deviceCookie); err == nil && !isAPI(r) {
+		m.Devices = strings.Split(c.Value, "~")
+	}
+	return m
+}
+
+// apiMeta is meta with the device token an API client sent.
+func (s *Server) apiMeta(r *http.Request, deviceToken string) identity.Meta {
+	m := s.meta(r)
+	if deviceToken != "" {
+		m.Devices = []string{deviceToken}
+	}
+	return m
 }
 
 // apiLogin signs in to the path's store, or to the platform when there is none.
@@ -28,7 +45,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 		return shop.Invalid(shop.FieldError{Field: "email", Message: "e-mail and password are required"},
 			shop.FieldError{Field: "password", Message: "e-mail and password are required"})
 	}
-	l, err := s.id.Login(r.Context(), infoOf(r).store, in.Email, in.Password, identity.KindAPI, s.meta(r))
+	l, err := s.id.Login(r.Context(), infoOf(r).store, in.Email, in.Password, identity.KindAPI, s.apiMeta(r, in.DeviceToken))
 	if err != nil {
 		return err
 	}
@@ -48,14 +65,15 @@ type mfaRequired struct {
 // apiMFA answers a sign-in challenge with a second factor.
 func (s *Server) apiMFA(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		MFAToken string `json:"mfa_token"`
-		Method   string `json:"method"`
-		Code     string `json:"code"`
+		MFAToken    string `json:"mfa_token"`
+		Method      string `json:"method"`
+		Code        string `json:"code"`
+		DeviceToken string `json:"device_token"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	l, err := s.id.CompleteMFA(r.Context(), infoOf(r).store, in.MFAToken, in.Method, in.Code, identity.KindAPI, s.meta(r))
+	l, err := s.id.CompleteMFA(r.Context(), infoOf(r).store, in.MFAToken, in.Method, in.Code, identity.KindAPI, s.apiMeta(r, in.DeviceToken))
 	if errors.Is(err, identity.ErrCodeSent) {
 		return writeJSON(w, http.StatusAccepted, map[string]string{"status": "code sent"})
 	}

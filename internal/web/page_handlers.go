@@ -97,7 +97,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"), info.store)
-	l, err := s.id.Login(r.Context(), info.store, email, password, identity.KindBrowser, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	l, err := s.id.Login(r.Context(), info.store, email, password, identity.KindBrowser, s.meta(r))
 	if k := shop.KindOf(err); k == shop.KindUnauthenticated || k == shop.KindRateLimited {
 		status, _, e := statusOf(err)
 		if e.RetryAfter > 0 {
@@ -121,8 +121,7 @@ func (s *Server) pageLoginMFA(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	f := formState{MFAToken: r.PostFormValue("mfa_token"), Next: safeNext(r.PostFormValue("next"), info.store)}
 	method := r.PostFormValue("method")
-	l, err := s.id.CompleteMFA(r.Context(), info.store, f.MFAToken, method, r.PostFormValue("code"), identity.KindBrowser,
-		identity.Meta{IP: info.ip, UserAgent: r.UserAgent()})
+	l, err := s.id.CompleteMFA(r.Context(), info.store, f.MFAToken, method, r.PostFormValue("code"), identity.KindBrowser, s.meta(r))
 	if errors.Is(err, identity.ErrCodeSent) {
 		return s.render(w, r, "mfa", pageData{Title: "Second factor", Form: f, Flash: "We mailed you a six-digit code. It works once, for five minutes."})
 	}
@@ -149,6 +148,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, l identity.
 	sess := l.Session
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: l.CookieToken, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt) / time.Second)})
+	s.keepDevices(w, l.Devices)
 	if info.store != nil {
 		if c, err := r.Cookie(visitorCookie); err == nil {
 			p := shop.Principal{UserID: sess.UserID, StoreID: sess.StoreID, Role: sess.Role, Email: sess.Email, SessionID: sess.ID}
@@ -214,4 +214,18 @@ func (s *Server) pagePlatformStatus(w http.ResponseWriter, r *http.Request) erro
 	}
 	http.Redirect(w, r, "/platform/", http.StatusSeeOther)
 	return nil
+}
+
+// deviceCookie keeps this browser's device tokens, one per account it signed in to (newest first,
+// at most identity.MaxDeviceTokens): they keep its sign-ins from being locked out by failures
+// from elsewhere (see identity's devices.go).
+const deviceCookie = "__Host-shop_device"
+
+// keepDevices sets the browser's device tokens, for 90 days.
+func (s *Server) keepDevices(w http.ResponseWriter, tokens []string) {
+	if len(tokens) == 0 {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: strings.Join(tokens, "~"), Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, MaxAge: 90 * 24 * 3600})
 }
