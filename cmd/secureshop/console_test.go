@@ -469,3 +469,49 @@ func rowNumber(t *testing.T, listing, name string) string {
 	}
 	return m[1]
 }
+
+// TestConsole_OperatorEnrolsTOTPThenRunsStores: an operator signing in to the platform with a
+// password alone is asked to set up two-factor sign-in before anything else; once the code from
+// the authenticator is confirmed, the recovery codes are shown and the platform's menu opens.
+func TestConsole_OperatorEnrolsTOTPThenRunsStores(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "shop.db")
+	key := strings.Repeat("ef", 32)
+	srv := startProcess(t, []string{"SHOP_DATABASE=" + db, "SHOP_SECRET_KEY=" + key, "SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"),
+		"SHOP_LOG_LEVEL=error", "SHOP_ATTEMPTS_PER_IP_MINUTE=1000", "SHOP_ATTEMPTS_PER_MINUTE=1000"}, "--demo")
+	c := newCLI(t, db)
+	t.Setenv("SHOP_SECRET_KEY", key)
+	c.ok("a long operator password\n", "user", "create", "--platform", "--email", "ops@example.com", "--password-stdin")
+
+	term := startConsole(t, "--server", srv.base, "--platform")
+	term.expect("the platform at " + srv.base)
+	term.answer("E-mail: ", "ops@example.com")
+	term.secret("Password: ", "a long operator password")
+	term.expect("Your account needs two-factor sign-in before anything else opens.")
+	line := term.expect("otpauth://")
+	secret := regexp.MustCompile(`enter the secret ([A-Z2-7]+)`).FindStringSubmatch(line)
+	if secret == nil {
+		t.Fatalf("no secret in %q", line)
+	}
+	term.answer("Code from the app: ", "000000")
+	term.expect("is not the current code of your authenticator")
+	code, _ := totp.GenerateCode(secret[1], time.Now())
+	term.answer("Code from the app: ", code)
+	term.expect("Two-factor sign-in is on.")
+	term.expect("Signed in as ops@example.com (operator).")
+	if menu := term.expect("Choose: "); strings.Contains(menu, "Browse products") || !strings.Contains(menu, "Stores") {
+		t.Fatalf("the platform's menu:\n%s", menu)
+	}
+	term.send("0")
+	term.expect("Signed out.")
+	term = startConsole(t, "--server", srv.base, "--platform")
+	term.answer("E-mail: ", "ops@example.com")
+	term.secret("Password: ", "a long operator password")
+	term.expect("Second factor:")
+	term.answer("Choose: ", "1")
+	code, _ = totp.GenerateCode(secret[1], time.Now().Add(30*time.Second))
+	term.answer("authenticator app (empty to choose again): ", code)
+	term.choose("Stores")
+	term.expect("demo")
+	term.quit()
+}

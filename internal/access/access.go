@@ -27,6 +27,7 @@ const (
 	StoreSettings      Permission = "store.settings" // the store's own rules, e.g. password composition
 	AccountSelf        Permission = "account.self"   // own profile, password, MFA, sessions
 	PlatformStores     Permission = "platform.stores"
+	PlatformAccount    Permission = "platform.account" // an operator's own account, on the platform's pages
 )
 
 var grants = map[shop.Role]map[Permission]bool{
@@ -34,7 +35,7 @@ var grants = map[shop.Role]map[Permission]bool{
 		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, StoreSettings, AccountSelf),
 	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
 	shop.RoleCustomer: set(CartUse, OrdersRead, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
-	shop.RoleOperator: set(PlatformStores, AccountSelf),
+	shop.RoleOperator: set(PlatformStores, PlatformAccount, AccountSelf),
 }
 
 func init() {

@@ -286,18 +286,13 @@ func TestAPI_SuspendedStoreAnswers403AndRefusesSignIn(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		s := startShop(t, url)
 		s.store("paused")
-		if _, err := s.app.Identity.CreateOperator(context.Background(), shop.System(), "op@platform.example", testPassword); err != nil {
-			t.Fatal(err)
-		}
-		a := s.call("POST", "/api/v1/platform/auth/login", "", map[string]string{"email": "op@platform.example", "password": testPassword})
-		expectStatus(t, "operator login", a, http.StatusOK)
-		var op identity.Tokens
-		a.json(t, &op)
+		s.operator("op@platform.example")
+		op := s.login("", "op@platform.example")
 		expectStatus(t, "operator reads a store's users", s.call("GET", "/api/v1/stores/paused/users", op.AccessToken, nil), http.StatusNotFound)
 		// The store behind a slug is cached: suspending must forget it at once, not after a second.
 		expectStatus(t, "catalogue before", s.call("GET", "/api/v1/stores/paused/products", "", nil), http.StatusOK)
 		expectStatus(t, "suspend", s.call("POST", "/api/v1/platform/stores/paused/suspend", op.AccessToken, nil), http.StatusOK)
-		a = s.call("GET", "/api/v1/stores/paused/products", "", nil)
+		a := s.call("GET", "/api/v1/stores/paused/products", "", nil)
 		expectStatus(t, "suspended catalogue", a, http.StatusForbidden)
 		if !strings.HasSuffix(a.problemType(t), "store-suspended") {
 			t.Fatalf("problem %s", a.body)

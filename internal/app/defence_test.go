@@ -26,7 +26,6 @@ import (
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
-	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
@@ -279,12 +278,8 @@ func TestHostileInput_StoredAndShownInert(t *testing.T) {
 		pid := s.newProduct("hostile", "NOTE-1", 100, 50).ID
 		cust := s.login("hostile", "customer@example.com").AccessToken
 		clerk := s.login("hostile", "clerk@example.com").AccessToken
-		if _, err := s.app.Identity.CreateOperator(context.Background(), shop.System(), "ops@example.com", testPassword); err != nil {
-			t.Fatal(err)
-		}
-		opLogin := s.call("POST", "/api/v1/platform/auth/login", "", map[string]string{"email": "ops@example.com", "password": testPassword})
-		var op identity.Tokens
-		opLogin.json(t, &op)
+		s.operator("ops@example.com")
+		op := s.login("", "ops@example.com")
 		for i, h := range hostile {
 			expectStatus(t, "reason "+h, s.call("POST", "/api/v1/stores/hostile/products/"+pid+"/stock-adjustments", clerk, map[string]any{"delta": 1, "reason": h}), 201)
 			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/hostile/cart/items/"+pid, cust, `{"quantity":1}`), 200)

@@ -109,6 +109,17 @@ func (s *testShop) store(slug string) (shop.Store, map[shop.Role]shop.User) {
 	return st, users
 }
 
+// operator creates a platform operator with testPassword and a second factor, as operators must have.
+func (s *testShop) operator(email string) shop.User {
+	s.t.Helper()
+	u, err := s.app.Identity.CreateOperator(context.Background(), shop.System(), email, testPassword)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.enrolTOTP("", u)
+	return u
+}
+
 // enrolTOTP turns on TOTP for a user, as staff must, and returns the secret.
 func (s *testShop) enrolTOTP(store shop.StoreID, u shop.User) string {
 	s.t.Helper()
@@ -230,7 +241,11 @@ func (s *testShop) login(store, email string) identity.Tokens {
 // loginWith signs in with a password, answering a second-factor challenge with a mailed code.
 func (s *testShop) loginWith(store, email, password string) identity.Tokens {
 	s.t.Helper()
-	a := s.call("POST", "/api/v1/stores/"+store+"/auth/login", "", map[string]string{"email": email, "password": password})
+	prefix := "/api/v1/stores/" + store // "": the platform's sign-in, for operators
+	if store == "" {
+		prefix = "/api/v1/platform"
+	}
+	a := s.call("POST", prefix+"/auth/login", "", map[string]string{"email": email, "password": password})
 	if a.status != http.StatusOK {
 		s.t.Fatalf("login %s: %d %s", email, a.status, a.body)
 	}
@@ -241,7 +256,7 @@ func (s *testShop) loginWith(store, email, password string) identity.Tokens {
 	a.json(s.t, &challenge)
 	if challenge.MFARequired {
 		// Staff have a second factor: take the one that can be used any number of times in a test, a mailed code.
-		mfa := "/api/v1/stores/" + store + "/auth/mfa"
+		mfa := prefix + "/auth/mfa"
 		expectStatus(s.t, "ask for a mailed code", s.call("POST", mfa, "", map[string]string{"mfa_token": challenge.MFAToken, "method": "email"}), http.StatusAccepted)
 		a = s.call("POST", mfa, "", map[string]string{"mfa_token": challenge.MFAToken, "method": "email", "code": s.mailedCode(email)})
 		expectStatus(s.t, "mailed code", a, http.StatusOK)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"secureshop/internal/app"
-	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
@@ -48,8 +47,8 @@ func TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole(t *testing.T) {
 	if err != nil || len(problems) != 0 || chains < 3 {
 		t.Fatalf("audit verify as the app role: %d chains, %v, %v", chains, problems, err)
 	}
-	if _, err := s.app.Identity.CreateOperator(ctx, shop.System(), "ops@example.com", testPassword); err != nil {
-		t.Fatal(err)
+	s.operator("ops@example.com")
+	if op := s.login("", "ops@example.com"); op.AccessToken == "" {
+		t.Fatal("operator sign-in")
 	}
-	expectStatus(t, "operator sign-in", s.call("POST", "/api/v1/platform/auth/login", "", map[string]string{"email": "ops@example.com", "password": testPassword}), 200)
 }

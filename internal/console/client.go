@@ -20,13 +20,14 @@ import (
 // Client calls the shop's API for one store, keeping the session's tokens in memory.
 type Client struct {
 	Server string // base URL, e.g. http://127.0.0.1:8080
-	Store  string // store slug
+	Store  string // store slug; empty for the platform (operators)
 	HTTP   *http.Client
 
 	mu      sync.Mutex
 	access  string
 	refresh string
 	expires time.Time
+	device  string // the device token of the last sign-in, presented at the next (in memory only)
 }
 
 // NewClient returns a client of server for store.
@@ -72,6 +73,14 @@ func (u *Unreachable) Unwrap() error { return u.Err }
 // storePath is path under the store's API prefix.
 func (c *Client) storePath(path string) string {
 	return "/api/v1/stores/" + url.PathEscape(c.Store) + path
+}
+
+// authPath is a sign-in path: the store's, or the platform's for an operator (no store).
+func (c *Client) authPath(path string) string {
+	if c.Store == "" {
+		return "/api/v1/platform" + path
+	}
+	return c.storePath(path)
 }
 
 // SignedIn reports whether the client holds a session.
@@ -165,6 +174,7 @@ type tokens struct {
 	MFARequired  bool     `json:"mfa_required"`
 	MFAToken     string   `json:"mfa_token"`
 	Methods      []string `json:"methods"`
+	DeviceToken  string   `json:"device_token"`
 }
 
 func (c *Client) keep(t tokens) {
@@ -172,6 +182,15 @@ func (c *Client) keep(t tokens) {
 	defer c.mu.Unlock()
 	c.access, c.refresh = t.AccessToken, t.RefreshToken
 	c.expires = time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
+	if t.DeviceToken != "" {
+		c.device = t.DeviceToken
+	}
+}
+
+func (c *Client) deviceToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.device
 }
 
 // Challenge is a second factor the server asks for after the password.
@@ -183,7 +202,11 @@ type Challenge struct {
 // Login signs in with a password. When a second factor is due it returns a challenge for MFA.
 func (c *Client) Login(ctx context.Context, email, password string) (*Challenge, error) {
 	var t tokens
-	if err := c.do(ctx, "POST", c.storePath("/auth/login"), map[string]string{"email": email, "password": password}, &t); err != nil {
+	body := map[string]string{"email": email, "password": password}
+	if d := c.deviceToken(); d != "" {
+		body["device_token"] = d
+	}
+	if err := c.do(ctx, "POST", c.authPath("/auth/login"), body, &t); err != nil {
 		return nil, err
 	}
 	if t.MFARequired {
@@ -199,8 +222,11 @@ func (c *Client) MFA(ctx context.Context, ch *Challenge, method, code string) er
 	if code != "" {
 		body["code"] = code
 	}
+	if d := c.deviceToken(); d != "" {
+		body["device_token"] = d
+	}
 	var t tokens
-	if err := c.do(ctx, "POST", c.storePath("/auth/mfa"), body, &t); err != nil {
+	if err := c.do(ctx, "POST", c.authPath("/auth/mfa"), body, &t); err != nil {
 		return err
 	}
 	if t.AccessToken != "" {
@@ -275,4 +301,26 @@ func (c *Client) Me(ctx context.Context) (Me, error) {
 	var m Me
 	err := c.do(ctx, "GET", "/api/v1/me", nil, &m)
 	return m, err
+}
+
+// Enrollment is a new TOTP secret, to be confirmed with a code.
+type Enrollment struct {
+	Secret     string `json:"secret"`
+	OTPAuthURL string `json:"otpauth_url"`
+}
+
+// EnrollTOTP starts two-factor enrolment for the signed-in account.
+func (c *Client) EnrollTOTP(ctx context.Context) (Enrollment, error) {
+	var e Enrollment
+	err := c.do(ctx, "POST", "/api/v1/me/mfa/totp", nil, &e)
+	return e, err
+}
+
+// ConfirmTOTP confirms enrolment with a code of the authenticator and returns the recovery codes.
+func (c *Client) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	err := c.do(ctx, "POST", "/api/v1/me/mfa/totp/confirm", map[string]string{"code": code}, &out)
+	return out.RecoveryCodes, err
 }

@@ -18,8 +18,13 @@ import (
 // for scripts.
 func Command(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	var server, store, email, code, method string
-	var passwordStdin, asJSON bool
-	client := func() *Client { return NewClient(server, store) }
+	var passwordStdin, asJSON, platform bool
+	client := func() *Client {
+		if platform {
+			return NewClient(server, "")
+		}
+		return NewClient(server, store)
+	}
 	cmd := &cobra.Command{
 		Use:   "console",
 		Short: "Terminal client over the REST API: an interactive menu, or one operation per subcommand",
@@ -39,6 +44,7 @@ func Command(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&server, "server", "http://127.0.0.1:8080", "address of the shop (SHOP_SERVER)")
 	pf.StringVar(&store, "store", "demo", "store slug (SHOP_STORE)")
+	pf.BoolVar(&platform, "platform", false, "sign in to the platform as an operator, instead of to a store")
 	pf.StringVar(&email, "email", "", "sign in as (subcommands; SHOP_EMAIL)")
 	pf.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input (subcommands)")
 	pf.StringVar(&code, "code", "", "second-factor code, when the shop asks for one (subcommands)")
@@ -142,7 +148,7 @@ func scriptSignIn(ctx context.Context, c *Client, email, code, method string, fr
 	}
 	me, err := c.Me(ctx)
 	if err == nil && me.MFARequired {
-		return errors.New("this account must set up two-factor sign-in first (under Your account in the web shop)")
+		return errors.New("this account must set up two-factor sign-in first: run the interactive console, or use Your account in the web shop")
 	}
 	return err
 }

@@ -84,7 +84,11 @@ func (k *Console) line(ctx context.Context, prompt string, hidden bool) (string,
 
 // Run signs in and serves the menu until the user quits; it always signs out on the way out.
 func (k *Console) Run(ctx context.Context) error {
-	k.say("secureshop console — store %q at %s\n", k.c.Store, k.c.Server)
+	if k.c.Store == "" {
+		k.say("secureshop console — the platform at %s\n", k.c.Server)
+	} else {
+		k.say("secureshop console — store %q at %s\n", k.c.Store, k.c.Server)
+	}
 	if _, _, err := k.c.send(ctx, "GET", "/healthz", nil, false); err != nil {
 		k.say("%v\n", err)
 		return err
@@ -107,8 +111,12 @@ func (k *Console) Run(ctx context.Context) error {
 		return err
 	}
 	if me.MFARequired {
-		k.say("Your account needs two-factor sign-in before anything else opens. Set it up under Your account in the web shop, then sign in again.\n")
-		return nil
+		if err := k.enrol(ctx); err != nil {
+			if errors.Is(err, errQuit) {
+				return nil
+			}
+			return err
+		}
 	}
 	k.role = me.Role
 	k.say("Signed in as %s (%s).\n", me.Email, me.Role)
@@ -152,6 +160,38 @@ func (k *Console) signIn(ctx context.Context) (Me, error) {
 			}
 		}
 		return k.c.Me(ctx)
+	}
+}
+
+// enrol sets up two-factor sign-in (TOTP), which staff and platform operators need before anything
+// else opens: the secret to add to an authenticator app, then a code from it, then the recovery
+// codes, shown once.
+func (k *Console) enrol(ctx context.Context) error {
+	k.say("Your account needs two-factor sign-in before anything else opens. Set it up now.\n")
+	e, err := k.c.EnrollTOTP(ctx)
+	if err != nil {
+		return err
+	}
+	k.say("Add this account to your authenticator app: enter the secret %s, or open %s\n", e.Secret, e.OTPAuthURL)
+	for {
+		code, err := k.line(ctx, "Code from the app", false)
+		if err != nil {
+			return err
+		}
+		codes, err := k.c.ConfirmTOTP(ctx, code)
+		if err != nil {
+			var u *Unreachable
+			if errors.As(err, &u) {
+				return err
+			}
+			k.say("%v\n", err)
+			continue
+		}
+		k.say("Two-factor sign-in is on. Keep these recovery codes somewhere safe; each works once, and they are shown only now:\n")
+		for _, c := range codes {
+			k.say("  %s\n", c)
+		}
+		return nil
 	}
 }
 

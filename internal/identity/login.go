@@ -298,8 +298,8 @@ func (s *Service) Login(ctx context.Context, store *shop.Store, email, password,
 		}
 		return Login{Challenge: &Challenge{Token: token, Methods: []string{MethodTOTP, MethodEmail, MethodRecovery}}}, nil
 	}
-	staff := u.Role == shop.RoleAdmin || u.Role == shop.RoleClerk
-	return s.startSession(ctx, u, src, kind, meta, staff, "password")
+	// Staff and platform operators must have a second factor: without one, only its enrolment opens.
+	return s.startSession(ctx, u, src, kind, meta, u.Role.NeedsMFA(), "password")
 }
 
 // startSession makes the session of a signed-in user, ending their oldest sessions beyond the limit.

@@ -201,8 +201,8 @@ func (s *Service) DisableTOTP(ctx context.Context, p shop.Principal, code string
 	if err := access.Check(p, access.AccountSelf); err != nil {
 		return err
 	}
-	if p.Role == shop.RoleAdmin || p.Role == shop.RoleClerk {
-		return shop.Errorf(shop.KindConflict, "Two-factor sign-in is mandatory for staff accounts.")
+	if p.Role.NeedsMFA() {
+		return shop.Errorf(shop.KindConflict, "Two-factor sign-in is mandatory for staff and platform accounts.")
 	}
 	account := acctKey(p.StoreID, p.Email)
 	if err := s.guard(ctx, "mfa", p.StoreID, account, meta); err != nil {

@@ -65,6 +65,10 @@ func (r Role) Rank() int {
 	return 0
 }
 
+// NeedsMFA reports whether accounts of role must sign in with a second factor: staff (admin,
+// clerk) and platform operators.
+func (r Role) NeedsMFA() bool { return r == RoleAdmin || r == RoleClerk || r == RoleOperator }
+
 // ValidStoreRole reports whether r is a role a store member can hold.
 func (r Role) ValidStoreRole() bool { return r.Rank() > 0 && r.Rank() < 4 }
 

@@ -97,7 +97,7 @@ func (s *Server) account(r *http.Request) (*accountState, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &accountState{Me: meView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, EmailVerified: u.EmailVerifiedAt != nil,
+	a := &accountState{Base: s.accountPath(r), Me: meView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, EmailVerified: u.EmailVerifiedAt != nil,
 		MFAEnabled: mfa, MFARequired: p.MFAEnrollRequired, CreatedAt: u.CreatedAt}, MFAEnabled: mfa, Sessions: sessions}
 	if st != nil {
 		a.Me.Store = &storeRef{ID: st.ID, Slug: st.Slug, Name: st.Name}
@@ -128,7 +128,9 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request) error {
 	flash := ""
-	if infoOf(r).principal.MFAEnrollRequired {
+	if p := infoOf(r).principal; p.MFAEnrollRequired && p.Role == shop.RoleOperator {
+		flash = "Platform accounts need two-factor sign-in. Set it up below to open the platform."
+	} else if p.MFAEnrollRequired {
 		flash = "Staff accounts need two-factor sign-in. Set it up below to open the back office."
 	}
 	return s.renderAccount(w, r, http.StatusOK, flash, false, nil, nil)
@@ -144,7 +146,11 @@ func (s *Server) pageAccountPassword(w http.ResponseWriter, r *http.Request) err
 
 func (s *Server) pageAccountMFA(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	e, err := s.id.EnrollTOTP(r.Context(), info.principal, info.store.Name)
+	issuer := "secureshop platform"
+	if info.store != nil {
+		issuer = info.store.Name
+	}
+	e, err := s.id.EnrollTOTP(r.Context(), info.principal, issuer)
 	if err != nil {
 		return s.accountError(w, r, err)
 	}
@@ -173,7 +179,7 @@ func (s *Server) pageAccountEndSession(w http.ResponseWriter, r *http.Request) e
 	if err := s.id.EndSession(r.Context(), infoOf(r).principal, r.PathValue("id")); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/s/"+infoOf(r).store.Slug+"/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.accountPath(r), http.StatusSeeOther) // #nosec G710 -- a local path built from a checked slug
 	return nil
 }
 

@@ -159,8 +159,8 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, l identity.
 			http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 		}
 	}
-	if sess.MFAEnroll && info.store != nil {
-		next = "/s/" + info.store.Slug + "/account"
+	if sess.MFAEnroll {
+		next = s.accountPath(r)
 	}
 	if next == "" {
 		next = "/platform/"

@@ -61,6 +61,7 @@ type formState struct {
 
 // accountState is what the account page shows.
 type accountState struct {
+	Base          string // the account page's path: the store's, or the platform's
 	Me            meView
 	MFAEnabled    bool
 	Enrollment    *identity.Enrollment

@@ -160,6 +160,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		infoOf(r).route = route
 		if err := s.admit(rt, r); err != nil {
+			if e := shop.AsError(err); !rt.API && r.Method == http.MethodGet && e != nil && e.Code == mfaEnrollmentRequired {
+				// #nosec G710 -- accountPath builds a local path from a slug that matched the slug pattern
+				http.Redirect(w, r, s.accountPath(r), http.StatusSeeOther) // the one page open to them: set up the second factor
+				return
+			}
 			if !rt.API && shop.KindOf(err) == shop.KindUnauthenticated && r.Method == http.MethodGet {
 				target := s.loginPath(r)
 				if strings.HasPrefix(target, "/s/") {
@@ -214,7 +219,7 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 		return shop.ErrUnauthenticated
 	}
 	if p.MFAEnrollRequired && (rt.Auth || rt.Perm != "") && !enrollmentOpen(rt.Path) {
-		return &shop.Error{Kind: shop.KindForbidden, Code: "mfa-enrollment-required",
+		return &shop.Error{Kind: shop.KindForbidden, Code: mfaEnrollmentRequired,
 			Message: "Set up two-factor sign-in (TOTP) on your account first; until then only your account is open to you."}
 	}
 	if !rt.API && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -223,10 +228,21 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 	return nil
 }
 
-// enrollmentOpen lists what staff without a second factor may reach: their own account and sign-out.
+const mfaEnrollmentRequired = "mfa-enrollment-required"
+
+// enrollmentOpen lists what staff and operators without a second factor may reach: their own
+// account and sign-out.
 func enrollmentOpen(path string) bool {
 	return strings.HasPrefix(path, "/api/v1/me") || path == "/api/v1/auth/logout" || path == "/logout" ||
-		strings.HasPrefix(path, "/s/{store}/account")
+		strings.HasPrefix(path, "/s/{store}/account") || strings.HasPrefix(path, "/platform/account")
+}
+
+// accountPath is the account page of the signed-in user: their store's, or the platform's.
+func (s *Server) accountPath(r *http.Request) string {
+	if st := infoOf(r).store; st != nil {
+		return "/s/" + st.Slug + "/account"
+	}
+	return "/platform/account"
 }
 
 // checkCSRF compares the form's token with the session's (or, before sign-in, with the pre-session
