@@ -38,6 +38,50 @@ func TestCheckDeploy_NamesEachFinding(t *testing.T) {
 	}
 }
 
+// TestCheckDeploy_NamesWeakSettings: settings that pass for configured but are not safe — proxies
+// that trust everyone, a key that is not random, a guessable or missing metrics token where
+// anyone can reach it, absurd limits, Redis and PostgreSQL to remote hosts without TLS or password,
+// a wildcard CORS origin — are each a finding with its reason.
+func TestCheckDeploy_NamesWeakSettings(t *testing.T) {
+	c := newCLI(t, testenv.SQLiteURL(t))
+	t.Setenv("SHOP_SECRET_KEY", strings.Repeat("00", 32))
+	t.Setenv("SHOP_SMTP_URL", "smtps://shop:pw@mail.example.com:465")
+	t.Setenv("SHOP_METRICS_TOKEN", "x")
+	base := []string{"check", "--deploy", "--base-url", "https://shop.example.com"}
+	cases := map[string][]string{
+		"trusted-proxies-too-broad": {"--trusted-proxies", "0.0.0.0/0"},
+		"no-tls":                    {"--trusted-proxies", "0.0.0.0/0"},
+		"weak-secret-key":           nil,
+		"weak-metrics-token":        nil,
+		"limit-too-high":            {"--attempts-per-minute", "100000"},
+		"redis-no-tls":              {"--redis", "redis://cache.example.com:6379/0"},
+		"redis-no-password":         {"--redis", "redis://cache.example.com:6379/0"},
+		"database-no-tls":           {"--migrate-database", "postgres://owner:pw@db.example.com/shop?sslmode=prefer"},
+		"cors-wildcard":             {"--cors-origins", "*"},
+	}
+	for name, args := range cases {
+		code, out, _ := c.run("", append(append(append([]string{}, base...), "--trusted-proxies", "10.0.0.0/8"), args...)...)
+		if code != 1 || !strings.Contains(out, "FINDING "+name+":") {
+			t.Errorf("%s with %v: exit %d\n%s", name, args, code, out)
+		}
+	}
+	t.Setenv("SHOP_METRICS_TOKEN", "")
+	code, out, _ := c.run("", append(append([]string{}, base...), "--trusted-proxies", "10.0.0.0/8", "--metrics-listen", "0.0.0.0:9090")...)
+	if code != 1 || !strings.Contains(out, "FINDING metrics-exposed:") {
+		t.Errorf("metrics on every interface without a token: exit %d\n%s", code, out)
+	}
+	// A narrow proxy list, a random key, remote servers over TLS with passwords: none of these.
+	t.Setenv("SHOP_SECRET_KEY", "9f3a1c77e0b24d58a6c913f0e2d47b85c1f6093ae7d42b18f5c7e30a96d2b4e1")
+	t.Setenv("SHOP_METRICS_TOKEN", strings.Repeat("k7", 20))
+	_, out, _ = c.run("", append(append([]string{}, base...), "--trusted-proxies", "10.0.0.0/8,192.0.2.10", "--redis", "rediss://:pw@cache.example.com:6380/0",
+		"--migrate-database", "postgres://owner:pw@db.example.com/shop?sslmode=verify-full", "--cors-origins", "https://app.example.com")...)
+	for _, name := range []string{"trusted-proxies-too-broad", "no-tls", "weak-secret-key", "weak-metrics-token", "redis-no-tls", "redis-no-password", "database-no-tls", "cors-wildcard", "limit-too-high"} {
+		if strings.Contains(out, "FINDING "+name+":") {
+			t.Errorf("%s on a sound setting:\n%s", name, out)
+		}
+	}
+}
+
 func TestServe_ProductionRefusesInsecureSettings(t *testing.T) {
 	c := newCLI(t, testenv.SQLiteURL(t))
 	t.Setenv("SHOP_ENV", "production")

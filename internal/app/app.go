@@ -259,19 +259,28 @@ func (a *App) Close() error {
 // environment (comma-separated) or the key file (one per line), creating the file (readable by
 // its owner only) with one new key on first start. Older keys still open what they sealed.
 func loadKeys(cfg Config) ([][]byte, error) {
+	if cfg.SecretKey == "" {
+		if _, err := os.Stat(cfg.SecretKeyFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(cfg.SecretKeyFile), 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(cfg.SecretKeyFile, []byte(newKey()+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write secret key file: %w", err)
+			}
+		}
+	}
+	return loadKeysNoCreate(cfg)
+}
+
+// loadKeysNoCreate is loadKeys that creates nothing: no key file, no keys (nil, nil).
+func loadKeysNoCreate(cfg Config) ([][]byte, error) {
 	text := cfg.SecretKey
 	if text == "" {
 		b, err := os.ReadFile(cfg.SecretKeyFile)
 		if errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(cfg.SecretKeyFile), 0o700); err != nil {
-				return nil, err
-			}
-			key := newKey()
-			if err := os.WriteFile(cfg.SecretKeyFile, []byte(key+"\n"), 0o600); err != nil {
-				return nil, fmt.Errorf("write secret key file: %w", err)
-			}
-			b = []byte(key)
-		} else if err != nil {
+			return nil, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("read secret key file: %w", err)
 		}
 		text = string(b)

@@ -23,8 +23,12 @@ func DeployFindings(cfg Config) []Finding {
 	var out []Finding
 	add := func(name, format string, args ...any) { out = append(out, Finding{name, fmt.Sprintf(format, args...)}) }
 
-	if cfg.TLSCert == "" && len(cfg.TrustedProxies) == 0 {
-		add("no-tls", "neither TLS (--tls-cert, --tls-key) nor a TLS-terminating proxy (--trusted-proxies): passwords and sessions would cross the network in clear")
+	broad := broadProxies(cfg.TrustedProxies)
+	for _, p := range broad {
+		add("trusted-proxies-too-broad", "--trusted-proxies %s takes in addresses beyond the shop's own proxies: any client there could write its own X-Forwarded-For, choose the address the limits count and the audit log records, and pass the rate limits; name the proxies' own addresses or private network", p)
+	}
+	if cfg.TLSCert == "" && (len(cfg.TrustedProxies) == 0 || len(broad) > 0) {
+		add("no-tls", "neither TLS (--tls-cert, --tls-key) nor a TLS-terminating proxy named narrowly in --trusted-proxies: passwords and sessions would cross the network in clear")
 	}
 	if cfg.TLSCert != "" && cfg.HTTPRedirect == "" && !loopback(cfg.Listen) {
 		add("no-http-redirect", "TLS without --http-redirect: visitors typing http:// get no answer instead of the secure site")
@@ -48,14 +52,32 @@ func DeployFindings(cfg Config) []Finding {
 			add("database-readable", "the SQLite file %s is readable by other users (mode %v); chmod 600 it", path, info.Mode().Perm())
 		}
 	}
-	if strings.Contains(cfg.Database, "sslmode=disable") && !strings.Contains(cfg.Database, "@127.0.0.1") && !strings.Contains(cfg.Database, "@localhost") {
-		add("database-no-tls", "the PostgreSQL connection disables TLS (sslmode=disable) to a remote server")
+	for flag, u := range map[string]string{"--database": cfg.Database, "--migrate-database": cfg.MigrateDatabase} {
+		if reason := postgresWithoutTLS(u); reason != "" {
+			add("database-no-tls", "%s connects to a remote PostgreSQL server %s: passwords and customers' data would cross the network in clear or to an unverified server; use sslmode=verify-full (or require)", flag, reason)
+		}
+	}
+	if cfg.Redis != "" {
+		for _, f := range redisFindings(cfg.Redis) {
+			add(f.Name, "%s", f.Detail)
+		}
+	}
+	out = append(out, keyFindings(cfg)...)
+	out = append(out, limitFindings(cfg)...)
+	if room, ok := sqliteRoom(cfg.Database); ok && room < minSQLiteRoom {
+		add("sqlite-disk-room", "the disk of the SQLite database has %d MiB free: keep at least %d MiB, for the write-ahead log (it grows to about 16 MiB before a checkpoint) and the database's growth; on a full disk every write is refused (503)", room>>20, minSQLiteRoom>>20)
 	}
 	if cfg.SMTPURL == "" {
 		add("mail-to-files", "mail is written to files in %s instead of being sent (SHOP_SMTP_URL)", cfg.MailDir)
 	}
 	if cfg.MetricsListen == "" && cfg.MetricsToken == "" {
 		add("metrics-open", "/metrics is served on the main address without a token (--metrics-listen or SHOP_METRICS_TOKEN)")
+	}
+	if cfg.MetricsListen != "" && cfg.MetricsToken == "" && !privateAddress(cfg.MetricsListen) {
+		add("metrics-exposed", "--metrics-listen %s can be reached from outside the machine and its private network, and /metrics asks no token there (SHOP_METRICS_TOKEN)", cfg.MetricsListen)
+	}
+	if t := cfg.MetricsToken; t != "" && len(t) < minTokenLength {
+		add("weak-metrics-token", "SHOP_METRICS_TOKEN has %d characters; a guessable token opens the shop's figures: use at least %d random characters", len(t), minTokenLength)
 	}
 	if strings.EqualFold(cfg.LogLevel, "debug") {
 		add("debug", "debug logging is on (--log-level debug)")
@@ -64,7 +86,10 @@ func DeployFindings(cfg Config) []Finding {
 		add("demo", "--demo creates a demo store with printed passwords")
 	}
 	for _, o := range cfg.CORSOrigins {
-		if !strings.HasPrefix(o, "https://") {
+		switch {
+		case strings.Contains(o, "*"):
+			add("cors-wildcard", "CORS origin %q is a wildcard: name each origin allowed to call the API from a browser", o)
+		case !strings.HasPrefix(o, "https://"):
 			add("cors", "CORS allows %q, which is not an https:// origin", o)
 		}
 	}
