@@ -7,7 +7,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -332,7 +331,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 2)
 	if a.Cfg.TLSCert != "" {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = tlsConfig(time.Now)
 		go func() { errc <- srv.ServeTLS(ln, a.Cfg.TLSCert, a.Cfg.TLSKey) }()
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
