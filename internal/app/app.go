@@ -245,6 +245,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 // Close releases the database and Redis.
 func (a *App) Close() error {
+	if a.Identity != nil {
+		a.Identity.Close() // its work after answers (reset mails) needs the database still
+	}
 	if a.outbox != nil {
 		a.outbox.Close() // deliver what is queued while the database is still open
 	}

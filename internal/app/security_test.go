@@ -24,8 +24,21 @@ import (
 	"secureshop/internal/testenv"
 )
 
-// mailTo returns the decoded body of the newest mail to address whose subject contains subject.
+// mailTo returns the decoded body of the newest mail to address whose subject contains subject,
+// waiting a moment for mail that goes out after the answer (a password reset's).
 func (s *testShop) mailTo(address, subject string) string {
+	s.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if body, ok := s.findMail(address, subject); ok {
+			return body
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no mail to %s about %q", address, subject)
+		}
+	}
+}
+
+func (s *testShop) findMail(address, subject string) (string, bool) {
 	s.t.Helper()
 	files, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
 	sort.Strings(files)
@@ -45,12 +58,11 @@ func (s *testShop) mailTo(address, subject string) string {
 			if err != nil {
 				s.t.Fatal(err)
 			}
-			return string(b)
+			return string(b), true
 		}
 		_ = f.Close()
 	}
-	s.t.Fatalf("no mail to %s about %q", address, subject)
-	return ""
+	return "", false
 }
 
 var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)

@@ -17,3 +17,11 @@ func (s *Service) SetPasswordHashForTest(ctx context.Context, store shop.StoreID
 		return tx.SetPasswordHash(ctx, store, u.ID, hash)
 	})
 }
+
+// SettleForTest waits until the work queued after answers so far is done (the queue is worked in
+// order, so a job queued now runs after all of it).
+func (s *Service) SettleForTest() {
+	done := make(chan struct{})
+	s.work <- func(context.Context) { close(done) }
+	<-done
+}

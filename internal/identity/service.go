@@ -93,6 +93,9 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
+
+	work chan func(context.Context) // afterAnswer's queue, worked in order by one goroutine
+	done chan struct{}
 }
 
 // New returns an identity service.
@@ -124,8 +127,32 @@ func New(d Deps, cfg Config) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{db: d.DB, sessions: d.Sessions, limits: d.Limits, hasher: d.Hasher, signer: d.Signer, vault: d.Vault,
-		mailer: d.Mailer, deviceKey: d.DeviceKey, cfg: cfg, now: d.Now, log: d.Log}
+	s := &Service{db: d.DB, sessions: d.Sessions, limits: d.Limits, hasher: d.Hasher, signer: d.Signer, vault: d.Vault,
+		mailer: d.Mailer, deviceKey: d.DeviceKey, cfg: cfg, now: d.Now, log: d.Log,
+		work: make(chan func(context.Context), 256), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for fn := range s.work {
+			fn(context.Background())
+		}
+	}()
+	return s
+}
+
+// afterAnswer does fn after the request's answer, in the background and in order (a full queue
+// runs fn in the caller instead: a backlog slows the shop rather than growing without end).
+func (s *Service) afterAnswer(fn func(context.Context)) {
+	select {
+	case s.work <- fn:
+	default:
+		fn(context.Background())
+	}
+}
+
+// Close waits for the work afterAnswer queued; the service takes none after it.
+func (s *Service) Close() {
+	close(s.work)
+	<-s.done
 }
 
 // Hasher returns the password hasher, for commands that create users.
