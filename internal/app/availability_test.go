@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"secureshop/internal/app"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
 
@@ -97,4 +100,44 @@ func TestLockout_TheOwnersBrowserKeepsSigningIn(t *testing.T) {
 	if a := s.call("GET", "/api/v1/stores/lock/audit-events?limit=100", admin, nil); !strings.Contains(string(a.body), `"auth.lockout"`) {
 		t.Fatalf("no lockout in the audit log: %s", a.body)
 	}
+}
+
+// TestSignIn_RefusedWhenItsAuditRecordCannotBeWritten: the audit log is only as good as it is
+// complete. With the audit table closed to the shop's role (as a full disk or a broken database
+// would close it), a correct password gets 503, no session and no token; once the log takes
+// records again, the same sign-in succeeds.
+func TestSignIn_RefusedWhenItsAuditRecordCannotBeWritten(t *testing.T) {
+	ownerURL := testenv.PostgresURL(t)
+	ctx := context.Background()
+	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = owner.Close()
+	appURL := testenv.AppRole(t, ownerURL)
+	s := startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL })
+	s.store("audited")
+	role, _ := url.Parse(appURL)
+	raw := testenv.RawDB(t, ownerURL)
+	if _, err := raw.Exec("REVOKE INSERT ON audit_events FROM " + role.User.Username()); err != nil {
+		t.Fatal(err)
+	}
+	a := s.call("POST", "/api/v1/stores/audited/auth/login", "", map[string]string{"email": "customer@example.com", "password": testPassword})
+	expectStatus(t, "sign-in that cannot be audited", a, http.StatusServiceUnavailable)
+	if strings.Contains(string(a.body), "access_token") || !strings.HasSuffix(a.problemType(t), "audit-unavailable") {
+		t.Fatalf("answer: %s", a.body)
+	}
+	st, _ := s.app.Stores.BySlug(ctx, "audited")
+	u, _ := s.app.Identity.FindUser(ctx, shop.System(), st.ID, "customer@example.com")
+	if sessions, _ := s.app.Identity.Sessions(ctx, shop.Principal{UserID: u.ID, StoreID: st.ID, Role: shop.RoleCustomer}); len(sessions) != 0 {
+		t.Fatalf("%d sessions left by a refused sign-in", len(sessions))
+	}
+	if _, err := raw.Exec("GRANT INSERT ON audit_events TO " + role.User.Username()); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, "sign-in once the log takes records", s.call("POST", "/api/v1/stores/audited/auth/login", "",
+		map[string]string{"email": "customer@example.com", "password": testPassword}), http.StatusOK)
 }

@@ -335,7 +335,15 @@ func (s *Service) startSession(ctx context.Context, u shop.User, src source, kin
 	if err := s.sessions.Create(ctx, sess); err != nil {
 		return Login{}, unavailable(err)
 	}
+	// A sign-in is granted only with its record in the audit log: should the record not be written
+	// (a full disk, a lost database), the session it made ends at once and the sign-in answers 503.
+	if err := s.mustRecord(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
+		TargetID: sess.ID, Detail: map[string]string{"kind": kind, "factors": how}}); err != nil {
+		_ = s.sessions.Delete(context.WithoutCancel(ctx), sess.ID)
+		return Login{}, err
+	}
 	if err := s.cleared(ctx, u.StoreID, src, u.Email); err != nil {
+		_ = s.sessions.Delete(context.WithoutCancel(ctx), sess.ID)
 		return Login{}, err
 	}
 	out.DeviceToken = s.deviceToken(src.account)
@@ -348,8 +356,6 @@ func (s *Service) startSession(ctx context.Context, u shop.User, src source, kin
 	if out.Tokens != nil {
 		out.Tokens.DeviceToken = out.DeviceToken
 	}
-	s.record(ctx, u.StoreID, audit.Record{Actor: principalOf(sess), Action: "auth.login.success", TargetType: "session",
-		TargetID: sess.ID, Detail: map[string]string{"kind": kind, "factors": how}})
 	out.Session = sess
 	return out, nil
 }

@@ -187,13 +187,25 @@ const (
 // record writes an audit entry in its own transaction. The audit log must not silently lose
 // entries, so a failure is logged as an error.
 func (s *Service) record(ctx context.Context, store shop.StoreID, r audit.Record) {
+	_ = s.mustRecord(ctx, store, r)
+}
+
+// ErrAuditUnavailable refuses what must be audited when its record cannot be written.
+var ErrAuditUnavailable = &shop.Error{Kind: shop.KindUnavailable, Code: "audit-unavailable",
+	Message: "The shop cannot keep its records right now, so it cannot do this; try again in a moment."}
+
+// mustRecord writes an audit entry and says whether it could: what may only happen audited (a
+// sign-in) is refused when it cannot.
+func (s *Service) mustRecord(ctx context.Context, store shop.StoreID, r audit.Record) error {
 	err := s.db.Update(context.WithoutCancel(ctx), store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		_, err := tx.AppendAudit(ctx, r)
 		return err
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "action", r.Action, "err", err)
+		return &shop.Error{Kind: ErrAuditUnavailable.Kind, Code: ErrAuditUnavailable.Code, Message: ErrAuditUnavailable.Message, Err: err}
 	}
+	return nil
 }
 
 func (s *Service) tokens(sess kv.Session, refresh string) (Tokens, error) {
