@@ -141,3 +141,44 @@ func TestSignIn_RefusedWhenItsAuditRecordCannotBeWritten(t *testing.T) {
 	expectStatus(t, "sign-in once the log takes records", s.call("POST", "/api/v1/stores/audited/auth/login", "",
 		map[string]string{"email": "customer@example.com", "password": testPassword}), http.StatusOK)
 }
+
+// TestFullDisk_Answers503AndReadyzSaysUnwritable: with SQLite's database bounded to the size it
+// has (as a full disk bounds it), writes that need room answer 503 with Retry-After and a clear
+// problem type — never 500 — and /readyz reports the database unwritable, so a load balancer stops
+// sending work; with room again, the next write goes through and /readyz is ready.
+func TestFullDisk_Answers503AndReadyzSaysUnwritable(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("full")
+	admin := s.login("full", "admin@example.com").AccessToken
+	ctx := context.Background()
+	if _, err := s.app.DB.SetMaxSize(ctx, 1); err != nil { // no more than it has now
+		t.Fatal(err)
+	}
+	var a answer
+	for i := 0; i < 500; i++ {
+		a = s.call("POST", "/api/v1/stores/full/products", admin, map[string]any{"sku": fmt.Sprintf("FULL-%d", i),
+			"name": strings.Repeat("A long product name to fill pages ", 5), "description": strings.Repeat("x", 4000),
+			"price": map[string]any{"amount": 100, "currency": "GBP"}, "stock": 1})
+		if a.status != http.StatusCreated {
+			break
+		}
+	}
+	if a.status != http.StatusServiceUnavailable {
+		t.Fatalf("a write on a full disk: status %d, want 503", a.status)
+	}
+	if !strings.HasSuffix(a.problemType(t), "storage-full") || a.header.Get("Retry-After") == "" {
+		t.Fatalf("answer on a full disk: %v %s", a.header, a.body)
+	}
+	r := s.call("GET", "/readyz", "", nil)
+	expectStatus(t, "readyz on a full disk", r, http.StatusServiceUnavailable)
+	if !strings.Contains(string(r.body), `"database":"unwritable"`) {
+		t.Fatalf("readyz: %s", r.body)
+	}
+	expectStatus(t, "reading the catalogue on a full disk", s.call("GET", "/api/v1/stores/full/products", "", nil), http.StatusOK)
+	if _, err := s.app.DB.SetMaxSize(ctx, 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, "a write with room again", s.call("POST", "/api/v1/stores/full/products", admin, map[string]any{"sku": "ROOM",
+		"name": "Room", "price": map[string]any{"amount": 100, "currency": "GBP"}, "stock": 1}), http.StatusCreated)
+	expectStatus(t, "readyz with room again", s.call("GET", "/readyz", "", nil), http.StatusOK)
+}

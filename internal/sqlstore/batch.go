@@ -132,7 +132,13 @@ func (b *batcher) batch(first *writeReq) {
 	}
 	if broken {
 		_ = sqltx.Rollback()
-		finish(fmt.Errorf("write transaction: %w", ErrUnavailable))
+		why := ErrUnavailable
+		for _, r := range batch {
+			if errors.Is(r.err, ErrStorageFull) { // SQLite ends the transaction itself on a full disk
+				why = ErrStorageFull
+			}
+		}
+		finish(fmt.Errorf("write transaction: %w", why))
 		return
 	}
 	b.commits.Add(1)

@@ -58,6 +58,8 @@ type DB struct {
 	checkpoints           *checkpointer // SQLite only
 	catalogGens           sync.Map      // store → *atomic.Uint64, see CatalogGeneration
 	catalogAll            atomic.Uint64
+	full                  atomic.Int64 // when a write last met a full disk (Unix nanoseconds), 0 after a write went through
+	path                  string       // SQLite: the database file
 }
 
 // Options tune Open.
@@ -76,6 +78,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		db.dialect = SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		db.path = path
 		if path == "" {
 			return nil, errors.New("sqlite: empty path")
 		}
@@ -245,10 +248,14 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // on the outside world while the writer is held. fn records intents; callers call out after Update
 // returns.
 func (db *DB) Update(ctx context.Context, store shop.StoreID, fn func(context.Context, *Tx) error) error {
+	var err error
 	if db.batch != nil {
-		return db.batch.update(ctx, store, fn)
+		err = db.batch.update(ctx, store, fn)
+	} else {
+		err = db.run(ctx, db.write, store, true, func(tx *Tx) error { return fn(shop.WithinWriteTransaction(ctx), tx) })
 	}
-	return db.run(ctx, db.write, store, true, func(tx *Tx) error { return fn(shop.WithinWriteTransaction(ctx), tx) })
+	db.noteWrite(err)
+	return err
 }
 
 // View runs fn in a read-only transaction scoped to store.
@@ -510,6 +517,11 @@ func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
 // ErrUnavailable answers every query while the database does not: a clear 503, never a 500.
 var ErrUnavailable = &shop.Error{Kind: shop.KindUnavailable, Message: "The shop's database is not answering; try again in a moment."}
 
+// ErrStorageFull answers a write the database refused for want of room (a full disk, SQLite's
+// SQLITE_FULL or PostgreSQL's 53100): a 503 with Retry-After, nothing written, never a 500.
+var ErrStorageFull = &shop.Error{Kind: shop.KindUnavailable, Code: "storage-full", RetryAfter: 30 * time.Second,
+	Message: "The shop cannot store anything right now: its disk is full. Nothing was changed; try again later."}
+
 // unreachable reports whether err means the database cannot be reached (down, restarting, or the
 // connection was cut), as opposed to a query that failed.
 func unreachable(err error) bool {
@@ -532,23 +544,28 @@ func translate(err error) error {
 		return nil
 	}
 	if unreachable(err) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return shop.ErrNoRows
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "23505" {
-		return fmt.Errorf("%w: %s", shop.ErrDuplicate, pg.ConstraintName)
+		return fmt.Errorf("%w: %s: %w", shop.ErrDuplicate, pg.ConstraintName, err)
 	}
 	if errors.As(err, &pg) && pg.Code == "23514" && pg.ConstraintName == "products_stock_check" {
 		return ErrInsufficientStock // a sale held back to the commit (TakeStock)
+	}
+	if errors.As(err, &pg) && (pg.Code == "53100" || pg.Code == "53000") { // disk_full, insufficient_resources
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
 	}
 	var sq *sqlite.Error
 	if errors.As(err, &sq) {
 		switch sq.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %v", shop.ErrDuplicate, err)
+			return fmt.Errorf("%w: %w", shop.ErrDuplicate, err)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("%w: %w", ErrStorageFull, err)
 		}
 	}
 	return err

@@ -89,7 +89,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		RequestID: info.id}
 	if e != nil {
 		p.Errors = e.Fields
-		if e.Kind == shop.KindRateLimited && e.RetryAfter > 0 {
+		if e.RetryAfter > 0 { // a limit, a full disk, a request with its key still at work
 			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
 		}
 	}

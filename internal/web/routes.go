@@ -1,9 +1,13 @@
 package web
 
 import (
+	"errors"
+
 	"context"
 	"net/http"
 	"time"
+
+	"secureshop/internal/sqlstore"
 
 	"secureshop/internal/access"
 )
@@ -158,7 +162,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
-		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		body := map[string]string{"status": "unavailable"}
+		if errors.Is(err, sqlstore.ErrStorageFull) {
+			body["database"] = "unwritable"
+		}
+		return writeJSON(w, http.StatusServiceUnavailable, body)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

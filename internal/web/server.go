@@ -271,9 +271,12 @@ func (s *Server) loginPath(r *http.Request) string {
 	return "/"
 }
 
-// Ready reports whether the backing services answer.
+// Ready reports whether the backing services answer, and the database takes writes.
 func (s *Server) Ready(ctx context.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.db.Writable(ctx); err != nil {
 		return err
 	}
 	for _, check := range s.checks {
