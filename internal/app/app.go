@@ -202,6 +202,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		identity.Limits
 		web.RateLimiter
 	} = kv.NewMemoryLimits()
+	var visitors orders.VisitorCarts = kv.NewMemoryCarts(0)
 	var checks []func(context.Context) error
 	if cfg.Redis != "" {
 		opt, _ := redis.ParseURL(cfg.Redis) // checked in Validate
@@ -209,7 +210,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		redis.SetLogger(redisLog{log})
 		a.redis = redis.NewClient(opt)
 		shared := kv.NewRedis(a.redis, "shop:")
-		sessions, limits = shared, shared
+		sessions, limits, visitors = shared, shared, shared
 		checks = append(checks, func(ctx context.Context) error { return shared.Ping(ctx) })
 	}
 	a.Identity = identity.New(identity.Deps{DB: db, Sessions: sessions, Limits: limits,
@@ -226,7 +227,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Order confirmations go out after the answer; sign-in codes (which the visitor waits for) do not.
 	a.outbox = mail.NewQueue(mailer, 1024, log)
 	a.Gateway = payment.NewDummy()
-	a.Orders = orders.New(db, a.Gateway, a.outbox, log)
+	a.Orders = orders.New(db, a.Gateway, a.outbox, visitors, log)
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		_ = a.Close()

@@ -182,3 +182,25 @@ func TestFullDisk_Answers503AndReadyzSaysUnwritable(t *testing.T) {
 		"name": "Room", "price": map[string]any{"amount": 100, "currency": "GBP"}, "stock": 1}), http.StatusCreated)
 	expectStatus(t, "readyz with room again", s.call("GET", "/readyz", "", nil), http.StatusOK)
 }
+
+// TestVisitors_AFloodOfCartsIsRateLimitedAndBounded: the page routes have the per-address limit
+// too — a client sending add-to-cart without its cookie, again and again, gets 429 past it — and
+// the carts it made stay within the store's bound.
+func TestVisitors_AFloodOfCartsIsRateLimitedAndBounded(t *testing.T) {
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.APIRequestsPerMinute = 30 })
+	s.store("flood")
+	p := s.newProduct("flood", "F-1", 100, 1000)
+	b := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+	_, page := b.do("GET", "/s/flood/login", nil)
+	csrf := csrfOf(t, page)
+	statuses := map[int]int{}
+	for range 60 {
+		fresh := &browser{t: t, s: s, cookies: map[string]*http.Cookie{"__Host-shop_csrf": b.cookies["__Host-shop_csrf"]}} // no cart cookie
+		resp, _ := fresh.do("POST", "/s/flood/cart/items", url.Values{"csrf": {csrf}, "product_id": {p.ID}, "quantity": {"1"}})
+		statuses[resp.StatusCode]++
+	}
+	if statuses[http.StatusTooManyRequests] < 25 || statuses[http.StatusSeeOther] > 30 {
+		t.Fatalf("60 carts from one address within a minute: %v", statuses)
+	}
+	expectStatus(t, "the API has its own count", s.call("GET", "/api/v1/stores/flood/products", "", nil), http.StatusOK)
+}

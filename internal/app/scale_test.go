@@ -103,6 +103,7 @@ func TestRedisDown_SignInFailsClosedAndRecovers(t *testing.T) {
 	rds := testenv.RedisURL(t)
 	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.Redis = rds })
 	s.store("outage")
+	product := s.newProduct("outage", "OUT-1", 100, 5)
 	tok := s.login("outage", "customer@example.com")
 	testenv.StopRedis(t)
 	restarted := false
@@ -119,6 +120,12 @@ func TestRedisDown_SignInFailsClosedAndRecovers(t *testing.T) {
 	expectStatus(t, "a signed-in request with Redis down", s.call("GET", "/api/v1/me", tok.AccessToken, nil), http.StatusServiceUnavailable)
 	expectStatus(t, "readiness with Redis down", s.call("GET", "/readyz", "", nil), http.StatusServiceUnavailable)
 	expectStatus(t, "the public catalogue still answers", s.call("GET", "/s/outage/", "", nil, "Accept", "text/html"), 200)
+	// The API's public reads answer too — the rate limit counts in this instance meanwhile — and a
+	// product page; what needs shared state fails closed with a clear 503.
+	expectStatus(t, "the catalogue over the API with Redis down", s.call("GET", "/api/v1/stores/outage/products", "", nil), http.StatusOK)
+	expectStatus(t, "categories over the API with Redis down", s.call("GET", "/api/v1/stores/outage/categories", "", nil), http.StatusOK)
+	expectStatus(t, "a product page with Redis down", s.call("GET", "/s/outage/products/"+product.ID, "", nil, "Accept", "text/html"), 200)
+	expectStatus(t, "the API docs with Redis down", s.call("GET", "/api/v1/openapi.json", "", nil), http.StatusOK)
 	testenv.StartRedis(t)
 	restarted = true
 	deadline := time.Now().Add(10 * time.Second)

@@ -27,7 +27,6 @@ type SessionStore interface {
 	Delete(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
 	ListUser(ctx context.Context, user shop.UserID) ([]kv.Session, error)
-	SetCart(ctx context.Context, id string, cart map[string]int) error
 	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 }
 
@@ -181,7 +180,6 @@ type Tokens struct {
 const (
 	KindBrowser = "browser"
 	KindAPI     = "api"
-	KindVisitor = "visitor" // a browser not signed in, holding a cart
 )
 
 // record writes an audit entry in its own transaction. The audit log must not silently lose
@@ -352,52 +350,6 @@ func (s *Service) StoreOf(ctx context.Context, p shop.Principal) (shop.Store, er
 	var st shop.Store
 	err := s.db.View(ctx, p.StoreID, func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreByID(ctx, p.StoreID); return })
 	return st, err
-}
-
-// VisitorCart returns the cart of a visitor's session token, empty when there is none.
-func (s *Service) VisitorCart(ctx context.Context, token string) map[string]int {
-	sess, err := s.visitor(ctx, token)
-	if err != nil {
-		return nil
-	}
-	return sess.Cart
-}
-
-func (s *Service) visitor(ctx context.Context, token string) (kv.Session, error) {
-	if token == "" || len(token) > 100 {
-		return kv.Session{}, kv.ErrNotFound
-	}
-	sess, err := s.sessions.ByToken(ctx, HashToken(token))
-	if err != nil || sess.Kind != KindVisitor {
-		return kv.Session{}, kv.ErrNotFound
-	}
-	if err := s.alive(ctx, sess); err != nil {
-		return kv.Session{}, kv.ErrNotFound
-	}
-	_ = s.sessions.Touch(ctx, sess.ID, s.now().UTC())
-	return sess, nil
-}
-
-// SetVisitorCart stores a visitor's cart in their session, starting one when token names none.
-// It returns the token to keep in the visitor's cookie (a new one when a session was started).
-func (s *Service) SetVisitorCart(ctx context.Context, token string, cart map[string]int, meta Meta) (string, error) {
-	if sess, err := s.visitor(ctx, token); err == nil {
-		return token, s.sessions.SetCart(ctx, sess.ID, cart)
-	}
-	if len(cart) > 100 {
-		return "", shop.Invalid(shop.FieldError{Field: "cart", Message: "holds too many products"})
-	}
-	sess := s.newSession(shop.User{}, KindVisitor, meta)
-	token, sess.TokenHash = newToken()
-	sess.Cart = cart
-	return token, s.sessions.Create(ctx, sess)
-}
-
-// EndVisitor ends a visitor's session, after its cart moved into a customer's.
-func (s *Service) EndVisitor(ctx context.Context, token string) {
-	if sess, err := s.visitor(ctx, token); err == nil {
-		_ = s.sessions.Delete(ctx, sess.ID)
-	}
 }
 
 // unavailable is the answer when the shared store (Redis) does not answer: sign-in fails closed,

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"strconv"
 	"context"
 	"errors"
 	"testing"
@@ -24,7 +25,9 @@ type store interface {
 	Delete(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
 	ListUser(ctx context.Context, user shop.UserID) ([]Session, error)
-	SetCart(ctx context.Context, id string, cart map[string]int) error
+	VisitorCart(ctx context.Context, id string, now time.Time) (map[string]int, error)
+	SetVisitorCart(ctx context.Context, id string, cart map[string]int, now time.Time) error
+	DropVisitorCart(ctx context.Context, id string) error
 	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error)
 	Release(ctx context.Context, key string, at time.Time) error
@@ -39,11 +42,12 @@ type store interface {
 type memory struct {
 	*MemorySessions
 	*MemoryLimits
+	*MemoryCarts
 }
 
 // forEachStore runs fn on a fresh in-process store and a fresh Redis store.
 func forEachStore(t *testing.T, fn func(t *testing.T, s store)) {
-	t.Run("memory", func(t *testing.T) { fn(t, memory{NewMemorySessions(), NewMemoryLimits()}) })
+	t.Run("memory", func(t *testing.T) { fn(t, memory{NewMemorySessions(), NewMemoryLimits(), NewMemoryCarts(0)}) })
 	t.Run("redis", func(t *testing.T) {
 		opt, err := redis.ParseURL(testenv.RedisURL(t))
 		if err != nil {
@@ -108,18 +112,27 @@ func TestStores_SessionsBehaveAlike(t *testing.T) {
 			t.Fatalf("live token of an ended session: %v", err)
 		}
 		// Visitor carts.
-		v := Session{ID: "v", Kind: "visitor", TokenHash: "tv", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-		if err := s.Create(ctx, v); err != nil {
+		if err := s.SetVisitorCart(ctx, "v", map[string]int{"p1": 2}, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetCart(ctx, "v", map[string]int{"p1": 2}); err != nil {
+		if got, err := s.VisitorCart(ctx, "v", now); err != nil || got["p1"] != 2 {
+			t.Fatalf("cart %v, %v", got, err)
+		}
+		if got, err := s.VisitorCart(ctx, "gone", now); err != nil || got != nil {
+			t.Fatalf("cart of no visitor: %v, %v", got, err)
+		}
+		big := map[string]int{}
+		for i := range 101 {
+			big[strconv.Itoa(i)] = 1
+		}
+		if err := s.SetVisitorCart(ctx, "v", big, now); !errors.Is(err, ErrCartFull) {
+			t.Fatalf("a cart of 101 lines: %v", err)
+		}
+		if err := s.DropVisitorCart(ctx, "v"); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.ByToken(ctx, "tv"); got.Cart["p1"] != 2 {
-			t.Fatalf("cart %v", got.Cart)
-		}
-		if err := s.SetCart(ctx, "gone", map[string]int{"p": 1}); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("cart of a missing session: %v", err)
+		if got, _ := s.VisitorCart(ctx, "v", now); got != nil {
+			t.Fatalf("a dropped cart: %v", got)
 		}
 		// Ending sessions.
 		if n, err := s.DeleteUser(ctx, "u1"); err != nil || n != 1 {

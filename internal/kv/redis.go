@@ -19,7 +19,7 @@ import (
 // Keys (under the prefix): s:{id} a session hash; t:{hash} cookie token → id; r:{hash} current
 // refresh token → id; x:{hash} spent refresh token → id; u:{user} set of session ids;
 // w:{key} a rate-limit window (sorted set); c:{key} a mailed code (hash); b:{key} a block's end
-// (Unix nanoseconds).
+// (Unix nanoseconds); v:{hash} a visitor's cart (JSON, expiring after VisitorIdle).
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -59,7 +59,6 @@ func (r *Redis) Create(ctx context.Context, s Session) error {
 	if err != nil {
 		return err
 	}
-	cart, _ := json.Marshal(s.Cart)
 	ttl := time.Until(s.ExpiresAt)
 	if ttl < time.Second {
 		ttl = time.Second
@@ -70,7 +69,7 @@ func (r *Redis) Create(ctx context.Context, s Session) error {
 	}
 	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		key := r.k("s", s.ID)
-		p.HSet(ctx, key, "data", data, "seen", s.LastSeen.UnixNano(), "refresh", s.RefreshHash, "cart", cart, "enroll", enroll, "user", string(s.UserID), "tok", s.TokenHash)
+		p.HSet(ctx, key, "data", data, "seen", s.LastSeen.UnixNano(), "refresh", s.RefreshHash, "enroll", enroll, "user", string(s.UserID), "tok", s.TokenHash)
 		p.Expire(ctx, key, ttl)
 		if s.TokenHash != "" {
 			p.Set(ctx, r.k("t", s.TokenHash), s.ID, ttl)
@@ -103,9 +102,6 @@ func (r *Redis) load(ctx context.Context, id string) (Session, error) {
 	s := Session{ID: d.ID, UserID: d.UserID, StoreID: d.StoreID, Role: d.Role, Email: d.Email, Kind: d.Kind, IP: d.IP,
 		UserAgent: d.UserAgent, CSRFToken: d.CSRFToken, TokenHash: d.TokenHash, RefreshHash: vals["refresh"], CreatedAt: d.CreatedAt,
 		LastSeen: time.Unix(0, seen).UTC(), ExpiresAt: d.ExpiresAt, MFAEnroll: vals["enroll"] == "1", Pending: d.Pending}
-	if c := vals["cart"]; c != "" && c != "null" {
-		_ = json.Unmarshal([]byte(c), &s.Cart)
-	}
 	return s, nil
 }
 
@@ -250,16 +246,6 @@ func (r *Redis) ListUser(ctx context.Context, user shop.UserID) ([]Session, erro
 var setFieldScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
 return 0`)
-
-// SetCart replaces the cart of a visitor's session.
-func (r *Redis) SetCart(ctx context.Context, id string, cart map[string]int) error {
-	b, _ := json.Marshal(cart)
-	n, err := setFieldScript.Run(ctx, r.rdb, []string{r.k("s", id)}, "cart", b).Int()
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
-}
 
 // ClearMFAEnroll lifts the enrolment-only state from every session of a user.
 func (r *Redis) ClearMFAEnroll(ctx context.Context, user shop.UserID) error {

@@ -30,7 +30,6 @@ type Session struct {
 	CreatedAt   time.Time
 	LastSeen    time.Time
 	ExpiresAt   time.Time      // absolute end, whatever the activity
-	Cart        map[string]int // a visitor's cart (product id → quantity), before sign-in
 	MFAEnroll   bool           // staff signed in without a second factor: only enrolment is open to them
 	Pending     string         // for a sign-in waiting for its second factor: the kind of session it will become
 }
@@ -77,9 +76,8 @@ func (m *MemorySessions) Create(_ context.Context, s Session) error {
 	if s.RefreshHash != "" {
 		m.byRefresh[s.RefreshHash] = s.ID
 	}
-	c.Cart = copyCart(s.Cart)
 	if s.UserID == "" {
-		return nil // a visitor's session
+		return nil
 	}
 	if m.byUser[s.UserID] == nil {
 		m.byUser[s.UserID] = map[string]bool{}
@@ -98,29 +96,6 @@ func (m *MemorySessions) ClearMFAEnroll(_ context.Context, user shop.UserID) err
 	return nil
 }
 
-// SetCart replaces the cart of a visitor's session.
-func (m *MemorySessions) SetCart(_ context.Context, id string, cart map[string]int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.byID[id]
-	if !ok {
-		return ErrNotFound
-	}
-	s.Cart = copyCart(cart)
-	return nil
-}
-
-func copyCart(c map[string]int) map[string]int {
-	if c == nil {
-		return nil
-	}
-	out := make(map[string]int, len(c))
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
-}
-
 // Get returns the session with id.
 func (m *MemorySessions) Get(_ context.Context, id string) (Session, error) {
 	m.mu.Lock()
@@ -129,9 +104,7 @@ func (m *MemorySessions) Get(_ context.Context, id string) (Session, error) {
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	c := *s
-	c.Cart = copyCart(s.Cart)
-	return c, nil
+	return *s, nil
 }
 
 // ByToken returns the browser session whose cookie token hashes to tokenHash.
@@ -142,9 +115,7 @@ func (m *MemorySessions) ByToken(_ context.Context, tokenHash string) (Session, 
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	c := *s
-	c.Cart = copyCart(s.Cart)
-	return c, nil
+	return *s, nil
 }
 
 // Touch records activity on a session.

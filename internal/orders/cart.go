@@ -5,7 +5,6 @@ package orders
 import (
 	"context"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -163,49 +162,6 @@ func quantityRange(quantity int) error {
 	return nil
 }
 
-// VisitorLine applies the cart rules to a line of a visitor's cart (kept in their session), which
-// holds have of the product: it returns what the line is to hold when quantity is put in it, or
-// added to it.
-func (s *Service) VisitorLine(ctx context.Context, store shop.StoreID, productID string, have, quantity int, add bool) (int, error) {
-	if err := quantityRange(quantity); err != nil {
-		return 0, err
-	}
-	if add {
-		quantity += have
-	}
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		p, err := tx.ProductByID(ctx, store, productID)
-		if err != nil {
-			return err
-		}
-		return checkItem(p.Status, p.Stock, quantity)
-	})
-	return quantity, err
-}
-
-// VisitorCart prices a visitor's cart from the catalogue; products gone from sale are left out.
-func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, items map[string]int) (Cart, error) {
-	var c Cart
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		for id, q := range items {
-			p, err := tx.ProductByID(ctx, store, id)
-			if shop.KindOf(err) == shop.KindNotFound || (err == nil && p.Status != "active") {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			l := CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, UnitPrice: p.PriceAmount, Quantity: q,
-				LineTotal: p.PriceAmount * int64(q), Available: p.Stock >= q, Stock: p.Stock}
-			c.Lines = append(c.Lines, l)
-			c.Total += l.LineTotal
-		}
-		return nil
-	})
-	sort.Slice(c.Lines, func(i, j int) bool { return c.Lines[i].Name < c.Lines[j].Name })
-	return c, err
-}
-
 // RemoveItem takes a product out of the customer's cart and returns the cart.
 func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store shop.StoreID, productID string) (Cart, error) {
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
@@ -220,37 +176,5 @@ func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store sh
 			return nil, err
 		}
 		return without(have, productID), tx.RemoveCartItem(ctx, store, actor.UserID, productID)
-	})
-}
-
-// MergeItems adds a visitor's cart (product id → quantity) to the customer's cart at sign-in.
-// Quantities add up, capped at 99 and at the stock; products no longer on sale are dropped.
-func (s *Service) MergeItems(ctx context.Context, actor shop.Principal, store shop.StoreID, items map[string]int) error {
-	if len(items) == 0 || access.CheckStore(actor, store, access.CartUse, "Store") != nil {
-		return nil // only customers have carts; staff signing in simply leave the visitor's cart behind
-	}
-	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
-		have, err := tx.CartLines(ctx, store, actor.UserID)
-		if err != nil {
-			return err
-		}
-		current := map[string]int{}
-		for _, l := range have {
-			current[l.ProductID] = l.Quantity
-		}
-		for id, q := range items {
-			p, err := tx.ProductByID(ctx, store, id)
-			if err != nil || p.Status != "active" || q < 1 {
-				continue
-			}
-			n := min(current[id]+q, MaxQuantity, p.Stock)
-			if n < 1 {
-				continue
-			}
-			if err := tx.SetCartItem(ctx, store, actor.UserID, id, n, p.PriceAmount); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"secureshop/internal/kv"
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
@@ -109,7 +110,7 @@ func setUp(t *testing.T, url string, stock, quantity int) fixture {
 	f.clerk = shop.Principal{UserID: shop.UserID(shop.NewID()), StoreID: f.st.ID, Role: shop.RoleClerk}
 	f.admin = shop.Principal{UserID: shop.UserID(shop.NewID()), StoreID: f.st.ID, Role: shop.RoleAdmin}
 	f.product = p.ID
-	f.svc = orders.New(db, f.gw, nil, quiet)
+	f.svc = orders.New(db, f.gw, nil, kv.NewMemoryCarts(0), quiet)
 	return f
 }
 
@@ -637,16 +638,27 @@ func TestCart_AddTakesNothingAway(t *testing.T) {
 		if c, err = f.svc.AddItem(ctx, f.customer, f.st.ID, f.product, 1); err != nil || len(c.Lines) != 1 || c.Lines[0].Quantity != 4 {
 			t.Fatalf("adding 1 to 3: %+v, %v; want 4", c, err)
 		}
-		// A visitor's cart, kept in their session, by the same rules.
+		// A visitor's cart, by the same rules: a new visitor gets a token, and adding adds.
+		token, err := f.svc.ChangeVisitorCart(ctx, f.st.ID, "", f.product, 3, true, false)
+		if err != nil || token == "" {
+			t.Fatalf("a visitor's first line: %q, %v", token, err)
+		}
 		for _, c := range []struct {
 			quantity int
 			add      bool
-			want     int // 0: refused
-		}{{-2, true, 0}, {0, true, 0}, {1, true, 4}, {7, true, 10}, {8, true, 0}, {5, false, 5}, {11, false, 0}, {-1, false, 0}} {
-			got, err := f.svc.VisitorLine(ctx, f.st.ID, f.product, 3, c.quantity, c.add)
-			if (c.want == 0) != (shop.KindOf(err) == shop.KindInvalid) || (c.want != 0 && (err != nil || got != c.want)) {
-				t.Errorf("visitor with 3, %+v: %d, %v", c, got, err)
+			want     int // 0: refused, and the line stays as it was
+		}{{-2, true, 0}, {0, true, 0}, {1, true, 4}, {6, true, 10}, {1, true, 0}, {5, false, 5}, {11, false, 0}, {-1, false, 0}} {
+			next, err := f.svc.ChangeVisitorCart(ctx, f.st.ID, token, f.product, c.quantity, c.add, false)
+			vc, _ := f.svc.VisitorCart(ctx, f.st.ID, token)
+			if (c.want == 0) != (shop.KindOf(err) == shop.KindInvalid) || (c.want != 0 && (err != nil || next != token || vc.Lines[0].Quantity != c.want)) {
+				t.Errorf("visitor %+v: %v, cart %+v", c, err, vc)
 			}
+		}
+		if _, err := f.svc.ChangeVisitorCart(ctx, f.st.ID, token, f.product, 0, false, true); err != nil {
+			t.Fatal(err)
+		}
+		if vc, _ := f.svc.VisitorCart(ctx, f.st.ID, token); len(vc.Lines) != 0 {
+			t.Fatalf("removed line still there: %+v", vc)
 		}
 	})
 }

@@ -62,16 +62,17 @@ type Mailer interface {
 // payments ledger, recorded pending in a write transaction, asked of the gateway after the commit,
 // and settled in another — nothing waits on the gateway while the database's writer is held.
 type Service struct {
-	db      *sqlstore.DB
-	gateway payment.Gateway
-	mailer  Mailer
-	now     func() time.Time
-	log     *slog.Logger
+	db       *sqlstore.DB
+	gateway  payment.Gateway
+	mailer   Mailer
+	visitors VisitorCarts
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // New returns the orders service.
-func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, log *slog.Logger) *Service {
-	return &Service{db: db, gateway: gateway, mailer: mailer, now: time.Now, log: log}
+func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, visitors VisitorCarts, log *slog.Logger) *Service {
+	return &Service{db: db, gateway: gateway, mailer: mailer, visitors: visitors, now: time.Now, log: log}
 }
 
 // Get returns one order. A customer sees only their own; anything else is not found.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"secureshop/internal/kv"
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
 	"secureshop/internal/reports"
@@ -65,7 +66,7 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 			}
 			return nil
 		}))
-		svc := orders.New(db, payment.NewDummy(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		svc := orders.New(db, payment.NewDummy(), nil, kv.NewMemoryCarts(0), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		admin := shop.Principal{UserID: "0196a000-0000-7000-8000-0000000000aa", StoreID: st.ID, Role: shop.RoleAdmin}
 		rng := rand.New(rand.NewPCG(7, 11))
 		key := 0

@@ -163,14 +163,34 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// rateLimit caps requests to the API per client address, on top of the per-action limits.
+// rateLimit caps requests per client address — to the API and to the pages, counted apart — on
+// top of the per-action limits. Static files and the health checks are not counted. Should the
+// shared limits (Redis) not answer, each instance counts on its own meanwhile: what needs no
+// shared state (the public catalogue) keeps answering, still limited; what does (sessions, sign-in,
+// visitors' carts) fails closed where it is used.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Limits == nil || !isAPI(r) {
+		kind := "page:"
+		switch {
+		case isAPI(r):
+			kind = "api:"
+		case strings.HasPrefix(r.URL.Path, "/static/"), r.URL.Path == "/healthz", r.URL.Path == "/readyz", r.URL.Path == "/metrics":
+			kind = ""
+		}
+		if s.cfg.Limits == nil || kind == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok, retry, err := s.cfg.Limits.Allow(r.Context(), "api:"+infoOf(r).ip, s.cfg.APIRequestsPerMin, time.Minute, time.Now())
+		key, now := kind+infoOf(r).ip, time.Now()
+		ok, retry, err := s.cfg.Limits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
+		if err != nil {
+			if !s.sharedDown.Swap(true) {
+				s.log.WarnContext(r.Context(), "the shared rate limits do not answer: counting in this instance meanwhile", "err", err)
+			}
+			ok, retry, err = s.local.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
+		} else if s.sharedDown.Load() {
+			s.sharedDown.Store(false)
+		}
 		if err != nil {
 			s.fail(w, r, &shop.Error{Kind: shop.KindUnavailable, Message: "The service is busy; try again shortly.", Err: err})
 			return

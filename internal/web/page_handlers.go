@@ -152,10 +152,9 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, l identity.
 	if info.store != nil {
 		if c, err := r.Cookie(visitorCookie); err == nil {
 			p := shop.Principal{UserID: sess.UserID, StoreID: sess.StoreID, Role: sess.Role, Email: sess.Email, SessionID: sess.ID}
-			if err := s.orders.MergeItems(r.Context(), p, info.store.ID, s.id.VisitorCart(r.Context(), c.Value)); err != nil {
+			if err := s.orders.MergeVisitorCart(r.Context(), p, info.store.ID, c.Value); err != nil {
 				s.log.WarnContext(r.Context(), "cart merge failed", "request_id", info.id, "err", err)
 			}
-			s.id.EndVisitor(r.Context(), c.Value)
 			http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 		}
 	}

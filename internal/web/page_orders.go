@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"secureshop/internal/identity"
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
@@ -49,7 +48,7 @@ func (s *Server) renderCart(w http.ResponseWriter, r *http.Request, status int, 
 	if customer {
 		c, err = s.orders.Cart(r.Context(), info.principal, info.store.ID)
 	} else {
-		c, err = s.orders.VisitorCart(r.Context(), info.store.ID, s.id.VisitorCart(r.Context(), s.visitorToken(r)))
+		c, err = s.orders.VisitorCart(r.Context(), info.store.ID, s.visitorToken(r))
 	}
 	if err != nil {
 		return err
@@ -99,23 +98,10 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 		_, err = s.orders.SetItem(ctx, info.principal, info.store.ID, id, q)
 	default:
 		token := s.visitorToken(r)
-		cart := s.id.VisitorCart(ctx, token)
-		if cart == nil {
-			cart = map[string]int{}
-		}
-		if q == 0 && !add {
-			delete(cart, id)
-		} else {
-			if q, err = s.orders.VisitorLine(ctx, info.store.ID, id, cart[id], q, add); err == nil {
-				cart[id] = q
-			}
-		}
-		if err == nil {
-			var next string
-			if next, err = s.id.SetVisitorCart(ctx, token, cart, identity.Meta{IP: info.ip, UserAgent: r.UserAgent()}); err == nil && next != token {
-				http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: next, Path: "/", Secure: true, HttpOnly: true,
-					SameSite: http.SameSiteLaxMode, MaxAge: 12 * 3600})
-			}
+		var next string
+		if next, err = s.orders.ChangeVisitorCart(ctx, info.store.ID, token, id, q, add, q == 0 && !add); err == nil && next != token {
+			http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: next, Path: "/", Secure: true, HttpOnly: true,
+				SameSite: http.SameSiteLaxMode, MaxAge: 12 * 3600})
 		}
 	}
 	if e := shop.AsError(err); e != nil && e.Kind == shop.KindInvalid {

@@ -12,12 +12,14 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"secureshop/internal/access"
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/kv"
 	"secureshop/internal/memo"
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
@@ -31,7 +33,7 @@ type Config struct {
 	MaxBodyBytes      int64          // request body cap (default 1 MiB)
 	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For is believed; none by default
 	CORSOrigins       []string       // origins allowed to call the API from a browser; none by default
-	APIRequestsPerMin int            // requests to /api a minute per client address (default 600)
+	APIRequestsPerMin int            // requests a minute per client address, to the API and to the pages apart (default 600)
 	Limits            RateLimiter    // where the API rate limit counts
 	HSTS              bool           // send Strict-Transport-Security (served over TLS, or behind a TLS proxy)
 	Metrics           *Metrics       // Prometheus metrics; nil for none
@@ -62,6 +64,8 @@ type Server struct {
 	pages       map[string]*template.Template
 	routes      []Route
 	mux         *http.ServeMux
+	local       *kv.MemoryLimits // this instance's own count, while the shared limits do not answer
+	sharedDown  atomic.Bool
 }
 
 // Deps are the services the web layer calls.
@@ -87,7 +91,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg.APIRequestsPerMin = 600
 	}
 	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
-		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
+		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256),
+		local: kv.NewMemoryLimits()}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
