@@ -1,9 +1,9 @@
 package kv
 
 import (
-	"strconv"
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 

@@ -29,9 +29,9 @@ type Session struct {
 	RefreshHash string // hash of the current refresh token (API)
 	CreatedAt   time.Time
 	LastSeen    time.Time
-	ExpiresAt   time.Time      // absolute end, whatever the activity
-	MFAEnroll   bool           // staff signed in without a second factor: only enrolment is open to them
-	Pending     string         // for a sign-in waiting for its second factor: the kind of session it will become
+	ExpiresAt   time.Time // absolute end, whatever the activity
+	MFAEnroll   bool      // staff signed in without a second factor: only enrolment is open to them
+	Pending     string    // for a sign-in waiting for its second factor: the kind of session it will become
 }
 
 // Errors of the session store.
