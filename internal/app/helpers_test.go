@@ -87,11 +87,17 @@ func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
 	return &testShop{t: t, app: a, base: "http://" + ln.Addr().String(), secret: secret}
 }
 
-// store creates a store with an admin, a clerk and a customer, all with testPassword.
+// store creates a store (pricing in GBP) with an admin, a clerk and a customer, all with testPassword.
 func (s *testShop) store(slug string) (shop.Store, map[shop.Role]shop.User) {
 	s.t.Helper()
+	return s.storeIn(slug, "GBP")
+}
+
+// storeIn is store, pricing in currency.
+func (s *testShop) storeIn(slug, currency string) (shop.Store, map[shop.Role]shop.User) {
+	s.t.Helper()
 	ctx := context.Background()
-	st, err := s.app.Stores.Create(ctx, shop.System(), tenancy.NewStore{Slug: slug, Name: strings.ToUpper(slug)})
+	st, err := s.app.Stores.Create(ctx, shop.System(), tenancy.NewStore{Slug: slug, Name: strings.ToUpper(slug), Currency: currency})
 	if err != nil {
 		s.t.Fatal(err)
 	}
