@@ -89,10 +89,21 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // a later step: the first code is spent
 	signIn(admin.Email, admin.Password, code, "a.who")
 	must("order in the back office", chromedp.Navigate(base+"/s/demo/admin/orders/"+orderID), chromedp.WaitVisible(chromedp.CSS("#amount")))
-	must("refund half", chromedp.SendKeys(chromedp.CSS("#amount"), "40.00"), chromedp.SendKeys(chromedp.CSS("#refund-reason"), "one lamp arrived broken"))
+	must("refund half, one lamp back on the shelf", chromedp.SendKeys(chromedp.CSS("#amount"), "40.00"),
+		chromedp.SendKeys(chromedp.CSS("#refund-reason"), "one lamp arrived broken"),
+		chromedp.SetValue(chromedp.CSS(`input[name^="restock-"]`), "1"))
 	navigate("refund", "#refund", "#order-status")
 	if got := text("#order-status"); got != "partially refunded" || text("#refunded") != "£40.00" {
 		t.Fatalf("after the refund: %q, refunded %q", got, text("#refunded"))
+	}
+	if got := text(`[id^="returned-"]`); got != "1" {
+		t.Fatalf("units back on the shelf: %q, want 1 of 2", got)
+	}
+	if got := text("#payments"); !strings.Contains(got, "refund") || !strings.Contains(got, "succeeded") || !strings.Contains(got, "£40.00") {
+		t.Fatalf("payments ledger on the order page: %q", got)
+	}
+	if got, _ := chromedp.Run(step, chromedp.Value(chromedp.CSS(`input[name^="restock-"]`))); got != "0" {
+		t.Fatalf("the form offers to restock again: %q", got)
 	}
 	screenshot(t, ctx, "admin-order")
 	must("dashboard", chromedp.Navigate(base+"/s/demo/admin"), chromedp.WaitVisible(chromedp.CSS("#kpi-month")))

@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"secureshop/internal/catalog"
+	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
 )
 
@@ -101,4 +103,74 @@ func TestBrowser_BuyAsVisitorThenCustomer(t *testing.T) {
 		t.Fatalf("order %s not in the history: %q", orderID, got)
 	}
 	screenshot(t, ctx, "history")
+}
+
+// TestBrowser_CheckoutAfterAPriceChange: the price of what is in the customer's cart goes up; the
+// cart and the checkout say so and show the new total, and paying pays the total shown.
+func TestBrowser_CheckoutAfterAPriceChange(t *testing.T) {
+	base, creds, _, a := startDemoApp(t)
+	customer := creds[2]
+	ctx := testenv.Browser(t)
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(step, actions...); err != nil {
+			screenshot(t, ctx, "failure")
+			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
+			t.Fatalf("%s: %v\npage: %s", what, err, body)
+		}
+	}
+	navigate := func(what, sel, want string) {
+		t.Helper()
+		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
+			t.Fatal(err)
+		}
+		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(step, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	must("sign in", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), customer.Email), chromedp.SendKeys(chromedp.CSS("#password"), customer.Password))
+	navigate("sign in", "form button[type=submit]", "a.who")
+	must("search", chromedp.Navigate(base+"/s/demo/?q=earl+grey"), chromedp.WaitVisible(chromedp.CSS(".grid")))
+	navigate("open product", ".grid .product a", "form.buy")
+	navigate("add to cart", "form.buy button", "#cart-total")
+	before := text("#cart-total")
+
+	ctxb := context.Background()
+	st, err := a.Stores.BySlug(ctxb, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := a.Catalog.Products(ctxb, st.ID, catalog.Query{Text: "earl grey", Limit: 1})
+	if err != nil || len(page.Products) != 1 {
+		t.Fatalf("earl grey: %v", err)
+	}
+	p := page.Products[0]
+	newPrice := shop.M(p.PriceAmount+250, "GBP")
+	if _, err := a.Catalog.UpdateProduct(ctxb, shop.System(), st, p.ID, catalog.ProductInput{Price: &newPrice}); err != nil {
+		t.Fatal(err)
+	}
+	must("cart", chromedp.Navigate(base+"/s/demo/cart"), chromedp.WaitVisible(chromedp.CSS("#price-changed")))
+	if after := text("#cart-total"); after == before || after != newPrice.String() {
+		t.Fatalf("cart total %q after the price went from %q to %s", after, before, newPrice)
+	}
+	navigate("checkout", "#to-checkout", "#card_number")
+	if got := text("main"); !strings.Contains(got, "Some prices changed") || !strings.Contains(got, "was "+shop.M(p.PriceAmount, "GBP").String()) {
+		t.Fatalf("checkout does not tell of the change: %q", got)
+	}
+	screenshot(t, ctx, "checkout-price-changed")
+	must("card", chromedp.SendKeys(chromedp.CSS("#card_number"), "4242424242424242"), chromedp.SendKeys(chromedp.CSS("#exp_month"), "12"),
+		chromedp.SendKeys(chromedp.CSS("#exp_year"), "2034"), chromedp.SendKeys(chromedp.CSS("#cvc"), "123"))
+	navigate("pay the total shown", "#pay", "#order-status")
+	if got := text("#paid-by"); !strings.Contains(got, newPrice.String()) {
+		t.Fatalf("paid %q, want %s", got, newPrice)
+	}
 }

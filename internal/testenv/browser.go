@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -29,9 +30,16 @@ func Browser(tb testing.TB) context.Context {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// SHOP_E2E_WINDOW (e.g. 390x844) sizes the window, to look at the pages as a phone shows them.
+	w, h := 1280, 900
+	if size := os.Getenv("SHOP_E2E_WINDOW"); size != "" {
+		if _, err := fmt.Sscanf(size, "%dx%d", &w, &h); err != nil {
+			tb.Fatalf("SHOP_E2E_WINDOW %q: want WIDTHxHEIGHT", size)
+		}
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(w, h),
 		// The machine's network is closed: keep Chromium from trying to phone home.
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
@@ -39,5 +47,10 @@ func Browser(tb testing.TB) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	tb.Cleanup(func() { cancel(); cancelAlloc(); _ = os.RemoveAll(tmp) })
+	// Start the browser under this context: started under a test's step timeout instead, it would
+	// close when that step's time runs out, taking the failure's screenshot with it.
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	return ctx
 }
