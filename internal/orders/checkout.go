@@ -98,15 +98,12 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 	var r reservation
 	var refused error // a refusal that still commits: the cart's prices, brought up to date
 	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-		var err error
-		if r.replay, err = tx.ReplayedKey(ctx, st.ID, actor.UserID, req.Idempotency); err != nil || r.replay != "" {
+		start, err := tx.CheckoutCart(ctx, st.ID, actor.UserID, req.Idempotency)
+		if r.replay = start.Replay; err != nil || r.replay != "" {
 			return err
 		}
-		verified, lines, err := tx.CheckoutCart(ctx, st.ID, actor.UserID)
-		if err != nil {
-			return err
-		}
-		if !verified {
+		lines := start.Lines
+		if !start.Verified {
 			return ErrUnverified
 		}
 		if len(lines) == 0 {

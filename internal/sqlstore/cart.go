@@ -76,28 +76,59 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 	return lines, *product, nil
 }
 
-// CheckoutCart returns a customer's cart, as CartLines does, and whether their e-mail address is
-// verified — one statement, one round trip — or shop.NotFound when there is no such customer.
-func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.UserID) (verified bool, lines []CartLine, err error) {
+// CheckoutStart is what checkout reads first: the result of an earlier use of its Idempotency-Key
+// (Replay, an order id, when this request is a retry), whether the customer's e-mail address is
+// verified, and their cart.
+type CheckoutStart struct {
+	Replay   string
+	Verified bool
+	Lines    []CartLine
+}
+
+// CheckoutCart returns what checkout needs to begin, as CheckoutStart tells — one statement, one
+// round trip, the key's lookup (as ReplayedKey does it) included — or shop.NotFound when there is
+// no such customer, shop.ErrKeyReused when the key came with another request.
+func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency) (CheckoutStart, error) {
+	var out CheckoutStart
 	if !shop.ValidID(string(user)) {
-		return false, nil, shop.NotFound("User")
+		return out, shop.NotFound("User")
 	}
-	found := false
-	err = tx.readCart(ctx, func(v bool, l CartLine) {
-		found, verified = true, v
-		if l.ProductID != "" { // an empty cart is one row of the customer alone
-			lines = append(lines, l)
-		}
-	}, `SELECT u.email_verified_at IS NOT NULL, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0),
-		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0),
-		COALESCE(p.status, '')
-		FROM users u LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
+	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, COALESCE(k.request_hash, ''), COALESCE(CAST(k.result_id AS TEXT), ''),
+		k.created_at, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0), COALESCE(p.sku, ''), COALESCE(p.name, ''),
+		COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0), COALESCE(p.status, '')
+		FROM users u LEFT JOIN idempotency_keys k ON k.store_id = u.store_id AND k.user_id = u.id AND k.key = ?
+		LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
 		LEFT JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
-		WHERE u.store_id = ? AND u.id = ? ORDER BY c.product_id`, store, user)
-	if err == nil && !found {
-		err = shop.NotFound("User")
+		WHERE u.store_id = ? AND u.id = ? ORDER BY c.product_id`, idem.Key, store, user)
+	if err != nil {
+		return out, err
 	}
-	return verified, lines, err
+	defer func() { _ = rows.Close() }()
+	found := false
+	var hash, result string
+	var created dbTime
+	for rows.Next() {
+		var l CartLine
+		if err := rows.Scan(&out.Verified, &hash, &result, &created, &l.ProductID, &l.Quantity, &l.SKU, &l.Name,
+			&l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
+			return out, translate(err)
+		}
+		found = true
+		if l.ProductID != "" { // an empty cart is one row of the customer alone
+			out.Lines = append(out.Lines, l)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, translate(err)
+	}
+	if !found {
+		return out, shop.NotFound("User")
+	}
+	if idem.Key == "" || !created.Valid {
+		return out, nil
+	}
+	out.Replay, err = tx.replay(ctx, store, user, idem, hash, result, created.T)
+	return out, err
 }
 
 // readCart runs q, whose rows are a flag and a cart line, and hands each row to add.

@@ -147,7 +147,8 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 }
 
 func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *Order, from, to string, actor shop.Principal, note string) error {
-	_, err := tx.exec(ctx, `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role,
+	// Its result is not needed: on PostgreSQL it goes with the transaction's next statement or its commit.
+	err := tx.later(ctx, `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role,
 		note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		shop.NewID(), store, o.ID, from, to, string(actor.UserID), string(actor.Role), note, ts(tx.now))
 	if err == nil {
@@ -314,22 +315,6 @@ func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string)
 	return tx.OrderByID(ctx, store, id)
 }
 
-// IdempotencyKey returns the request hash and result of an Idempotency-Key used by user since the
-// given time. An older use of the key is forgotten (deleted, so that the key can be saved again);
-// shop.ErrNoRows when the key is new. A new key — the common case — costs one lookup.
-func (tx *Tx) IdempotencyKey(ctx context.Context, store shop.StoreID, user shop.UserID, key string, since time.Time) (hash, resultID string, err error) {
-	var created dbTime
-	err = tx.queryRow(ctx, []any{&hash, &resultID, &created}, `SELECT request_hash, CAST(result_id AS TEXT), created_at FROM idempotency_keys
-		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key)
-	if err != nil || !created.T.Before(since) {
-		return hash, resultID, err
-	}
-	if _, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, key); err != nil {
-		return "", "", err
-	}
-	return "", "", shop.ErrNoRows
-}
-
 // SaveIdempotencyKey records what an Idempotency-Key made (an order, a refund, a stock change). On
 // PostgreSQL it goes with the commit; a key that a concurrent request committed first fails the
 // commit with shop.ErrDuplicate, and nothing of this transaction is kept.
@@ -345,13 +330,28 @@ func (tx *Tx) ReplayedKey(ctx context.Context, store shop.StoreID, user shop.Use
 	if idem.Key == "" {
 		return "", nil
 	}
-	hash, result, err := tx.IdempotencyKey(ctx, store, user, idem.Key, tx.now.Add(-shop.IdempotencyWindow))
-	switch {
-	case errors.Is(err, shop.ErrNoRows):
+	var hash, result string
+	var created dbTime
+	err := tx.queryRow(ctx, []any{&hash, &result, &created}, `SELECT request_hash, CAST(result_id AS TEXT), created_at FROM idempotency_keys
+		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, idem.Key)
+	if errors.Is(err, shop.ErrNoRows) {
 		return "", nil
-	case err != nil:
+	}
+	if err != nil {
 		return "", err
-	case hash != idem.Hash:
+	}
+	return tx.replay(ctx, store, user, idem, hash, result, created.T)
+}
+
+// replay decides what a key found in use means: the result of its earlier use with the same
+// request; "" when that use is older than the window (the key is forgotten, and may be used
+// again); shop.ErrKeyReused when it came with another request.
+func (tx *Tx) replay(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency, hash, result string, created time.Time) (string, error) {
+	if created.Before(tx.now.Add(-shop.IdempotencyWindow)) {
+		_, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, idem.Key)
+		return "", err
+	}
+	if hash != idem.Hash {
 		return "", shop.ErrKeyReused
 	}
 	return result, nil

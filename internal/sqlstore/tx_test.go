@@ -304,9 +304,9 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			verified, lines, err := tx.CheckoutCart(ctx, s.ID, u.ID)
-			if err != nil || verified || len(lines) != 0 {
-				t.Errorf("new customer: verified %v, lines %v, %v; want false, none", verified, lines, err)
+			start, err := tx.CheckoutCart(ctx, s.ID, u.ID, shop.Idempotency{Key: "k1", Hash: "h1"})
+			if err != nil || start.Verified || len(start.Lines) != 0 || start.Replay != "" {
+				t.Errorf("new customer: %+v, %v; want not verified, no lines, no replay", start, err)
 			}
 			if err := tx.SetCartItem(ctx, s.ID, u.ID, ps[2].ID, 3, 100); err != nil {
 				return err
@@ -334,11 +334,23 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 			if err := tx.MarkEmailVerified(ctx, s.ID, u.ID); err != nil {
 				return err
 			}
-			verified, lines, err = tx.CheckoutCart(ctx, s.ID, u.ID)
-			if err != nil || !verified || fmt.Sprint(lines) != fmt.Sprint(want) {
-				t.Errorf("verified customer: %v, %+v, %v; want true, %+v", verified, lines, err, want)
+			start, err = tx.CheckoutCart(ctx, s.ID, u.ID, shop.Idempotency{})
+			if err != nil || !start.Verified || fmt.Sprint(start.Lines) != fmt.Sprint(want) || start.Replay != "" {
+				t.Errorf("verified customer: %+v, %v; want verified, %+v", start, err, want)
 			}
-			if _, _, err := tx.CheckoutCart(ctx, s.ID, stranger.ID); shop.KindOf(err) != shop.KindNotFound {
+			// The key's lookup rides along: a retry gets the first result, another request with the
+			// key is refused, and the key of another customer is not theirs.
+			if err := tx.SaveKey(ctx, s.ID, u.ID, shop.Idempotency{Key: "k1", Hash: "h1"}, ps[0].ID); err != nil {
+				return err
+			}
+			start, err = tx.CheckoutCart(ctx, s.ID, u.ID, shop.Idempotency{Key: "k1", Hash: "h1"})
+			if err != nil || start.Replay != ps[0].ID || len(start.Lines) != 2 {
+				t.Errorf("retry: %+v, %v; want the first result", start, err)
+			}
+			if _, err := tx.CheckoutCart(ctx, s.ID, u.ID, shop.Idempotency{Key: "k1", Hash: "other"}); !errors.Is(err, shop.ErrKeyReused) {
+				t.Errorf("the key with another request: %v, want ErrKeyReused", err)
+			}
+			if _, err := tx.CheckoutCart(ctx, s.ID, stranger.ID, shop.Idempotency{Key: "k1", Hash: "h1"}); shop.KindOf(err) != shop.KindNotFound {
 				t.Errorf("another store's customer: %v, want not found", err)
 			}
 			return nil
