@@ -406,7 +406,29 @@ func (tx *Tx) context(ctx context.Context) context.Context {
 	return ctx
 }
 
+// ErrOtherStore refuses a statement, in a transaction bound to one store, that names another
+// store: a bug, loudly refused on both databases (PostgreSQL's row-level security would hide or
+// refuse the rows too; SQLite has none, so this is the wall there).
+var ErrOtherStore = errors.New("sqlstore: a statement for another store inside a store's transaction")
+
+// scoped checks that every store a statement names is the transaction's own. A transaction for
+// the platform ("") or for every store (AllStores) may name any.
+func (tx *Tx) scoped(args []any) error {
+	if tx.store == "" || tx.store == AllStores {
+		return nil
+	}
+	for _, a := range args {
+		if s, ok := a.(shop.StoreID); ok && s != tx.store {
+			return fmt.Errorf("%w: %s in %s's", ErrOtherStore, s, tx.store)
+		}
+	}
+	return nil
+}
+
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.scoped(args); err != nil {
+		return nil, err
+	}
 	ctx = tx.context(ctx)
 	tx.notice(q)
 	if err := tx.flush(ctx); err != nil {
@@ -425,6 +447,9 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 // COMMIT, in one round trip. Its error, if any, fails that statement or the commit instead —
 // whatever fn does next, the transaction does not commit, and Update returns that error.
 func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
+	if err := tx.scoped(args); err != nil {
+		return err
+	}
 	if tx.conn == nil {
 		_, err := tx.exec(ctx, q, args...)
 		return err
@@ -486,6 +511,9 @@ func (tx *Tx) send(ctx context.Context, commit bool) error {
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := tx.scoped(args); err != nil {
+		return nil, err
+	}
 	ctx = tx.context(ctx)
 	tx.notice(q)
 	if err := tx.flush(ctx); err != nil {
@@ -504,14 +532,31 @@ func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) e
 }
 
 // row runs a query that returns at most one row; the caller scans it and translates the error.
-func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
+func (tx *Tx) row(ctx context.Context, q string, args ...any) oneRow {
+	if err := tx.scoped(args); err != nil {
+		return oneRow{err: err}
+	}
 	ctx = tx.context(ctx)
 	tx.notice(q)
 	_ = tx.flush(ctx) // should it fail, so does this query (the transaction is aborted), and Update returns its error
 	if s := tx.stmt(ctx, q); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		return oneRow{row: s.QueryRowContext(ctx, args...)}
 	}
-	return tx.querier().QueryRowContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
+	return oneRow{row: tx.querier().QueryRowContext(ctx, tx.db.rebind(q), tx.db.args(args)...)}
+}
+
+// oneRow is a query's one row, or the error that kept the query from running.
+type oneRow struct {
+	row *sql.Row
+	err error
+}
+
+// Scan copies the row's columns into dest, as sql.Row's Scan does.
+func (r oneRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
 }
 
 // ErrUnavailable answers every query while the database does not: a clear 503, never a 500.

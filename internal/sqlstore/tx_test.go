@@ -360,3 +360,69 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 		}
 	})
 }
+
+// A transaction is bound to its store: inside store A's, a read or a write that names store B is
+// refused with ErrOtherStore and keeps nothing — on SQLite, which has no row-level security, as on
+// PostgreSQL. Platform transactions ("") may name any store.
+func TestTransactions_BoundToTheirStore(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.OpenDB(t, url, sqlstore.Options{})
+		a, b := newStore(t, db, "bound-a"), newStore(t, db, "bound-b")
+		var inB sqlstore.Product
+		if err := db.Update(ctx, b.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+			inB = sqlstore.Product{SKU: "B-1", Name: "B", PriceAmount: 1, Stock: 1}
+			return tx.CreateProduct(ctx, b.ID, &inB)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		reads := map[string]func(context.Context, *sqlstore.Tx) error{
+			"product by id":  func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ProductByID(ctx, b.ID, inB.ID); return err },
+			"product by sku": func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ProductBySKU(ctx, b.ID, "B-1"); return err },
+			"categories":     func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ListCategories(ctx, b.ID); return err },
+			"order":          func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.OrderByID(ctx, b.ID, shop.NewID()); return err },
+		}
+		for name, read := range reads {
+			err := db.View(ctx, a.ID, func(tx *sqlstore.Tx) error { return read(ctx, tx) })
+			if !errors.Is(err, sqlstore.ErrOtherStore) {
+				t.Errorf("%s of store B in store A's read: %v, want ErrOtherStore", name, err)
+			}
+			err = db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return read(ctx, tx) })
+			if !errors.Is(err, sqlstore.ErrOtherStore) {
+				t.Errorf("%s of store B in store A's write: %v, want ErrOtherStore", name, err)
+			}
+		}
+		writes := map[string]func(context.Context, *sqlstore.Tx) error{
+			"create a product": func(ctx context.Context, tx *sqlstore.Tx) error { return addProduct(ctx, tx, b.ID, "B-2") },
+			"move stock": func(ctx context.Context, tx *sqlstore.Tx) error {
+				_, err := tx.MoveStock(ctx, b.ID, inB.ID, 5, "phantom", "", "")
+				return err
+			},
+		}
+		for name, write := range writes {
+			err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+				if err := addProduct(ctx, tx, a.ID, "A-"+name); err != nil { // its own store's write, kept only if all is
+					return err
+				}
+				return write(ctx, tx)
+			})
+			if !errors.Is(err, sqlstore.ErrOtherStore) {
+				t.Errorf("%s in store B from store A's transaction: %v, want ErrOtherStore", name, err)
+			}
+			if n := countProducts(t, db, a.ID, "A-"+name); n != 0 {
+				t.Errorf("%s: the refused transaction kept %d of its own writes", name, n)
+			}
+		}
+		if n := countProducts(t, db, b.ID, "B-2"); n != 0 {
+			t.Errorf("store B got %d products from store A's transaction", n)
+		}
+		var p sqlstore.Product
+		if err := db.View(ctx, b.ID, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, b.ID, inB.ID); return }); err != nil || p.Stock != 1 {
+			t.Errorf("store B's product after store A's attempts: stock %d, %v; want 1", p.Stock, err)
+		}
+		// The platform's transactions are bound to no store.
+		if err := db.View(ctx, "", func(tx *sqlstore.Tx) error { _, err := tx.StoreByID(ctx, b.ID); return err }); err != nil {
+			t.Errorf("platform read of store B: %v", err)
+		}
+	})
+}
