@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -19,31 +18,8 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 	base, creds, secret := startDemoWithAdminTOTP(t)
 	admin, customer := creds[0], creds[2]
 	ctx := testenv.Browser(t)
-	step, cancel := context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(step, actions...); err != nil {
-			screenshot(t, ctx, "failure")
-			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
-	navigate := func(what, sel, want string) {
-		t.Helper()
-		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
-			t.Fatal(err)
-		}
-		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(step, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	j := newJourney(t, ctx, 120*time.Second)
+	step, must, navigate, text := j.step, j.must, j.navigate, j.text
 	signIn := func(email, password, code string, want string) {
 		t.Helper()
 		must("sign-in page", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")))

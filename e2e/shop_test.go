@@ -23,32 +23,8 @@ func TestBrowser_BuyAsVisitorThenCustomer(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/s/demo/")); err != nil {
 		t.Fatal(err)
 	}
-	step, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(step, actions...); err != nil {
-			screenshot(t, ctx, "failure")
-			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
-	// navigate clicks sel and waits until a new page, one that has want, has loaded.
-	navigate := func(what, sel, want string) {
-		t.Helper()
-		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
-			t.Fatal(err)
-		}
-		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(step, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	j := newJourney(t, ctx, 60*time.Second)
+	step, must, navigate, text := j.step, j.must, j.navigate, j.text
 
 	must("type search", chromedp.SendKeys(chromedp.CSS("#q"), "earl grey"))
 	navigate("search", ".search button", ".grid")
@@ -111,31 +87,8 @@ func TestBrowser_CheckoutAfterAPriceChange(t *testing.T) {
 	base, creds, _, a := startDemoApp(t)
 	customer := creds[2]
 	ctx := testenv.Browser(t)
-	step, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(step, actions...); err != nil {
-			screenshot(t, ctx, "failure")
-			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
-	navigate := func(what, sel, want string) {
-		t.Helper()
-		if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
-			t.Fatal(err)
-		}
-		must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(step, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	j := newJourney(t, ctx, 60*time.Second)
+	must, navigate, text := j.must, j.navigate, j.text
 	must("sign in", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), customer.Email), chromedp.SendKeys(chromedp.CSS("#password"), customer.Password))
 	navigate("sign in", "form button[type=submit]", "a.who")

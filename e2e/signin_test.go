@@ -109,6 +109,50 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// journey is a browser test's steps: each must finish within the journey's time, and a failing
+// one stops the test with its screenshot (SHOP_E2E_SCREENSHOTS) and the page's text.
+type journey struct {
+	t    *testing.T
+	ctx  context.Context // the browser's
+	step context.Context // the browser's, bounded by the journey's time
+}
+
+// newJourney bounds the steps taken in ctx's browser to d in all.
+func newJourney(t *testing.T, ctx context.Context, d time.Duration) *journey {
+	step, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return &journey{t: t, ctx: ctx, step: step}
+}
+
+// must runs actions, or fails the test saying what it was doing.
+func (j *journey) must(what string, actions ...chromedp.Action[chromedp.Void]) {
+	j.t.Helper()
+	if err := chromedp.Do(j.step, actions...); err != nil {
+		screenshot(j.t, j.ctx, "failure")
+		body, _ := chromedp.Run(j.ctx, chromedp.Text("body"))
+		j.t.Fatalf("%s: %v\npage: %s", what, err, body)
+	}
+}
+
+// navigate clicks sel and waits until a new page, one that has want, has loaded.
+func (j *journey) navigate(what, sel, want string) {
+	j.t.Helper()
+	if _, err := chromedp.Run(j.step, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`)); err != nil {
+		j.t.Fatal(err)
+	}
+	j.must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
+}
+
+// text is the visible text of sel.
+func (j *journey) text(sel string) string {
+	j.t.Helper()
+	s, err := chromedp.Run(j.step, chromedp.Text(sel))
+	if err != nil {
+		j.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
 func TestBrowser_SignInBrowseAndSignOut(t *testing.T) {
 	base, creds := startDemo(t)
 	ctx := testenv.Browser(t)
