@@ -377,10 +377,19 @@ func TestTransactions_BoundToTheirStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		reads := map[string]func(context.Context, *sqlstore.Tx) error{
-			"product by id":  func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ProductByID(ctx, b.ID, inB.ID); return err },
-			"product by sku": func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ProductBySKU(ctx, b.ID, "B-1"); return err },
-			"categories":     func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ListCategories(ctx, b.ID); return err },
-			"order":          func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.OrderByID(ctx, b.ID, shop.NewID()); return err },
+			"product by id": func(ctx context.Context, tx *sqlstore.Tx) error {
+				_, err := tx.ProductByID(ctx, b.ID, inB.ID)
+				return err
+			},
+			"product by sku": func(ctx context.Context, tx *sqlstore.Tx) error {
+				_, err := tx.ProductBySKU(ctx, b.ID, "B-1")
+				return err
+			},
+			"categories": func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.ListCategories(ctx, b.ID); return err },
+			"order": func(ctx context.Context, tx *sqlstore.Tx) error {
+				_, err := tx.OrderByID(ctx, b.ID, shop.NewID())
+				return err
+			},
 		}
 		for name, read := range reads {
 			err := db.View(ctx, a.ID, func(tx *sqlstore.Tx) error { return read(ctx, tx) })
