@@ -164,18 +164,31 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	list.Flags().StringVar(&listStore, "store", "", "store slug (required)")
 	_ = list.MarkFlagRequired("store")
 
-	// onUser makes a command that finds one user of a store by e-mail and acts on them.
-	onUser := func(use, short, done string, act func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error) *cobra.Command {
+	// onUser makes a command that finds one user of a store by e-mail and acts on them; with
+	// operator set, it takes --platform instead of --store and calls operator for a platform operator.
+	onUser := func(use, short, done string, act func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error,
+		operator ...func(ctx context.Context, a *app.App, email string) error) *cobra.Command {
 		var s, e string
+		var platform bool
 		cmd := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				if len(operator) > 0 && platform == (s != "") {
+					return errors.New("give either --store or --platform")
+				}
 				a, err := open(cmd.Context(), cfg)
 				if err != nil {
 					return err
 				}
 				defer func() { _ = a.Close() }()
 				ctx := cmd.Context()
+				if platform {
+					if err := operator[0](ctx, a, e); err != nil {
+						return describe(err)
+					}
+					_, _ = fmt.Fprintf(stdout, "operator %s %s\n", e, done)
+					return nil
+				}
 				st, err := a.Stores.BySlug(ctx, s)
 				if err != nil {
 					return describe(err)
@@ -191,10 +204,15 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 				return nil
 			},
 		}
-		cmd.Flags().StringVar(&s, "store", "", "store slug (required)")
 		cmd.Flags().StringVar(&e, "email", "", "e-mail address (required)")
-		_ = cmd.MarkFlagRequired("store")
 		_ = cmd.MarkFlagRequired("email")
+		if len(operator) > 0 {
+			cmd.Flags().StringVar(&s, "store", "", "store slug (or --platform)")
+			cmd.Flags().BoolVar(&platform, "platform", false, "a platform operator")
+			return cmd
+		}
+		cmd.Flags().StringVar(&s, "store", "", "store slug (required)")
+		_ = cmd.MarkFlagRequired("store")
 		return cmd
 	}
 	setActive := func(active bool) func(context.Context, *app.App, shop.StoreID, shop.User) error {
@@ -209,9 +227,12 @@ func userCmd(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 		onUser("unlock", "Lift a sign-in lock", "unlocked", func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error {
 			return a.Identity.UnlockUser(ctx, shop.System(), store, u.ID)
 		}),
-		onUser("reset-mfa", "Remove a user's second factor (lost device); staff enrol again at sign-in", "has no second factor now",
+		onUser("reset-mfa", "Remove a user's or an operator's second factor (lost device); staff and operators enrol again at sign-in", "has no second factor now",
 			func(ctx context.Context, a *app.App, store shop.StoreID, u shop.User) error {
 				return a.Identity.ResetUserMFA(ctx, shop.System(), store, u.ID)
+			}, func(ctx context.Context, a *app.App, email string) error {
+				_, err := a.Identity.ResetOperatorMFA(ctx, shop.System(), email)
+				return err
 			}))
 	return c
 }

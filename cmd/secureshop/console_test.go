@@ -514,4 +514,21 @@ func TestConsole_OperatorEnrolsTOTPThenRunsStores(t *testing.T) {
 	term.choose("Stores")
 	term.expect("demo")
 	term.quit()
+
+	// The authenticator is lost: the command line lifts the operator's second factor, and the next
+	// sign-in asks for a new one before anything opens.
+	if code, _, errOut := c.run("", "user", "reset-mfa", "--platform", "--store", "demo", "--email", "ops@example.com"); code == 0 || !strings.Contains(errOut, "either --store or --platform") {
+		t.Fatalf("reset-mfa with both --platform and --store: exit %d %s", code, errOut)
+	}
+	if code, _, _ := c.run("", "user", "reset-mfa", "--platform", "--email", "nobody@example.com"); code != 1 {
+		t.Fatal("reset-mfa of an unknown operator succeeded")
+	}
+	if out := c.ok("", "user", "reset-mfa", "--platform", "--email", "ops@example.com"); !strings.Contains(out, "operator ops@example.com has no second factor now") {
+		t.Fatalf("reset-mfa --platform: %q", out)
+	}
+	term = startConsole(t, "--server", srv.base, "--platform")
+	term.answer("E-mail: ", "ops@example.com")
+	term.secret("Password: ", "a long operator password")
+	term.expect("Your account needs two-factor sign-in before anything else opens.")
+	term.expect("otpauth://")
 }

@@ -345,6 +345,31 @@ func (s *Service) UnlockUser(ctx context.Context, actor shop.Principal, store sh
 	return nil
 }
 
+// ResetOperatorMFA removes a platform operator's second factor, for one who lost their device and
+// their recovery codes; their sessions end and they enrol again at their next sign-in. Only the
+// command line may do this (an operator cannot lift another's second factor over the web).
+func (s *Service) ResetOperatorMFA(ctx context.Context, actor shop.Principal, email string) (shop.User, error) {
+	if actor.Role != shop.RoleSystem {
+		return shop.User{}, shop.ErrForbidden
+	}
+	var u shop.User
+	err := s.db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) (err error) {
+		if u, err = tx.OperatorByEmail(ctx, email); err != nil {
+			return err
+		}
+		if err := tx.RemoveMFA(ctx, u.ID); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "operator.reset-mfa", TargetType: "user", TargetID: string(u.ID)})
+		return err
+	})
+	if err != nil {
+		return shop.User{}, err
+	}
+	_, err = s.sessions.DeleteUser(ctx, u.ID)
+	return u, err
+}
+
 // ResetUserMFA removes a member's second factor (admin), for one who lost their device; their
 // sessions end and staff must enrol again at their next sign-in.
 func (s *Service) ResetUserMFA(ctx context.Context, actor shop.Principal, store shop.StoreID, id shop.UserID) error {
