@@ -93,8 +93,26 @@ func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string)
 	return base, creds, e.Secret
 }
 
-// screenshot keeps a picture of the page in SHOP_E2E_SCREENSHOTS, when set, for people to look at.
+// screenshot looks at the page as a person would: it fails the test when the page is wider than
+// the window (a phone's, with SHOP_E2E_WINDOW=390x844, shows it as sideways scrolling), naming
+// what sticks out, and keeps a picture of it in SHOP_E2E_SCREENSHOTS, when set.
 func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if name != "failure" {
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const w = document.documentElement.clientWidth;
+			if (document.documentElement.scrollWidth <= w) return "";
+			const out = [];
+			for (const e of document.querySelectorAll("body *")) {
+				const r = e.getBoundingClientRect();
+				if (r.right > w + 1 && !(e.parentElement && e.parentElement.closest("table"))) out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " to " + Math.round(r.right) + "px");
+			}
+			return document.documentElement.scrollWidth + "px in a window of " + w + "px: " + out.slice(0, 6).join(", ");
+		})()`))
+		if err != nil || wide != "" {
+			t.Errorf("page %s is wider than the window: %s %v", name, wide, err)
+		}
+	}
 	dir := os.Getenv("SHOP_E2E_SCREENSHOTS")
 	if dir == "" {
 		return

@@ -52,5 +52,10 @@ func Browser(tb testing.TB) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		tb.Fatal(err)
 	}
+	// Headless Chromium keeps its window at least 500 pixels wide; the page's viewport is set
+	// to the size asked for, as a phone's would be.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(w), int64(h))); err != nil {
+		tb.Fatal(err)
+	}
 	return ctx
 }
