@@ -224,6 +224,10 @@ func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 		if len(declined.Items) != 1 || declined.Items[0].Status != "cancelled" {
 			t.Fatalf("orders after a decline: %s", a.body)
 		}
+		// The listing tells what was ordered and how its payment went, as the order's own page does.
+		if !strings.Contains(string(a.body), `"quantity":2`) || !strings.Contains(string(a.body), `"state":"failed"`) {
+			t.Fatalf("the listing hides the order's lines or its payment: %s", a.body)
+		}
 		a = s.call("GET", "/api/v1/stores/idem/orders/"+declined.Items[0].ID, tok, nil)
 		if !strings.Contains(string(a.body), `"paid":{"amount":0`) || !strings.Contains(string(a.body), `"state":"failed"`) ||
 			!strings.Contains(string(a.body), `"note":"payment declined"`) {

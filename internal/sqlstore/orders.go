@@ -29,13 +29,13 @@ type Order struct {
 
 	Lines    []OrderLine
 	History  []OrderEvent
-	Payments []Payment // OrderByID only
+	Payments []Payment
 }
 
 // Refundable is what may still be refunded: paid, less what was refunded or is being refunded.
 func (o Order) Refundable() int64 { return o.PaidAmount - o.RefundedAmount - o.RefundPending }
 
-// Charge returns the order's charge: the succeeded one, else the newest attempt (OrderByID only).
+// Charge returns the order's charge: the succeeded one, else the newest attempt.
 func (o Order) Charge() (Payment, bool) {
 	var found Payment
 	ok := false
@@ -207,24 +207,11 @@ func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Ord
 	if err != nil {
 		return Order{}, notFound(err, "Order")
 	}
-	lines, err := tx.query(ctx, `SELECT l.id, l.product_id, l.sku, l.name, l.unit_price, l.quantity, l.line_total,
-		COALESCE((SELECT SUM(r.quantity) FROM order_returns r WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)
-		FROM order_lines l WHERE l.store_id = ? AND l.order_id = ? ORDER BY l.sku, l.id`, store, id)
-	if err != nil {
+	orders := []Order{o}
+	if err := tx.linesAndPayments(ctx, store, orders); err != nil {
 		return Order{}, err
 	}
-	for lines.Next() {
-		var l OrderLine
-		if err := lines.Scan(&l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal, &l.Returned); err != nil {
-			_ = lines.Close()
-			return Order{}, err
-		}
-		o.Lines = append(o.Lines, l)
-	}
-	_ = lines.Close()
-	if o.Payments, err = tx.payments(ctx, store, id); err != nil {
-		return Order{}, err
-	}
+	o = orders[0]
 	hist, err := tx.query(ctx, `SELECT from_status, to_status, actor_id, actor_role, note, created_at FROM order_history
 		WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, id)
 	if err != nil {
@@ -291,11 +278,57 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter)
 		}
 		page.Orders = append(page.Orders, o)
 	}
+	if err := rows.Err(); err != nil {
+		return OrderPage{}, err
+	}
+	_ = rows.Close()
 	if len(page.Orders) > f.Limit {
 		page.Orders = page.Orders[:f.Limit]
 		page.NextCursor = page.Orders[f.Limit-1].ID
 	}
-	return page, rows.Err()
+	return page, tx.linesAndPayments(ctx, store, page.Orders)
+}
+
+// linesAndPayments reads the lines (with what came back of each) and the payments of orders, in
+// one statement each whatever their number.
+func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders []Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	ids := make([]string, len(orders))
+	at := make(map[string]int, len(orders))
+	for i, o := range orders {
+		ids[i], at[o.ID] = o.ID, i
+	}
+	rows, err := tx.query(ctx, `SELECT l.order_id, l.id, l.product_id, l.sku, l.name, l.unit_price, l.quantity, l.line_total,
+		COALESCE((SELECT SUM(r.quantity) FROM order_returns r WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)
+		FROM order_lines l WHERE l.store_id = ? AND l.order_id IN (`+placeholders(len(ids))+`) ORDER BY l.sku, l.id`, idArgs(store, ids)...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var orderID string
+		var l OrderLine
+		if err := rows.Scan(&orderID, &l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal, &l.Returned); err != nil {
+			return err
+		}
+		if i, ok := at[orderID]; ok {
+			orders[i].Lines = append(orders[i].Lines, l)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_ = rows.Close()
+	payments, err := tx.payments(ctx, store, ids)
+	if err != nil {
+		return err
+	}
+	for i := range orders {
+		orders[i].Payments = payments[orders[i].ID]
+	}
+	return nil
 }
 
 // OrderForUpdate is OrderByID for a transaction that changes the order's money or stock: on

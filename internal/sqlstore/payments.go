@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"strings"
 	"context"
 	"errors"
 	"time"
@@ -89,22 +90,38 @@ func scanPayment(scan func(...any) error) (Payment, error) {
 	return p, err
 }
 
-// payments lists an order's payments, oldest first.
-func (tx *Tx) payments(ctx context.Context, store shop.StoreID, orderID string) ([]Payment, error) {
-	rows, err := tx.query(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, orderID)
+// payments lists the payments of the orders ids, oldest first, by order.
+func (tx *Tx) payments(ctx context.Context, store shop.StoreID, ids []string) (map[string][]Payment, error) {
+	rows, err := tx.query(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`)
+		ORDER BY created_at, id`, idArgs(store, ids)...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []Payment
+	out := map[string][]Payment{}
 	for rows.Next() {
 		p, err := scanPayment(rows.Scan)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		out[p.OrderID] = append(out[p.OrderID], p)
 	}
 	return out, rows.Err()
+}
+
+// placeholders is n comma-separated placeholders, for an IN list.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// idArgs are a statement's arguments: the store, then ids.
+func idArgs(store shop.StoreID, ids []string) []any {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, store)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
 }
 
 // PaymentByID returns one payment of an order.
