@@ -95,4 +95,19 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 		t.Fatalf("report totals gross %s refunds %s net %s", g, r, n)
 	}
 	screenshot(t, ctx, "report")
+	navigate("orders", `nav.tabs a[href="/s/demo/admin/orders"]`, "main table")
+	if got := text("main table"); !strings.Contains(got, "partially refunded") && !strings.Contains(got, "partially_refunded") {
+		t.Fatalf("the orders list: %q", got)
+	}
+	screenshot(t, ctx, "admin-orders")
+	navigate("users", `nav.tabs a[href="/s/demo/admin/users"]`, "main table")
+	if got := text("main table"); !strings.Contains(got, customer.Email) {
+		t.Fatalf("the users list: %q", got)
+	}
+	screenshot(t, ctx, "admin-users")
+	navigate("audit log", `nav.tabs a[href="/s/demo/admin/audit"]`, "main table")
+	if got := text("main table"); !strings.Contains(got, "refund") {
+		t.Fatalf("the audit log: %q", got)
+	}
+	screenshot(t, ctx, "admin-audit")
 }

@@ -93,25 +93,12 @@ func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string)
 	return base, creds, e.Secret
 }
 
-// screenshot looks at the page as a person would: it fails the test when the page is wider than
-// the window (a phone's, with SHOP_E2E_WINDOW=390x844, shows it as sideways scrolling), naming
-// what sticks out, and keeps a picture of it in SHOP_E2E_SCREENSHOTS, when set.
+// screenshot looks at the page as a person would — it must fit the window (fitsWindow) — and keeps
+// a picture of it in SHOP_E2E_SCREENSHOTS, when set.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	if name != "failure" {
-		wide, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-			const w = document.documentElement.clientWidth;
-			if (document.documentElement.scrollWidth <= w) return "";
-			const out = [];
-			for (const e of document.querySelectorAll("body *")) {
-				const r = e.getBoundingClientRect();
-				if (r.right > w + 1 && !(e.parentElement && e.parentElement.closest("table"))) out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " to " + Math.round(r.right) + "px");
-			}
-			return document.documentElement.scrollWidth + "px in a window of " + w + "px: " + out.slice(0, 6).join(", ");
-		})()`))
-		if err != nil || wide != "" {
-			t.Errorf("page %s is wider than the window: %s %v", name, wide, err)
-		}
+		fitsWindow(t, ctx, name)
 	}
 	dir := os.Getenv("SHOP_E2E_SCREENSHOTS")
 	if dir == "" {
@@ -124,6 +111,26 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		// Reported, not fatal: a failing step's own message must not be lost behind its picture.
 		t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
+// fitsWindow fails the test when the page is wider than the window (on a phone, with
+// SHOP_E2E_WINDOW=390x844, a page that must be scrolled sideways), naming what sticks out. A wide
+// table may scroll inside its own box.
+func fitsWindow(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const w = document.documentElement.clientWidth;
+		if (document.documentElement.scrollWidth <= w) return "";
+		const out = [];
+		for (const e of document.querySelectorAll("body *")) {
+			const r = e.getBoundingClientRect();
+			if (r.right > w + 1 && !(e.parentElement && e.parentElement.closest("table"))) out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + " to " + Math.round(r.right) + "px");
+		}
+		return document.documentElement.scrollWidth + "px in a window of " + w + "px: " + out.slice(0, 6).join(", ");
+	})()`))
+	if err != nil || wide != "" {
+		t.Errorf("%s: the page is wider than the window: %s %v", page, wide, err)
 	}
 }
 
@@ -159,6 +166,7 @@ func (j *journey) navigate(what, sel, want string) {
 		j.t.Fatal(err)
 	}
 	j.must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
+	fitsWindow(j.t, j.ctx, "after "+what)
 }
 
 // text is the visible text of sel.
