@@ -1,9 +1,9 @@
 package sqlstore
 
 import (
-	"strings"
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"secureshop/internal/shop"
