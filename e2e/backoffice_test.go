@@ -65,9 +65,24 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // a later step: the first code is spent
 	signIn(admin.Email, admin.Password, code, "a.who")
 	must("order in the back office", chromedp.Navigate(base+"/s/demo/admin/orders/"+orderID), chromedp.WaitVisible(chromedp.CSS("#amount")))
-	must("refund half, one lamp back on the shelf", chromedp.SendKeys(chromedp.CSS("#amount"), "40.00"),
+	// More than was paid: the form comes back with what was typed and the message at the amount.
+	must("refund too much", chromedp.SendKeys(chromedp.CSS("#amount"), "500.00"),
 		chromedp.SendKeys(chromedp.CSS("#refund-reason"), "one lamp arrived broken"),
 		chromedp.SetValue(chromedp.CSS(`input[name^="restock-"]`), "1"))
+	navigate("refund too much", "#refund", "#amount-error")
+	if got := text("#amount-error"); !strings.Contains(got, "£80.00") {
+		t.Fatalf("the over-refund's message at the amount: %q", got)
+	}
+	for sel, want := range map[string]string{"#amount": "500.00", "#refund-reason": "one lamp arrived broken", `input[name^="restock-"]`: "1"} {
+		if got, _ := chromedp.Run(step, chromedp.Value(chromedp.CSS(sel))); got != want {
+			t.Fatalf("the refused form lost %s: %q, want %q", sel, got, want)
+		}
+	}
+	if got := text("#refunded"); got != "£0.00" {
+		t.Fatalf("a refused refund refunded %s", got)
+	}
+	screenshot(t, ctx, "admin-refund-refused")
+	must("refund half, one lamp back on the shelf", chromedp.Clear(chromedp.CSS("#amount")), chromedp.SendKeys(chromedp.CSS("#amount"), "40.00"))
 	navigate("refund", "#refund", "#order-status")
 	if got := text("#order-status"); got != "partially refunded" || text("#refunded") != "£40.00" {
 		t.Fatalf("after the refund: %q, refunded %q", got, text("#refunded"))

@@ -34,6 +34,10 @@ type adminState struct {
 	Import    *catalog.ImportReport
 	Filter    map[string]string
 	Can       map[string]bool
+	// A refused form shown again: what was typed in it, by field name, and the message for each
+	// field that was wrong, shown beside it.
+	Form  map[string]string
+	Wrong map[string]string
 }
 
 func (s *Server) admin(r *http.Request, a *adminState) pageData {
@@ -270,7 +274,7 @@ func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
 		a, ok := shop.ParseAmount(info.store.Currency, v)
 		if !ok {
-			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as " + shop.M(1250, info.store.Currency).Decimal()}))
+			return s.refundAgain(w, r, req, shop.Invalid(shop.FieldError{Field: "amount", Message: "must be an amount such as " + shop.M(1250, info.store.Currency).Decimal()}))
 		}
 		req.Amount = &shop.Money{Amount: a, Currency: info.store.Currency}
 	}
@@ -281,14 +285,59 @@ func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(vs[0]))
 		if err != nil || n < 0 {
-			return s.adminFail(w, r, shop.Invalid(shop.FieldError{Field: name, Message: "must be a whole number of units"}))
+			return s.refundAgain(w, r, req, shop.Invalid(shop.FieldError{Field: name, Message: "must be a whole number of units"}))
 		}
 		req.Restock = append(req.Restock, orders.Return{LineID: line, Quantity: n})
 	}
 	if _, _, err := s.orders.Refund(r.Context(), info.principal, info.store.ID, r.PathValue("id"), req); err != nil {
-		return s.adminFail(w, r, err)
+		return s.refundAgain(w, r, req, err)
 	}
 	return back(w, r, "/orders/"+r.PathValue("id"))
+}
+
+// refundAgain answers a refused refund with the order's page again: the form keeps what was
+// typed, each wrong field has its message beside it, and the refusal is said at the top.
+func (s *Server) refundAgain(w http.ResponseWriter, r *http.Request, req orders.RefundRequest, err error) error {
+	e := shop.AsError(err)
+	if e == nil || e.Kind == shop.KindInternal || e.Kind == shop.KindNotFound || e.Kind == shop.KindUnauthenticated {
+		return err
+	}
+	info := infoOf(r)
+	o, gerr := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	if gerr != nil {
+		return s.adminFail(w, r, err)
+	}
+	v := viewOrder(o)
+	a := &adminState{Order: &v, Form: map[string]string{}, Wrong: map[string]string{}}
+	for name, vs := range r.PostForm {
+		if name != "csrf" && name != idempotencyField && len(vs) == 1 {
+			a.Form[name] = vs[0]
+		}
+	}
+	for _, f := range e.Fields {
+		a.Wrong[refundFormField(f.Field, req)] = f.Message
+	}
+	status, _, _ := statusOf(err)
+	d := s.admin(r, a)
+	d.Flash, d.Alert = "Nothing was refunded: "+e.Message, true
+	if e.Kind == shop.KindInvalid && len(e.Fields) > 0 {
+		d.Flash = "Nothing was refunded: see the fields marked below."
+	}
+	s.renderStatus(w, r, status, "admin_order", d)
+	return nil
+}
+
+// refundFormField names the form's field for a field of a refused refund request:
+// "amount.amount" is the amount, "restock[i].quantity" the line's restock field.
+func refundFormField(field string, req orders.RefundRequest) string {
+	if strings.HasPrefix(field, "amount") {
+		return "amount"
+	}
+	var i int
+	if _, err := fmt.Sscanf(field, "restock[%d]", &i); err == nil && i >= 0 && i < len(req.Restock) {
+		return "restock-" + req.Restock[i].LineID
+	}
+	return field
 }
 
 func (s *Server) pageAdminUsers(w http.ResponseWriter, r *http.Request) error {
