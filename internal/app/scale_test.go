@@ -139,6 +139,37 @@ func TestRedisDown_SignInFailsClosedAndRecovers(t *testing.T) {
 	s.login("outage", "customer@example.com")
 }
 
+// TestRedisDown_PublicReadsStayRateLimited: while the shared limits (Redis) do not answer, the
+// public reads keep answering — and keep their per-address limit, counted by the instance itself,
+// for the API and the pages apart. Without that fallback they would either fail or go unlimited.
+func TestRedisDown_PublicReadsStayRateLimited(t *testing.T) {
+	rds := testenv.RedisURL(t)
+	const limit = 10
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.Redis = rds; c.APIRequestsPerMinute = limit })
+	s.store("limited")
+	testenv.StopRedis(t)
+	defer testenv.StartRedis(t)
+	for name, call := range map[string]func() answer{
+		"the catalogue over the API": func() answer { return s.call("GET", "/api/v1/stores/limited/products", "", nil) },
+		"the storefront":             func() answer { return s.call("GET", "/s/limited/", "", nil, "Accept", "text/html") },
+	} {
+		answered := 0
+		for range limit {
+			if call().status == http.StatusOK {
+				answered++
+			}
+		}
+		if answered != limit {
+			t.Errorf("%s with Redis down: %d of %d answered within the limit", name, answered, limit)
+		}
+		a := call()
+		expectStatus(t, name+" beyond the limit with Redis down", a, http.StatusTooManyRequests)
+		if a.header.Get("Retry-After") == "" {
+			t.Errorf("%s: 429 without Retry-After", name)
+		}
+	}
+}
+
 func TestMetrics_CountRequestsFailuresAndOrders(t *testing.T) {
 	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) { c.MetricsToken = "metrics-secret" })
 	s.store("metrics")

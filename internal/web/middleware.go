@@ -182,14 +182,20 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		key, now := kind+infoOf(r).ip, time.Now()
-		ok, retry, err := s.cfg.Limits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
-		if err != nil {
-			if !s.sharedDown.Swap(true) {
+		var ok bool
+		var retry time.Duration
+		var err error
+		// While the shared limits are down, one request a second asks them again; the others count
+		// here at once instead of each waiting for Redis's client to give up.
+		if down := s.sharedDownAt.Load(); down != 0 && now.Sub(time.Unix(0, down)) < time.Second {
+			ok, retry, err = s.local.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
+		} else if ok, retry, err = s.cfg.Limits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now); err != nil {
+			if s.sharedDownAt.Swap(now.UnixNano()) == 0 {
 				s.log.WarnContext(r.Context(), "the shared rate limits do not answer: counting in this instance meanwhile", "err", err)
 			}
 			ok, retry, err = s.local.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
-		} else if s.sharedDown.Load() {
-			s.sharedDown.Store(false)
+		} else if down != 0 {
+			s.sharedDownAt.Store(0)
 		}
 		if err != nil {
 			s.fail(w, r, &shop.Error{Kind: shop.KindUnavailable, Message: "The service is busy; try again shortly.", Err: err})

@@ -48,24 +48,24 @@ type RateLimiter interface {
 
 // Server holds what the handlers need.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	db          *sqlstore.DB
-	id          *identity.Service
-	stores      *tenancy.Service
-	catalog     *catalog.Service
-	storefronts *memo.Cache[template.HTML] // storefront page contents by listing, see pageStore
-	listings    *memo.Cache[[]byte]        // listings encoded as JSON, see apiProducts
-	audit       *auditlog.Service
-	orders      *orders.Service
-	reports     *reports.Service
-	checks      []func(context.Context) error
-	keyHash     func(string) string
-	pages       map[string]*template.Template
-	routes      []Route
-	mux         *http.ServeMux
-	local       *kv.MemoryLimits // this instance's own count, while the shared limits do not answer
-	sharedDown  atomic.Bool
+	cfg          Config
+	log          *slog.Logger
+	db           *sqlstore.DB
+	id           *identity.Service
+	stores       *tenancy.Service
+	catalog      *catalog.Service
+	storefronts  *memo.Cache[template.HTML] // storefront page contents by listing, see pageStore
+	listings     *memo.Cache[[]byte]        // listings encoded as JSON, see apiProducts
+	audit        *auditlog.Service
+	orders       *orders.Service
+	reports      *reports.Service
+	checks       []func(context.Context) error
+	keyHash      func(string) string
+	pages        map[string]*template.Template
+	routes       []Route
+	mux          *http.ServeMux
+	local        *kv.MemoryLimits // this instance's own count, while the shared limits do not answer
+	sharedDownAt atomic.Int64     // when the shared limits last failed to answer (Unix nanoseconds); 0 while they answer
 }
 
 // Deps are the services the web layer calls.
