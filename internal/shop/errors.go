@@ -27,6 +27,10 @@ const (
 	KindPaymentRequired Kind = "payment-required" // 402: the card was declined
 )
 
+// CodeStorageFull is the problem of a write refused for want of room (a full disk): a 503 with
+// Retry-After, and /readyz says the database is unwritable.
+const CodeStorageFull = "storage-full"
+
 // FieldError names one invalid input field.
 type FieldError struct {
 	Field   string `json:"field"`
@@ -39,7 +43,7 @@ type Error struct {
 	Message    string
 	Fields     []FieldError
 	Code       string        // optional machine-readable problem type suffix, e.g. "mfa-enrollment-required"
-	RetryAfter time.Duration // for KindRateLimited
+	RetryAfter time.Duration // sent as Retry-After: a limit, a full disk, a key still at work
 	Err        error
 }
 

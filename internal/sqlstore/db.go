@@ -564,7 +564,7 @@ var ErrUnavailable = &shop.Error{Kind: shop.KindUnavailable, Message: "The shop'
 
 // ErrStorageFull answers a write the database refused for want of room (a full disk, SQLite's
 // SQLITE_FULL or PostgreSQL's 53100): a 503 with Retry-After, nothing written, never a 500.
-var ErrStorageFull = &shop.Error{Kind: shop.KindUnavailable, Code: "storage-full", RetryAfter: 30 * time.Second,
+var ErrStorageFull = &shop.Error{Kind: shop.KindUnavailable, Code: shop.CodeStorageFull, RetryAfter: 30 * time.Second,
 	Message: "The shop cannot store anything right now: its disk is full. Nothing was changed; try again later."}
 
 // unreachable reports whether err means the database cannot be reached (down, restarting, or the

@@ -1,15 +1,12 @@
 package web
 
 import (
-	"errors"
-
 	"context"
 	"net/http"
 	"time"
 
-	"secureshop/internal/sqlstore"
-
 	"secureshop/internal/access"
+	"secureshop/internal/shop"
 )
 
 // routeTable is every route the shop serves, in one place, with who may call it. A route without
@@ -163,7 +160,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Ready(ctx); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
 		body := map[string]string{"status": "unavailable"}
-		if errors.Is(err, sqlstore.ErrStorageFull) {
+		if e := shop.AsError(err); e != nil && e.Code == shop.CodeStorageFull {
 			body["database"] = "unwritable"
 		}
 		return writeJSON(w, http.StatusServiceUnavailable, body)
