@@ -60,10 +60,20 @@ func back(w http.ResponseWriter, r *http.Request, path string) error {
 	return nil
 }
 
-// adminFail shows a form's error on a plain message page with the right status.
-func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) error {
+// formError is err when a back-office form can answer it in place (the person can put it right);
+// nil for what the ordinary error pages answer: a fault, a page not found, a session that ended.
+func formError(err error) *shop.Error {
 	e := shop.AsError(err)
 	if e == nil || e.Kind == shop.KindInternal || e.Kind == shop.KindNotFound || e.Kind == shop.KindUnauthenticated {
+		return nil
+	}
+	return e
+}
+
+// adminFail shows a form's error on a plain message page with the right status.
+func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) error {
+	e := formError(err)
+	if e == nil {
 		return err
 	}
 	status, _, _ := statusOf(err)
@@ -298,8 +308,8 @@ func (s *Server) pageAdminRefund(w http.ResponseWriter, r *http.Request) error {
 // refundAgain answers a refused refund with the order's page again: the form keeps what was
 // typed, each wrong field has its message beside it, and the refusal is said at the top.
 func (s *Server) refundAgain(w http.ResponseWriter, r *http.Request, req orders.RefundRequest, err error) error {
-	e := shop.AsError(err)
-	if e == nil || e.Kind == shop.KindInternal || e.Kind == shop.KindNotFound || e.Kind == shop.KindUnauthenticated {
+	e := formError(err)
+	if e == nil {
 		return err
 	}
 	info := infoOf(r)
