@@ -48,7 +48,7 @@ func (src source) key() string {
 // valid for the account signs the attempt in as that device.
 func (s *Service) sourceOf(store shop.StoreID, email string, meta Meta) source {
 	src := source{account: acctKey(store, email)}
-	for _, t := range meta.Devices {
+	for _, t := range meta.Devices[:min(len(meta.Devices), MaxDeviceTokens)] { // a cookie may hold more; none is ours beyond those
 		if nonce, ok := s.verifyDevice(src.account, t); ok {
 			src.device = nonce
 			break
