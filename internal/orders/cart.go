@@ -50,12 +50,15 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 	return cartOf(lines), nil
 }
 
-// cartOf prices cart lines as the catalogue has them now.
+// lineTotal is what quantity units cost at unitPrice, in minor units: the one place a line is priced.
+func lineTotal(unitPrice int64, quantity int) int64 { return unitPrice * int64(quantity) }
+
+// cartOf prices cart lines as the catalogue has them now — a customer's cart and a visitor's alike.
 func cartOf(lines []sqlstore.CartLine) Cart {
 	var c Cart
 	for _, l := range lines {
 		cl := CartLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount, Quantity: l.Quantity,
-			LineTotal: l.PriceAmount * int64(l.Quantity), Available: l.Status == "active" && l.Stock >= l.Quantity, Stock: l.Stock}
+			LineTotal: lineTotal(l.PriceAmount, l.Quantity), Available: l.Status == "active" && l.Stock >= l.Quantity, Stock: l.Stock}
 		if l.PriceChanged() {
 			cl.PreviousPrice = l.Accepted
 		}

@@ -120,7 +120,7 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 			}
 			// Prices come from the catalogue, never from the client.
 			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
-				Quantity: l.Quantity, LineTotal: l.PriceAmount * int64(l.Quantity)}
+				Quantity: l.Quantity, LineTotal: lineTotal(l.PriceAmount, l.Quantity)}
 			o.Lines = append(o.Lines, line)
 			o.TotalAmount += line.LineTotal
 		}

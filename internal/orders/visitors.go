@@ -54,7 +54,7 @@ func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, token str
 	if err != nil {
 		return Cart{}, err
 	}
-	var c Cart
+	var lines []sqlstore.CartLine
 	err = s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
 		for id, q := range items {
 			p, err := tx.ProductByID(ctx, store, id)
@@ -64,13 +64,12 @@ func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, token str
 			if err != nil {
 				return err
 			}
-			l := CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, UnitPrice: p.PriceAmount, Quantity: q,
-				LineTotal: p.PriceAmount * int64(q), Available: p.Stock >= q, Stock: p.Stock}
-			c.Lines = append(c.Lines, l)
-			c.Total += l.LineTotal
+			lines = append(lines, sqlstore.CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, PriceAmount: p.PriceAmount,
+				Quantity: q, Stock: p.Stock, Status: p.Status})
 		}
 		return nil
 	})
+	c := cartOf(lines) // priced as a customer's cart is
 	sort.Slice(c.Lines, func(i, j int) bool { return c.Lines[i].Name < c.Lines[j].Name })
 	return c, err
 }
