@@ -236,7 +236,9 @@ func (s *testShop) call(method, path, token string, body any, hdr ...string) ans
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return answer{resp.StatusCode, resp.Header, b}
+	a := answer{resp.StatusCode, resp.Header, b}
+	checkContract(s.t, req, a)
+	return a
 }
 
 // login signs in over the API and returns the token pair.
