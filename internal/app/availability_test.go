@@ -12,7 +12,6 @@ import (
 
 	"secureshop/internal/app"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 	"secureshop/internal/testenv"
 )
 
@@ -107,18 +106,8 @@ func TestLockout_TheOwnersBrowserKeepsSigningIn(t *testing.T) {
 // would close it), a correct password gets 503, no session and no token; once the log takes
 // records again, the same sign-in succeeds.
 func TestSignIn_RefusedWhenItsAuditRecordCannotBeWritten(t *testing.T) {
-	ownerURL := testenv.PostgresURL(t)
+	s, ownerURL, appURL := startShopAsAppRole(t)
 	ctx := context.Background()
-	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_ = owner.Close()
-	appURL := testenv.AppRole(t, ownerURL)
-	s := startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL })
 	s.store("audited")
 	role, _ := url.Parse(appURL)
 	raw := testenv.RawDB(t, ownerURL)

@@ -22,6 +22,7 @@ import (
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 	"secureshop/internal/testenv"
 )
@@ -85,6 +86,25 @@ func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
 		_ = a.Close()
 	})
 	return &testShop{t: t, app: a, base: "http://" + ln.Addr().String(), secret: secret}
+}
+
+// startShopAsAppRole serves the shop over a scratch PostgreSQL database migrated by its owner and
+// used by the shop as an unprivileged role (no BYPASSRLS, owning no table), as production runs it.
+// It returns the shop and both connection URLs.
+func startShopAsAppRole(t *testing.T) (*testShop, string, string) {
+	t.Helper()
+	ownerURL := testenv.PostgresURL(t)
+	ctx := context.Background()
+	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = owner.Close()
+	appURL := testenv.AppRole(t, ownerURL)
+	return startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL }), ownerURL, appURL
 }
 
 // store creates a store (pricing in GBP) with an admin, a clerk and a customer, all with testPassword.

@@ -4,27 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"secureshop/internal/app"
-	"secureshop/internal/sqlstore"
-	"secureshop/internal/testenv"
 )
 
 // TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole runs the main flows with the shop connected
 // as a role without BYPASSRLS that owns no table, so every query meets the row-level policies.
 func TestRowLevelSecurity_TheShopRunsAsAnUnprivilegedRole(t *testing.T) {
-	ownerURL := testenv.PostgresURL(t)
+	s, _, _ := startShopAsAppRole(t)
 	ctx := context.Background()
-	owner, err := sqlstore.Open(ctx, ownerURL, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_ = owner.Close()
-	appURL := testenv.AppRole(t, ownerURL)
-	s := startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL })
 	s.store("rls")
 	s.store("rls-other")
 	p := s.newProduct("rls", "R-1", 700, 5)
