@@ -559,9 +559,7 @@ func TestRefunds_PartialThenTheRest(t *testing.T) {
 		s.store("ret")
 		p := s.newProduct("ret", "RET-1", 1250, 5)
 		buyer := s.customer("ret", "buyer@example.com").AccessToken
-		expectStatus(t, "add", s.call("PUT", "/api/v1/stores/ret/cart/items/"+p.ID, buyer, `{"quantity":2}`), http.StatusOK)
-		a := s.call("POST", "/api/v1/stores/ret/checkout", buyer, goodCard, "Idempotency-Key", testenv.RandomName("k"))
-		expectStatus(t, "checkout", a, http.StatusCreated)
+		a := s.buy("ret", buyer, p.ID, 2)
 		var o struct {
 			ID       string
 			Status   string

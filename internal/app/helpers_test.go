@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -105,6 +106,16 @@ func startShopAsAppRole(t *testing.T) (*testShop, string, string) {
 	_ = owner.Close()
 	appURL := testenv.AppRole(t, ownerURL)
 	return startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL }), ownerURL, appURL
+}
+
+// buy puts quantity of a product in the customer's cart and checks out with the test card and a
+// new Idempotency-Key; it returns the checkout's answer, which must be 201.
+func (s *testShop) buy(slug, token, productID string, quantity int) answer {
+	s.t.Helper()
+	expectStatus(s.t, "cart", s.call("PUT", "/api/v1/stores/"+slug+"/cart/items/"+productID, token, fmt.Sprintf(`{"quantity":%d}`, quantity)), http.StatusOK)
+	a := s.call("POST", "/api/v1/stores/"+slug+"/checkout", token, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	expectStatus(s.t, "checkout", a, http.StatusCreated)
+	return a
 }
 
 // store creates a store (pricing in GBP) with an admin, a clerk and a customer, all with testPassword.

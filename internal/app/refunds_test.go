@@ -39,9 +39,7 @@ func TestCancel_APaidOrderIsRefundedAndSaysSo(t *testing.T) {
 		s.store("cancel")
 		p := s.newProduct("cancel", "C-1", 1000, 5)
 		tok := s.login("cancel", "customer@example.com").AccessToken
-		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/cancel/cart/items/"+p.ID, tok, `{"quantity":3}`), http.StatusOK)
-		a := s.call("POST", "/api/v1/stores/cancel/checkout", tok, goodCard, "Idempotency-Key", "c-1")
-		expectStatus(t, "checkout", a, http.StatusCreated)
+		a := s.buy("cancel", tok, p.ID, 3)
 		var o refundOrderJSON
 		a.json(t, &o)
 		a = s.call("POST", "/api/v1/stores/cancel/orders/"+o.ID+"/cancel", tok, nil, "Idempotency-Key", "cancel-1")
@@ -80,8 +78,7 @@ func TestRefund_OverTheAPI(t *testing.T) {
 		s.store("ret2")
 		p := s.newProduct("ret2", "R-1", 500, 10)
 		tok := s.login("ret2", "customer@example.com").AccessToken
-		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/ret2/cart/items/"+p.ID, tok, `{"quantity":3}`), http.StatusOK)
-		a := s.call("POST", "/api/v1/stores/ret2/checkout", tok, goodCard, "Idempotency-Key", "r-1")
+		a := s.buy("ret2", tok, p.ID, 3)
 		var o refundOrderJSON
 		a.json(t, &o)
 		admin := s.login("ret2", "admin@example.com").AccessToken
