@@ -10,7 +10,6 @@ import (
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 )
 
@@ -73,14 +72,14 @@ func DemoCatalog(n int) []catalog.Seed {
 	}
 	var seeds []catalog.Seed
 	for gi, g := range groups {
-		sd := catalog.Seed{Category: sqlstore.Category{Slug: g.slug, Name: g.name}}
+		sd := catalog.Seed{Category: shop.Category{Slug: g.slug, Name: g.name}}
 		perGroup := max(8, (n+len(groups)-1)/len(groups))
 		for i := range perGroup {
 			name := g.items[i%len(g.items)]
 			if i >= len(g.items) {
 				name = fmt.Sprintf("%s No. %d", name, i/len(g.items)+1)
 			}
-			sd.Products = append(sd.Products, sqlstore.Product{
+			sd.Products = append(sd.Products, shop.Product{
 				SKU:         fmt.Sprintf("%s-%04d", strings.ToUpper(g.slug[:3]), i+1),
 				Name:        name,
 				Description: fmt.Sprintf("%s from our %s range, chosen for everyday use.", name, strings.ToLower(g.name)),

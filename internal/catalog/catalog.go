@@ -21,9 +21,9 @@ import (
 // Service reads and changes catalogues.
 type Service struct {
 	db         *sqlstore.DB
-	pages      *memo.Cache[sqlstore.ProductPage]
-	categories *memo.Cache[[]sqlstore.Category]
-	products   *memo.Cache[sqlstore.Product]
+	pages      *memo.Cache[shop.ProductPage]
+	categories *memo.Cache[[]shop.Category]
+	products   *memo.Cache[shop.Product]
 }
 
 // Listings are the hottest reads of a shop: every visitor's first page is the same query. A
@@ -38,9 +38,9 @@ const (
 
 // New returns the catalogue service.
 func New(db *sqlstore.DB) *Service {
-	return &Service{db: db, pages: memo.New[sqlstore.ProductPage](ListingTTL, maxListings),
-		categories: memo.New[[]sqlstore.Category](ListingTTL, maxListings),
-		products:   memo.New[sqlstore.Product](ListingTTL, maxProducts)}
+	return &Service{db: db, pages: memo.New[shop.ProductPage](ListingTTL, maxListings),
+		categories: memo.New[[]shop.Category](ListingTTL, maxListings),
+		products:   memo.New[shop.Product](ListingTTL, maxProducts)}
 }
 
 // Generation is the store's catalogue generation (see sqlstore.DB.CatalogGeneration), for caches
@@ -63,7 +63,7 @@ type Query struct {
 
 // Products lists a store's active products, kept while the catalogue is unchanged (at most
 // ListingTTL). The catalogue is public.
-func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
+func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (shop.ProductPage, error) {
 	key, gen, now := q.Key(store), s.db.CatalogGeneration(store), time.Now()
 	if page, ok := s.pages.Get(key, gen, now); ok {
 		return page, nil
@@ -79,13 +79,13 @@ func (s *Service) Products(ctx context.Context, store shop.StoreID, q Query) (sq
 // for callers that keep what they make of a listing themselves (its JSON, the storefront's page),
 // so that their copy is never made from one that was itself already kept for a while — a change
 // made by another server then shows within the bound memo promises, not twice it.
-func (s *Service) ReadProducts(ctx context.Context, store shop.StoreID, q Query) (sqlstore.ProductPage, error) {
+func (s *Service) ReadProducts(ctx context.Context, store shop.StoreID, q Query) (shop.ProductPage, error) {
 	if utf8.RuneCountInString(q.Text) > 200 {
-		return sqlstore.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
+		return shop.ProductPage{}, shop.Invalid(shop.FieldError{Field: "q", Message: "must be at most 200 characters"})
 	}
-	var page sqlstore.ProductPage
+	var page shop.ProductPage
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		f := sqlstore.ProductFilter{Query: q.Text, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit}
+		f := shop.ProductFilter{Query: q.Text, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit}
 		if q.Category != "" {
 			c, err := tx.CategoryBySlug(ctx, store, q.Category)
 			if shop.KindOf(err) == shop.KindNotFound {
@@ -105,24 +105,24 @@ func (s *Service) ReadProducts(ctx context.Context, store shop.StoreID, q Query)
 
 // Product returns one active product of store, kept as listings are (only products that exist:
 // ids that name none are not remembered).
-func (s *Service) Product(ctx context.Context, store shop.StoreID, id string) (sqlstore.Product, error) {
+func (s *Service) Product(ctx context.Context, store shop.StoreID, id string) (shop.Product, error) {
 	key, gen, now := string(store)+"\x00"+id, s.db.CatalogGeneration(store), time.Now()
 	p, ok := s.products.Get(key, gen, now)
 	if !ok {
 		err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, store, id); return })
 		if err != nil {
-			return sqlstore.Product{}, err
+			return shop.Product{}, err
 		}
 		s.products.Put(key, gen, now, p)
 	}
-	if p.Status != "active" {
-		return sqlstore.Product{}, shop.NotFound("Product")
+	if !p.Status.ForSale() {
+		return shop.Product{}, shop.NotFound("Product")
 	}
 	return p, nil
 }
 
 // Categories lists a store's categories.
-func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]sqlstore.Category, error) {
+func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]shop.Category, error) {
 	gen, now := s.db.CatalogGeneration(store), time.Now()
 	if cs, ok := s.categories.Get(string(store), gen, now); ok {
 		return cs, nil
@@ -136,8 +136,8 @@ func (s *Service) Categories(ctx context.Context, store shop.StoreID) ([]sqlstor
 
 // ReadCategories lists a store's categories from the database, not from the kept copy (see
 // ReadProducts).
-func (s *Service) ReadCategories(ctx context.Context, store shop.StoreID) ([]sqlstore.Category, error) {
-	var cs []sqlstore.Category
+func (s *Service) ReadCategories(ctx context.Context, store shop.StoreID) ([]shop.Category, error) {
+	var cs []shop.Category
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { cs, err = tx.ListCategories(ctx, store); return })
 	return cs, err
 }
@@ -201,14 +201,14 @@ func (s *Service) categoryID(ctx context.Context, tx *sqlstore.Tx, store shop.St
 var errDuplicateSKU = shop.Errorf(shop.KindConflict, "A product with this SKU already exists in this store.")
 
 // CreateProduct adds a product; its opening stock is the ledger's first entry.
-func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st shop.Store, in ProductInput) (sqlstore.Product, error) {
+func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st shop.Store, in ProductInput) (shop.Product, error) {
 	if err := access.CheckStore(actor, st.ID, access.CatalogWrite, "Store"); err != nil {
-		return sqlstore.Product{}, err
+		return shop.Product{}, err
 	}
 	if f := in.validate(st, true); len(f) > 0 {
-		return sqlstore.Product{}, shop.Invalid(f...)
+		return shop.Product{}, shop.Invalid(f...)
 	}
-	p := sqlstore.Product{SKU: *in.SKU, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount}
+	p := shop.Product{SKU: *in.SKU, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount}
 	if in.Description != nil {
 		p.Description = *in.Description
 	}
@@ -234,30 +234,30 @@ func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st sh
 		return err
 	})
 	if errors.Is(err, shop.ErrDuplicate) {
-		return sqlstore.Product{}, errDuplicateSKU
+		return shop.Product{}, errDuplicateSKU
 	}
 	if err != nil {
-		return sqlstore.Product{}, err
+		return shop.Product{}, err
 	}
 	return s.product(ctx, st.ID, p.ID)
 }
 
-func (s *Service) product(ctx context.Context, store shop.StoreID, id string) (sqlstore.Product, error) {
-	var p sqlstore.Product
+func (s *Service) product(ctx context.Context, store shop.StoreID, id string) (shop.Product, error) {
+	var p shop.Product
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, store, id); return })
 	return p, err
 }
 
 // UpdateProduct changes a product's details. The audit entry keeps each field's before and after.
-func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st shop.Store, id string, in ProductInput) (sqlstore.Product, error) {
+func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st shop.Store, id string, in ProductInput) (shop.Product, error) {
 	if err := access.CheckStore(actor, st.ID, access.CatalogWrite, "Product"); err != nil {
-		return sqlstore.Product{}, err
+		return shop.Product{}, err
 	}
 	if in.Stock != nil {
-		return sqlstore.Product{}, shop.Invalid(shop.FieldError{Field: "stock", Message: "changes only through a stock adjustment with a reason"})
+		return shop.Product{}, shop.Invalid(shop.FieldError{Field: "stock", Message: "changes only through a stock adjustment with a reason"})
 	}
 	if f := in.validate(st, false); len(f) > 0 {
-		return sqlstore.Product{}, shop.Invalid(f...)
+		return shop.Product{}, shop.Invalid(f...)
 	}
 	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, st.ID, id)
@@ -298,10 +298,10 @@ func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st sh
 		return err
 	})
 	if errors.Is(err, shop.ErrDuplicate) {
-		return sqlstore.Product{}, errDuplicateSKU
+		return shop.Product{}, errDuplicateSKU
 	}
 	if err != nil {
-		return sqlstore.Product{}, err
+		return shop.Product{}, err
 	}
 	return s.product(ctx, st.ID, id)
 }
@@ -313,10 +313,10 @@ func (s *Service) ArchiveProduct(ctx context.Context, actor shop.Principal, stor
 	}
 	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		p, err := tx.ProductByID(ctx, store, id)
-		if err != nil || p.Status == "archived" {
+		if err != nil || p.Status == shop.ProductArchived {
 			return err
 		}
-		p.Status = "archived"
+		p.Status = shop.ProductArchived
 		if err := tx.UpdateProduct(ctx, store, &p); err != nil {
 			return err
 		}
@@ -328,9 +328,9 @@ func (s *Service) ArchiveProduct(ctx context.Context, actor shop.Principal, stor
 
 // AdjustStock moves a product's stock by delta with a reason (a delivery, a count, breakage). A
 // retry with the same Idempotency-Key moves it once and answers with the product (replayed).
-func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, delta int, reason string, idem shop.Idempotency) (sqlstore.Product, bool, error) {
+func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, delta int, reason string, idem shop.Idempotency) (shop.Product, bool, error) {
 	if err := access.CheckStore(actor, store, access.InventoryAdjust, "Product"); err != nil {
-		return sqlstore.Product{}, false, err
+		return shop.Product{}, false, err
 	}
 	var f []shop.FieldError
 	if delta == 0 || delta < -1_000_000 || delta > 1_000_000 {
@@ -340,10 +340,10 @@ func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store s
 		f = append(f, shop.FieldError{Field: "reason", Message: "must say why, in 1 to 200 characters"})
 	}
 	if err := idem.Check(false); err != nil {
-		return sqlstore.Product{}, false, err
+		return shop.Product{}, false, err
 	}
 	if len(f) > 0 {
-		return sqlstore.Product{}, false, shop.Invalid(f...)
+		return shop.Product{}, false, shop.Invalid(f...)
 	}
 	replay := ""
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
@@ -370,33 +370,33 @@ func (s *Service) AdjustStock(ctx context.Context, actor shop.Principal, store s
 		err, replay = nil, id
 	}
 	if err != nil {
-		return sqlstore.Product{}, false, err
+		return shop.Product{}, false, err
 	}
 	p, err := s.product(ctx, store, id)
 	return p, replay != "", err
 }
 
-// Ledger lists a product's stock changes, newest first.
-func (s *Service) Ledger(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) ([]sqlstore.LedgerEntry, error) {
+// Ledger returns a product as staff see it (archived or not) and its stock changes, newest first.
+func (s *Service) Ledger(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) (shop.Product, []shop.LedgerEntry, error) {
 	if err := access.CheckStore(actor, store, access.InventoryAdjust, "Product"); err != nil {
-		return nil, err
+		return shop.Product{}, nil, err
 	}
-	var out []sqlstore.LedgerEntry
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		if _, err := tx.ProductByID(ctx, store, id); err != nil {
+	var p shop.Product
+	var out []shop.LedgerEntry
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) {
+		if p, err = tx.ProductByID(ctx, store, id); err != nil {
 			return err
 		}
-		var err error
 		out, err = tx.Ledger(ctx, store, id, 200)
 		return err
 	})
-	return out, err
+	return p, out, err
 }
 
 // Seed describes a category and its products, for the demo catalogue.
 type Seed struct {
-	Category sqlstore.Category
-	Products []sqlstore.Product
+	Category shop.Category
+	Products []shop.Product
 }
 
 // Import adds categories and their products to store in one transaction, audited as one change.

@@ -28,7 +28,7 @@ func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, st shop.S
 		return err
 	}
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		f := sqlstore.ProductFilter{IncludeArchived: true, Limit: 500}
+		f := shop.ProductFilter{IncludeArchived: true, Limit: 500}
 		for {
 			page, err := tx.ListProducts(ctx, store, f)
 			if err != nil {
@@ -36,7 +36,7 @@ func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, st shop.S
 			}
 			for _, p := range page.Products {
 				if err := cw.Write([]string{cell(p.SKU), cell(p.Name), cell(p.Description), shop.M(p.PriceAmount, st.Currency).Decimal(), strconv.Itoa(p.Stock),
-					cell(p.CategorySlug), p.Status}); err != nil {
+					cell(p.CategorySlug), string(p.Status)}); err != nil {
 					return err
 				}
 			}
@@ -208,7 +208,7 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 				if dryRun {
 					continue
 				}
-				p := sqlstore.Product{SKU: sku, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount, CategoryID: catID}
+				p := shop.Product{SKU: sku, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount, CategoryID: catID}
 				if in.Description != nil {
 					p.Description = *in.Description
 				}

@@ -42,7 +42,7 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
 		return Cart{}, err
 	}
-	var lines []sqlstore.CartLine
+	var lines []shop.CartLine
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { lines, err = tx.CartLines(ctx, store, actor.UserID); return })
 	if err != nil {
 		return Cart{}, err
@@ -51,14 +51,13 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 }
 
 // lineTotal is what quantity units cost at unitPrice, in minor units: the one place a line is priced.
-func lineTotal(unitPrice int64, quantity int) int64 { return unitPrice * int64(quantity) }
 
 // cartOf prices cart lines as the catalogue has them now — a customer's cart and a visitor's alike.
-func cartOf(lines []sqlstore.CartLine) Cart {
+func cartOf(lines []shop.CartLine) Cart {
 	var c Cart
 	for _, l := range lines {
 		cl := CartLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount, Quantity: l.Quantity,
-			LineTotal: lineTotal(l.PriceAmount, l.Quantity), Available: l.Status == "active" && l.Stock >= l.Quantity, Stock: l.Stock}
+			LineTotal: l.Total(), Available: l.Available(), Stock: l.Stock}
 		if l.PriceChanged() {
 			cl.PreviousPrice = l.Accepted
 		}
@@ -71,11 +70,11 @@ func cartOf(lines []sqlstore.CartLine) Cart {
 // changeCart runs change, which reads the customer's cart, writes what it becomes and works out
 // its new lines, and returns the cart — one transaction, which reads before it writes: on
 // PostgreSQL the write then goes to the database with the COMMIT, in one round trip.
-func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store shop.StoreID, change func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error)) (Cart, error) {
+func (s *Service) changeCart(ctx context.Context, actor shop.Principal, store shop.StoreID, change func(tx *sqlstore.Tx) ([]shop.CartLine, error)) (Cart, error) {
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
 		return Cart{}, err
 	}
-	var lines []sqlstore.CartLine
+	var lines []shop.CartLine
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) (err error) {
 		lines, err = change(tx)
 		return err
@@ -92,7 +91,7 @@ func (s *Service) SetItem(ctx context.Context, actor shop.Principal, store shop.
 	if err := quantityRange(quantity); err != nil { // told before the product is looked up
 		return Cart{}, err
 	}
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]shop.CartLine, error) {
 		return setLine(ctx, tx, actor, store, productID, func(int) int { return quantity })
 	})
 }
@@ -102,7 +101,7 @@ func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.
 	if err := quantityRange(quantity); err != nil { // what is added, not only the sum: adding -2 takes nothing away
 		return Cart{}, err
 	}
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]shop.CartLine, error) {
 		return setLine(ctx, tx, actor, store, productID, func(have int) int { return have + quantity })
 	})
 }
@@ -110,7 +109,7 @@ func (s *Service) AddItem(ctx context.Context, actor shop.Principal, store shop.
 // setLine reads the cart and the product (one statement), writes the quantity of it the cart is
 // to hold — worked out from what it holds now — and returns the cart's new lines, in product
 // order as CartLines reads them.
-func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, productID string, quantity func(have int) int) ([]sqlstore.CartLine, error) {
+func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, productID string, quantity func(have int) int) ([]shop.CartLine, error) {
 	have, p, err := tx.CartAndProduct(ctx, store, actor.UserID, productID)
 	if err != nil {
 		return nil, err
@@ -131,21 +130,21 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 	}
 	p.Accepted = p.PriceAmount
 	lines := without(have, p.ProductID)
-	i, _ := slices.BinarySearchFunc(lines, p.ProductID, func(l sqlstore.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
+	i, _ := slices.BinarySearchFunc(lines, p.ProductID, func(l shop.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
 	return slices.Insert(lines, i, p), nil
 }
 
 // without returns the lines but the product's.
-func without(lines []sqlstore.CartLine, productID string) []sqlstore.CartLine {
-	return slices.DeleteFunc(slices.Clone(lines), func(l sqlstore.CartLine) bool { return l.ProductID == productID })
+func without(lines []shop.CartLine, productID string) []shop.CartLine {
+	return slices.DeleteFunc(slices.Clone(lines), func(l shop.CartLine) bool { return l.ProductID == productID })
 }
 
 // checkItem is the one rule for a cart line: a product on sale, 1 to 99 of it, no more than in stock.
-func checkItem(status string, stock, quantity int) error {
+func checkItem(status shop.ProductStatus, stock, quantity int) error {
 	if err := quantityRange(quantity); err != nil {
 		return err
 	}
-	if status != "active" {
+	if !status.ForSale() {
 		return shop.NotFound("Product")
 	}
 	if quantity > stock {
@@ -173,7 +172,7 @@ func (s *Service) RemoveItem(ctx context.Context, actor shop.Principal, store sh
 	if !shop.ValidID(productID) {
 		return Cart{}, shop.NotFound("Product")
 	}
-	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]sqlstore.CartLine, error) {
+	return s.changeCart(ctx, actor, store, func(tx *sqlstore.Tx) ([]shop.CartLine, error) {
 		have, err := tx.CartLines(ctx, store, actor.UserID)
 		if err != nil {
 			return nil, err

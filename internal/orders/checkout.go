@@ -52,19 +52,19 @@ const (
 // second applies the answer: paid (and the cart emptied), or — declined — cancelled with its stock
 // back and the cart as it was. A retry with the same Idempotency-Key and body is answered with the
 // first request's order (replayed = true); with another body it is refused.
-func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o sqlstore.Order, replayed bool, err error) {
+func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o shop.Order, replayed bool, err error) {
 	if err := access.CheckStore(actor, st.ID, access.CartUse, "Store"); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	card := req.Card.Normalize()
 	if err := card.Validate(s.now()); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if err := req.Idempotency.Check(true); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if t := req.ExpectedTotal; t != nil && t.Currency != "" && t.Currency != st.Currency {
-		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "expected_total.currency", Message: "must be the store's currency, " + st.Currency})
+		return shop.Order{}, false, shop.Invalid(shop.FieldError{Field: "expected_total.currency", Message: "must be the store's currency, " + st.Currency})
 	}
 	var r reservation
 	for attempt := 0; ; attempt++ {
@@ -75,7 +75,7 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 		// The same key committed an order a moment ago in another request: answer with that order.
 	}
 	if err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if r.replay != "" {
 		return s.replayCheckout(ctx, actor, st, card, r.replay)
@@ -90,7 +90,7 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 // reservation is what checkout's first transaction made: an order pending payment, or the order
 // an earlier request with the same key made.
 type reservation struct {
-	order  sqlstore.Order
+	order  shop.Order
 	replay string
 }
 
@@ -109,18 +109,18 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		if len(lines) == 0 {
 			return ErrCartEmpty
 		}
-		o := sqlstore.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: PendingPayment, Currency: st.Currency,
+		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: shop.OrderPendingPayment, Currency: st.Currency,
 			CardBrand: card.Brand(), CardLast4: card.Last4()}
 		for _, l := range lines {
-			if l.Status != "active" {
+			if !l.Status.ForSale() {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
 			}
 			if l.Stock < l.Quantity {
 				return outOfStock(l.Name) // before anything is charged
 			}
 			// Prices come from the catalogue, never from the client.
-			line := sqlstore.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
-				Quantity: l.Quantity, LineTotal: lineTotal(l.PriceAmount, l.Quantity)}
+			line := shop.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
+				Quantity: l.Quantity, LineTotal: l.Total()}
 			o.Lines = append(o.Lines, line)
 			o.TotalAmount += line.LineTotal
 		}
@@ -137,9 +137,9 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 			refused = err
 			return nil
 		}
-		var moves []sqlstore.OrderMove
+		var moves []shop.OrderMove
 		if o.TotalAmount == 0 { // nothing to charge: paid as it is placed
-			moves = append(moves, sqlstore.OrderMove{To: Paid, Note: "nothing to pay"})
+			moves = append(moves, shop.OrderMove{To: shop.OrderPaid, Note: "nothing to pay"})
 		}
 		if err := tx.InsertOrder(ctx, st.ID, &o, actor, moves...); err != nil {
 			return err
@@ -153,7 +153,7 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		// the stock rows are what concurrent checkouts of the same product wait for (on PostgreSQL),
 		// and there these writes go to the database together with the COMMIT.
 		byProduct := slices.Clone(o.Lines)
-		slices.SortFunc(byProduct, func(a, b sqlstore.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
+		slices.SortFunc(byProduct, func(a, b shop.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 		for _, l := range byProduct {
 			if err := tx.TakeStock(ctx, st.ID, l.ProductID, l.Quantity, string(actor.UserID), o.ID); err != nil {
 				return err
@@ -178,7 +178,7 @@ const priceChangedCode = "price-changed"
 
 // priceCheck refuses a checkout at prices the customer did not accept: a line whose price changed
 // since it went into the cart, or — when the client says what total it showed — another total.
-func priceCheck(lines []sqlstore.CartLine, total int64, currency string, expected *shop.Money) error {
+func priceCheck(lines []shop.CartLine, total int64, currency string, expected *shop.Money) error {
 	var fields []shop.FieldError
 	var names []string
 	for _, l := range lines {
@@ -207,8 +207,8 @@ func priceCheck(lines []sqlstore.CartLine, total int64, currency string, expecte
 // pay asks the gateway for the reserved order's charge and applies the answer. The order's id is
 // the charge's idempotency key: asked again (a retry finishing a payment left pending), the gateway
 // charges once.
-func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order, card payment.Card) (sqlstore.Order, error) {
-	if o.Status != PendingPayment {
+func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order, card payment.Card) (shop.Order, error) {
+	if o.Status != shop.OrderPendingPayment {
 		return o, nil // nothing to pay
 	}
 	ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: o.Currency, Card: card, OrderID: o.ID, IdempotencyKey: o.ID})
@@ -247,13 +247,13 @@ func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, 
 // the order moved meanwhile gets ErrSettled — unless the order was cancelled while it was being
 // paid for, when a successful charge is recorded with its refund, pending, returned for the caller
 // to ask of the gateway. o is updated as the database now has it.
-func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *sqlstore.Order, ref string, declined bool) (*sqlstore.Payment, error) {
-	var refund *sqlstore.Payment
-	charge := sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentCharge, State: sqlstore.PaymentSucceeded, Amount: o.TotalAmount,
+func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *shop.Order, ref string, declined bool) (*shop.Payment, error) {
+	var refund *shop.Payment
+	charge := shop.Payment{OrderID: o.ID, Kind: shop.PaymentCharge, State: shop.PaymentSucceeded, Amount: o.TotalAmount,
 		Currency: o.Currency, Provider: s.gateway.Name(), ProviderRef: ref, ActorID: string(actor.UserID)}
-	to, note := Paid, "payment "+ref
+	to, note := shop.OrderPaid, "payment "+ref
 	if declined {
-		charge.State, charge.Failure, to, note = sqlstore.PaymentFailed, "declined", Cancelled, "payment declined"
+		charge.State, charge.Failure, to, note = shop.PaymentFailed, "declined", shop.OrderCancelled, "payment declined"
 	}
 	next := *o
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
@@ -268,13 +268,13 @@ func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store 
 			if err != nil {
 				return err
 			}
-			if _, ok := cur.Charge(); ok || cur.Status != Cancelled {
+			if _, ok := cur.Charge(); ok || cur.Status != shop.OrderCancelled {
 				return sqlstore.ErrSettled
 			}
 			if err := tx.InsertPayment(ctx, store, &c); err != nil || declined { // declined: its stock went back with the cancellation
 				return err
 			}
-			refund = &sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: c.Amount, Currency: c.Currency,
+			refund = &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: c.Amount, Currency: c.Currency,
 				Provider: s.gateway.Name(), Reason: "order cancelled while it was being paid for", ActorID: string(actor.UserID)}
 			return tx.InsertPayment(ctx, store, refund)
 		}
@@ -284,7 +284,7 @@ func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store 
 		if err := tx.InsertPayment(ctx, store, &c); err != nil {
 			return err
 		}
-		next.Payments = []sqlstore.Payment{c}
+		next.Payments = []shop.Payment{c}
 		if declined {
 			for _, l := range o.Lines {
 				if err := tx.ReturnLine(ctx, store, o.ID, l, l.Quantity, "payment declined", string(actor.UserID)); err != nil {
@@ -304,8 +304,8 @@ func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store 
 
 // chargeOutcome is the answer a finished checkout gives: nil for a paid order, ErrDeclined for one
 // whose card was declined.
-func chargeOutcome(o sqlstore.Order) error {
-	if c, ok := o.Charge(); ok && c.State == sqlstore.PaymentFailed && c.Failure == "declined" && o.Status == Cancelled {
+func chargeOutcome(o shop.Order) error {
+	if c, ok := o.Charge(); ok && c.State == shop.PaymentFailed && c.Failure == "declined" && o.Status == shop.OrderCancelled {
 		return payment.ErrDeclined
 	}
 	return nil
@@ -314,14 +314,14 @@ func chargeOutcome(o sqlstore.Order) error {
 // replayCheckout answers a retry of a checkout with the order its key made. While the first
 // request is still paying, the retry waits a moment for it; a payment left pending by a request
 // that died is finished here, under the order's own idempotency key, so it is charged once.
-func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, orderID string) (sqlstore.Order, bool, error) {
+func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, orderID string) (shop.Order, bool, error) {
 	deadline := s.now().Add(keyWait)
 	for {
 		o, err := s.read(ctx, st.ID, orderID)
 		if err != nil {
 			return o, true, err
 		}
-		if o.Status != PendingPayment {
+		if o.Status != shop.OrderPendingPayment {
 			return o, true, chargeOutcome(o)
 		}
 		if s.now().Sub(o.CreatedAt) > resumeAfter {
@@ -341,7 +341,7 @@ func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st s
 
 // outOfStock names the first of lines that there is no longer enough of (another buyer took
 // the last units meanwhile).
-func (s *Service) outOfStock(ctx context.Context, store shop.StoreID, lines []sqlstore.OrderLine) error {
+func (s *Service) outOfStock(ctx context.Context, store shop.StoreID, lines []shop.OrderLine) error {
 	short := ""
 	_ = s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
 		for _, l := range lines {
@@ -363,7 +363,7 @@ func outOfStock(name string) error {
 }
 
 // confirm mails the customer their order. A mail failure does not undo the order.
-func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Store, o sqlstore.Order) {
+func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order) {
 	if s.mailer == nil || actor.Email == "" {
 		return
 	}

@@ -85,7 +85,7 @@ func setUp(t *testing.T, url string, stock, quantity int) fixture {
 		t.Fatal(err)
 	}
 	u := shop.User{Email: "ann@example.com", Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
-	p := sqlstore.Product{SKU: "EG-1", Name: "Earl Grey", PriceAmount: 450}
+	p := shop.Product{SKU: "EG-1", Name: "Earl Grey", PriceAmount: 450}
 	err := db.Update(ctx, f.st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		if err := tx.CreateUser(ctx, f.st.ID, &u); err != nil {
 			return err
@@ -131,9 +131,9 @@ func (f fixture) stock(t *testing.T) (stock, ledger int) {
 	return stock, ledger
 }
 
-func (f fixture) cart(t *testing.T) []sqlstore.CartLine {
+func (f fixture) cart(t *testing.T) []shop.CartLine {
 	t.Helper()
-	var lines []sqlstore.CartLine
+	var lines []shop.CartLine
 	err := f.db.View(context.Background(), f.st.ID, func(tx *sqlstore.Tx) (err error) {
 		lines, err = tx.CartLines(context.Background(), f.st.ID, f.customer.UserID)
 		return
@@ -144,7 +144,7 @@ func (f fixture) cart(t *testing.T) []sqlstore.CartLine {
 	return lines
 }
 
-func (f fixture) order(t *testing.T, id string) sqlstore.Order {
+func (f fixture) order(t *testing.T, id string) shop.Order {
 	t.Helper()
 	o, err := f.svc.Get(context.Background(), f.admin, f.st.ID, id)
 	if err != nil {
@@ -154,7 +154,7 @@ func (f fixture) order(t *testing.T, id string) sqlstore.Order {
 }
 
 // checkout pays for the customer's cart with a fresh key.
-func (f fixture) checkout(t *testing.T, c payment.Card) (sqlstore.Order, error) {
+func (f fixture) checkout(t *testing.T, c payment.Card) (shop.Order, error) {
 	t.Helper()
 	o, _, err := f.svc.Checkout(context.Background(), f.customer, f.st, orders.CheckoutRequest{Card: c, Idempotency: key(shop.NewID())})
 	return o, err
@@ -190,22 +190,22 @@ func TestCheckout_PaysInTheLedger(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, url string) {
 		f := setUp(t, url, 5, 3)
 		o, err := f.checkout(t, card)
-		if err != nil || o.Status != orders.Paid || o.TotalAmount != 1350 || o.PaidAmount != 1350 {
+		if err != nil || o.Status != shop.OrderPaid || o.TotalAmount != 1350 || o.PaidAmount != 1350 {
 			t.Fatalf("checkout: %+v %v", o, err)
 		}
 		stored := f.order(t, o.ID)
 		c, ok := stored.Charge()
-		if !ok || c.State != sqlstore.PaymentSucceeded || c.ProviderRef != f.gw.charged[0] || c.Amount != 1350 || stored.PaidAmount != 1350 ||
+		if !ok || c.State != shop.PaymentSucceeded || c.ProviderRef != f.gw.charged[0] || c.Amount != 1350 || stored.PaidAmount != 1350 ||
 			stored.CardLast4 != "4242" || len(stored.Lines) != 1 || stored.Lines[0].ID == "" {
 			t.Fatalf("stored order: %+v", stored)
 		}
 		h := stored.History
-		if len(h) != 2 || h[0].To != orders.PendingPayment || h[1].From != orders.PendingPayment || h[1].To != orders.Paid ||
+		if len(h) != 2 || h[0].To != shop.OrderPendingPayment || h[1].From != shop.OrderPendingPayment || h[1].To != shop.OrderPaid ||
 			h[1].Note != "payment "+f.gw.charged[0] || h[1].ActorID != string(f.customer.UserID) {
 			t.Fatalf("history: %+v", h)
 		}
 		for _, e := range h[1:] {
-			if !orders.CanMove(e.From, e.To) {
+			if !e.From.CanMove(e.To) {
 				t.Errorf("checkout made the move %s → %s, which the state machine does not allow", e.From, e.To)
 			}
 		}
@@ -231,7 +231,7 @@ func TestCheckout_TheGatewayIsCalledWithNoWriteTransactionOpen(t *testing.T) {
 			wctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			during = f.db.Update(wctx, other.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-				return tx.CreateProduct(ctx, other.ID, &sqlstore.Product{SKU: "X", Name: "X", PriceAmount: 1})
+				return tx.CreateProduct(ctx, other.ID, &shop.Product{SKU: "X", Name: "X", PriceAmount: 1})
 			})
 		}
 		if _, err := f.checkout(t, card); err != nil {
@@ -282,7 +282,7 @@ func TestCheckout_DeclinedCardTakesNothing(t *testing.T) {
 		}
 		stored := f.order(t, o.ID)
 		c, _ := stored.Charge()
-		if stored.Status != orders.Cancelled || c.State != sqlstore.PaymentFailed || c.Failure != "declined" || stored.PaidAmount != 0 {
+		if stored.Status != shop.OrderCancelled || c.State != shop.PaymentFailed || c.Failure != "declined" || stored.PaidAmount != 0 {
 			t.Fatalf("declined order: %+v", stored)
 		}
 		if _, replayed, err := f.svc.Checkout(context.Background(), f.customer, f.st, req); !errors.Is(err, payment.ErrDeclined) || !replayed {
@@ -292,7 +292,7 @@ func TestCheckout_DeclinedCardTakesNothing(t *testing.T) {
 			t.Fatalf("%d charges", ch)
 		}
 		// Another card, another key: paid.
-		if o, err := f.checkout(t, card); err != nil || o.Status != orders.Paid {
+		if o, err := f.checkout(t, card); err != nil || o.Status != shop.OrderPaid {
 			t.Fatalf("second card: %+v %v", o, err)
 		}
 	})
@@ -312,7 +312,7 @@ func TestCheckout_KeyIsRequiredAndReplays(t *testing.T) {
 			t.Fatal(err, replayed)
 		}
 		again, replayed, err := f.svc.Checkout(ctx, f.customer, f.st, orders.CheckoutRequest{Card: card, Idempotency: key("k")})
-		if err != nil || !replayed || again.ID != first.ID || again.Status != orders.Paid {
+		if err != nil || !replayed || again.ID != first.ID || again.Status != shop.OrderPaid {
 			t.Fatalf("retry: %+v replayed %v %v", again, replayed, err)
 		}
 		other := shop.Idempotency{Key: "k", Hash: "another body"}
@@ -415,7 +415,7 @@ func TestCheckout_ChangedPriceIsNeverChargedSilently(t *testing.T) {
 }
 
 // cancelRace is one round of a customer's cancellation racing a clerk's "shipped".
-func cancelRace(t *testing.T, f fixture, o sqlstore.Order) {
+func cancelRace(t *testing.T, f fixture, o shop.Order) {
 	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -429,7 +429,7 @@ func cancelRace(t *testing.T, f fixture, o sqlstore.Order) {
 	go func() {
 		defer wg.Done()
 		<-start
-		_, _, _ = f.svc.SetStatus(ctx, f.clerk, f.st.ID, o.ID, orders.Shipped, "", shop.Idempotency{})
+		_, _, _ = f.svc.SetStatus(ctx, f.clerk, f.st.ID, o.ID, shop.OrderShipped, "", shop.Idempotency{})
 	}()
 	close(start)
 	wg.Wait()
@@ -437,11 +437,11 @@ func cancelRace(t *testing.T, f fixture, o sqlstore.Order) {
 	ref := got.Payments[0].ProviderRef
 	refundedAtGateway, _ := f.gw.Refunded(ref)
 	switch got.Status {
-	case orders.Shipped:
+	case shop.OrderShipped:
 		if refundedAtGateway != 0 || got.RefundedAmount != 0 || len(got.Payments) != 1 {
 			t.Fatalf("a shipped order was refunded: gateway %d, ledger %+v", refundedAtGateway, got.Payments)
 		}
-	case orders.Cancelled:
+	case shop.OrderCancelled:
 		if refundedAtGateway != o.TotalAmount || got.RefundedAmount != o.TotalAmount {
 			t.Fatalf("a cancelled order: gateway refunded %d, ledger %d, want %d", refundedAtGateway, got.RefundedAmount, o.TotalAmount)
 		}
@@ -482,10 +482,10 @@ func TestCancel_PaidOrderIsRefundedInTheLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _, err := f.svc.Cancel(context.Background(), f.customer, f.st.ID, o.ID, shop.Idempotency{})
-		if err != nil || got.Status != orders.Cancelled || got.RefundedAmount != 1350 || got.Refundable() != 0 || got.Lines[0].Returned != 3 {
+		if err != nil || got.Status != shop.OrderCancelled || got.RefundedAmount != 1350 || got.Refundable() != 0 || got.Lines[0].Returned != 3 {
 			t.Fatalf("cancelled: %+v %v", got, err)
 		}
-		if len(got.Payments) != 2 || got.Payments[1].Kind != sqlstore.PaymentRefund || got.Payments[1].State != sqlstore.PaymentSucceeded {
+		if len(got.Payments) != 2 || got.Payments[1].Kind != shop.PaymentRefund || got.Payments[1].State != shop.PaymentSucceeded {
 			t.Fatalf("payments: %+v", got.Payments)
 		}
 		if refunded, _ := f.gw.Refunded(got.Payments[0].ProviderRef); refunded != 1350 {
@@ -508,7 +508,7 @@ func TestRefund_RestocksOnlyTheUnitsItNames(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := o.Lines[0].ID
-		refund := func(amount int64, qty int, k string) (sqlstore.Order, error) {
+		refund := func(amount int64, qty int, k string) (shop.Order, error) {
 			req := orders.RefundRequest{Amount: &shop.Money{Amount: amount, Currency: "GBP"}, Reason: "damaged", Idempotency: key(k)}
 			if qty > 0 {
 				req.Restock = []orders.Return{{LineID: line, Quantity: qty}}
@@ -518,7 +518,7 @@ func TestRefund_RestocksOnlyTheUnitsItNames(t *testing.T) {
 		}
 		// £5 with one of the three back: one unit comes back, not three.
 		got, err := refund(500, 1, "r1")
-		if err != nil || got.Lines[0].Returned != 1 || got.RefundedAmount != 500 || got.Status != orders.PartiallyRefunded {
+		if err != nil || got.Lines[0].Returned != 1 || got.RefundedAmount != 500 || got.Status != shop.OrderPartiallyRefunded {
 			t.Fatalf("first refund: %+v %v", got, err)
 		}
 		if n, l := f.stock(t); n != 8 || l != 8 {
@@ -538,7 +538,7 @@ func TestRefund_RestocksOnlyTheUnitsItNames(t *testing.T) {
 		}
 		// Refunding the rest without restock: refunded, nothing more on the shelf.
 		got, _, err = f.svc.Refund(ctx, f.admin, f.st.ID, o.ID, orders.RefundRequest{Reason: "the rest", Idempotency: key("r9")})
-		if err != nil || got.Status != orders.Refunded || got.RefundedAmount != 1350 || got.Refundable() != 0 {
+		if err != nil || got.Status != shop.OrderRefunded || got.RefundedAmount != 1350 || got.Refundable() != 0 {
 			t.Fatalf("the rest: %+v %v", got, err)
 		}
 		if _, err := refund(1, 0, "r10"); shop.KindOf(err) != shop.KindConflict {

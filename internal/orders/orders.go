@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,44 +15,6 @@ import (
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
-
-// Order statuses.
-const (
-	PendingPayment    = "pending_payment"
-	Paid              = "paid"
-	Processing        = "processing"
-	Shipped           = "shipped"
-	Delivered         = "delivered"
-	Cancelled         = "cancelled"
-	Refunded          = "refunded"
-	PartiallyRefunded = "partially_refunded"
-)
-
-// transitions is the order state machine: every legal move, in one place.
-var transitions = map[string][]string{
-	PendingPayment:    {Paid, Cancelled},
-	Paid:              {Processing, Shipped, Cancelled, Refunded, PartiallyRefunded},
-	Processing:        {Shipped, Cancelled, Refunded, PartiallyRefunded},
-	Shipped:           {Delivered, Refunded, PartiallyRefunded},
-	Delivered:         {Refunded, PartiallyRefunded},
-	PartiallyRefunded: {Processing, Shipped, Delivered, PartiallyRefunded, Refunded},
-}
-
-// CanMove reports whether an order may move from one status to another.
-func CanMove(from, to string) bool {
-	for _, t := range transitions[from] {
-		if t == to {
-			return true
-		}
-	}
-	return false
-}
-
-// Cancellable reports whether a customer may still cancel an order in status: nothing has left
-// the shop.
-func Cancellable(status string) bool {
-	return status == PendingPayment || status == Paid || status == Processing
-}
 
 // Mailer sends mail: .eml files or SMTP.
 type Mailer interface {
@@ -76,23 +39,23 @@ func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, visitors Visit
 }
 
 // Get returns one order. A customer sees only their own; anything else is not found.
-func (s *Service) Get(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) (sqlstore.Order, error) {
+func (s *Service) Get(ctx context.Context, actor shop.Principal, store shop.StoreID, id string) (shop.Order, error) {
 	if err := s.checkRead(actor, store); err != nil {
-		return sqlstore.Order{}, err
+		return shop.Order{}, err
 	}
 	o, err := s.read(ctx, store, id)
 	if err != nil {
-		return sqlstore.Order{}, err
+		return shop.Order{}, err
 	}
 	if !access.Can(actor.Role, access.OrdersReadAll) && o.CustomerID != actor.UserID {
-		return sqlstore.Order{}, shop.NotFound("Order")
+		return shop.Order{}, shop.NotFound("Order")
 	}
 	return o, nil
 }
 
 // read reads an order as it is now.
-func (s *Service) read(ctx context.Context, store shop.StoreID, id string) (sqlstore.Order, error) {
-	var o sqlstore.Order
+func (s *Service) read(ctx context.Context, store shop.StoreID, id string) (shop.Order, error) {
+	var o shop.Order
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { o, err = tx.OrderByID(ctx, store, id); return })
 	return o, err
 }
@@ -105,48 +68,41 @@ func (s *Service) checkRead(actor shop.Principal, store shop.StoreID) error {
 }
 
 // List lists orders newest first: a customer's own, or every order for admins and clerks.
-func (s *Service) List(ctx context.Context, actor shop.Principal, store shop.StoreID, f sqlstore.OrderFilter) (sqlstore.OrderPage, error) {
+func (s *Service) List(ctx context.Context, actor shop.Principal, store shop.StoreID, f shop.OrderFilter) (shop.OrderPage, error) {
 	if err := s.checkRead(actor, store); err != nil {
-		return sqlstore.OrderPage{}, err
+		return shop.OrderPage{}, err
 	}
 	if !access.Can(actor.Role, access.OrdersReadAll) {
 		f.CustomerID = actor.UserID
 	}
-	if f.Status != "" && !knownStatus(f.Status) {
-		return sqlstore.OrderPage{}, shop.Invalid(shop.FieldError{Field: "status", Message: "is not an order status"})
+	if f.Status != "" && !f.Status.Known() {
+		return shop.OrderPage{}, shop.Invalid(shop.FieldError{Field: "status", Message: "is not an order status"})
 	}
-	var page sqlstore.OrderPage
+	var page shop.OrderPage
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListOrders(ctx, store, f); return })
 	return page, err
 }
 
-func knownStatus(s string) bool {
-	_, ok := transitions[s]
-	return ok || s == Cancelled || s == Refunded
-}
-
 // Cancel cancels a customer's own order before it ships: the stock returns to the shelf and what
 // was paid is refunded.
-func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, idem shop.Idempotency) (sqlstore.Order, bool, error) {
+func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, idem shop.Idempotency) (shop.Order, bool, error) {
 	if err := access.CheckStore(actor, store, access.OrdersCancelOwn, "Order"); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
-	return s.move(ctx, actor, store, id, Cancelled, "cancelled by the customer", true, idem)
+	return s.move(ctx, actor, store, id, shop.OrderCancelled, "cancelled by the customer", true, idem)
 }
 
 // SetStatus moves an order through fulfilment (admin, clerk), or cancels it. Refunds have their
 // own path.
-func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string, idem shop.Idempotency) (sqlstore.Order, bool, error) {
+func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, to shop.OrderStatus, note string, idem shop.Idempotency) (shop.Order, bool, error) {
 	if err := access.CheckStore(actor, store, access.OrdersUpdateStatus, "Order"); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
-	switch to {
-	case Processing, Shipped, Delivered, Cancelled:
-	default:
-		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "status", Message: "must be processing, shipped, delivered or cancelled"})
+	if !slices.Contains(shop.StaffMoves, to) {
+		return shop.Order{}, false, shop.Invalid(shop.FieldError{Field: "status", Message: "must be processing, shipped, delivered or cancelled"})
 	}
 	if !shop.ValidText(note, 500, true) {
-		return sqlstore.Order{}, false, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
+		return shop.Order{}, false, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
 	}
 	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false, idem)
 }
@@ -155,11 +111,11 @@ func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store sho
 // conditional update, in the same transaction that returns a cancelled order's stock and records
 // its refund as pending; the gateway is asked only after that commit, so a cancellation that loses
 // a race (to "shipped", say) refunds nothing.
-func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id, to, note string, ownOnly bool, idem shop.Idempotency) (sqlstore.Order, bool, error) {
+func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, to shop.OrderStatus, note string, ownOnly bool, idem shop.Idempotency) (shop.Order, bool, error) {
 	if err := idem.Check(false); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
-	var refund *sqlstore.Payment
+	var refund *shop.Payment
 	var chargeRef, replay string
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
@@ -173,8 +129,8 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 		if ownOnly && o.CustomerID != actor.UserID {
 			return shop.NotFound("Order")
 		}
-		if !CanMove(o.Status, to) || (ownOnly && !Cancellable(o.Status)) {
-			return shop.Errorf(shop.KindConflict, "An order that is %s cannot become %s.", strings.ReplaceAll(o.Status, "_", " "), strings.ReplaceAll(to, "_", " "))
+		if !o.Status.CanMove(to) || (ownOnly && !o.Cancellable()) {
+			return shop.Errorf(shop.KindConflict, "An order that is %s cannot become %s.", o.Status.Label(), to.Label())
 		}
 		from := o.Status
 		if err := tx.MoveOrder(ctx, store, &o, to, actor, note); err != nil {
@@ -183,7 +139,7 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			}
 			return err
 		}
-		if to == Cancelled {
+		if to == shop.OrderCancelled {
 			if refund, err = s.cancelled(ctx, tx, actor, o, "order cancelled"); err != nil {
 				return err
 			}
@@ -198,14 +154,14 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			return nil // the audit log records staff changes; the order's history records everyone's
 		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.status", TargetType: "order", TargetID: o.ID,
-			Detail: map[string]string{"before": from, "after": to, "note": note}})
+			Detail: map[string]string{"before": string(from), "after": string(to), "note": note}})
 		return err
 	})
 	if errors.Is(err, shop.ErrDuplicate) { // the same key, committed a moment ago by a concurrent request
 		err, replay = nil, id
 	}
 	if err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if replay != "" {
 		o, err := s.read(ctx, store, replay)
@@ -223,7 +179,7 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 // cancelled does what cancelling o means, in the transaction that cancelled it: every unit not yet
 // returned goes back on the shelf, and what was paid and not yet refunded is recorded as a pending
 // refund, returned for the caller to ask of the gateway after the commit.
-func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o sqlstore.Order, reason string) (*sqlstore.Payment, error) {
+func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o shop.Order, reason string) (*shop.Payment, error) {
 	for _, l := range o.Lines {
 		if n := l.Returnable(); n > 0 {
 			if err := tx.ReturnLine(ctx, o.StoreID, o.ID, l, n, reason, string(actor.UserID)); err != nil {
@@ -235,7 +191,7 @@ func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Pri
 	if left <= 0 {
 		return nil, nil
 	}
-	p := &sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: left, Currency: o.Currency,
+	p := &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: left, Currency: o.Currency,
 		Provider: s.gateway.Name(), Reason: reason, ActorID: string(actor.UserID)}
 	return p, tx.InsertPayment(ctx, o.StoreID, p)
 }

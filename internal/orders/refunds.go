@@ -39,12 +39,12 @@ var ErrRefundFailed = &shop.Error{Kind: shop.KindUnavailable, Code: "refund-fail
 // back before. The refund is recorded pending with the returns in one transaction; the gateway is
 // asked after its commit, with the refund's id as idempotency key, and its answer recorded in
 // another. The order becomes refunded when everything paid is refunded, partially_refunded before.
-func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, req RefundRequest) (sqlstore.Order, bool, error) {
+func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, req RefundRequest) (shop.Order, bool, error) {
 	if err := access.CheckStore(actor, store, access.OrdersRefund, "Order"); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if err := req.Idempotency.Check(false); err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	reason := strings.TrimSpace(req.Reason)
 	var f []shop.FieldError
@@ -68,9 +68,9 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 		seen[r.LineID] = true
 	}
 	if len(f) > 0 {
-		return sqlstore.Order{}, false, shop.Invalid(f...)
+		return shop.Order{}, false, shop.Invalid(f...)
 	}
-	var refund sqlstore.Payment
+	var refund shop.Payment
 	var chargeRef, replay string
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		var err error
@@ -82,8 +82,8 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			return err
 		}
 		charge, ok := o.Charge()
-		if !ok || charge.State != sqlstore.PaymentSucceeded || o.PaidAmount <= 0 {
-			return shop.Errorf(shop.KindConflict, "An order that is %s has no payment to refund.", strings.ReplaceAll(o.Status, "_", " "))
+		if !ok || charge.State != shop.PaymentSucceeded || o.PaidAmount <= 0 {
+			return shop.Errorf(shop.KindConflict, "An order that is %s has no payment to refund.", o.Status.Label())
 		}
 		chargeRef = charge.ProviderRef
 		left := o.Refundable()
@@ -116,7 +116,7 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			}
 			back = append(back, fmt.Sprintf("%d × %s", r.Quantity, l.SKU))
 		}
-		refund = sqlstore.Payment{OrderID: o.ID, Kind: sqlstore.PaymentRefund, Amount: amount, Currency: o.Currency,
+		refund = shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: amount, Currency: o.Currency,
 			Provider: s.gateway.Name(), Reason: reason, ActorID: string(actor.UserID)}
 		if err := tx.InsertPayment(ctx, store, &refund); err != nil {
 			return err
@@ -126,14 +126,14 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.refund", TargetType: "order", TargetID: o.ID,
 			Detail: map[string]string{"refund_id": refund.ID, "amount": strconv.FormatInt(amount, 10), "currency": o.Currency,
-				"refundable_before": strconv.FormatInt(left, 10), "restock": strings.Join(back, ", "), "reason": reason, "status": o.Status}})
+				"refundable_before": strconv.FormatInt(left, 10), "restock": strings.Join(back, ", "), "reason": reason, "status": string(o.Status)}})
 		return err
 	})
 	if errors.Is(err, shop.ErrDuplicate) { // the same key, committed a moment ago by a concurrent request
 		err, replay = nil, id
 	}
 	if err != nil {
-		return sqlstore.Order{}, false, err
+		return shop.Order{}, false, err
 	}
 	if replay != "" {
 		o, err := s.read(ctx, store, replay)
@@ -149,11 +149,11 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 
 // refund asks the gateway for a pending refund, after the transaction that recorded it, and
 // records the answer: succeeded (and the order's status follows what is now refunded) or failed.
-func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.StoreID, chargeRef string, p sqlstore.Payment) error {
+func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.StoreID, chargeRef string, p shop.Payment) error {
 	ref, gerr := s.gateway.Refund(ctx, payment.Refund{PaymentRef: chargeRef, Amount: p.Amount, Currency: p.Currency, IdempotencyKey: p.ID})
-	state, failure := sqlstore.PaymentSucceeded, ""
+	state, failure := shop.PaymentSucceeded, ""
 	if gerr != nil {
-		state, failure = sqlstore.PaymentFailed, "refused"
+		state, failure = shop.PaymentFailed, "refused"
 		if !errors.Is(gerr, payment.ErrRefused) {
 			failure = "error"
 		}
@@ -175,11 +175,11 @@ func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.S
 		if err != nil {
 			return err
 		}
-		to := PartiallyRefunded
+		to := shop.OrderPartiallyRefunded
 		if o.RefundedAmount >= o.PaidAmount {
-			to = Refunded
+			to = shop.OrderRefunded
 		}
-		if !CanMove(o.Status, to) {
+		if !o.Status.CanMove(to) {
 			return nil // a cancelled order stays cancelled: its refund is in the ledger
 		}
 		note := "refund " + shop.M(p.Amount, p.Currency).String() + ": " + p.Reason

@@ -54,17 +54,17 @@ func (s *Service) VisitorCart(ctx context.Context, store shop.StoreID, token str
 	if err != nil {
 		return Cart{}, err
 	}
-	var lines []sqlstore.CartLine
+	var lines []shop.CartLine
 	err = s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
 		for id, q := range items {
 			p, err := tx.ProductByID(ctx, store, id)
-			if shop.KindOf(err) == shop.KindNotFound || (err == nil && p.Status != "active") {
+			if shop.KindOf(err) == shop.KindNotFound || (err == nil && !p.Status.ForSale()) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
-			lines = append(lines, sqlstore.CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, PriceAmount: p.PriceAmount,
+			lines = append(lines, shop.CartLine{ProductID: p.ID, SKU: p.SKU, Name: p.Name, PriceAmount: p.PriceAmount,
 				Quantity: q, Stock: p.Stock, Status: p.Status})
 		}
 		return nil
@@ -138,7 +138,7 @@ func (s *Service) MergeVisitorCart(ctx context.Context, actor shop.Principal, st
 		}
 		for id, q := range items {
 			p, err := tx.ProductByID(ctx, store, id)
-			if err != nil || p.Status != "active" || q < 1 {
+			if err != nil || !p.Status.ForSale() || q < 1 {
 				continue
 			}
 			n := min(current[id]+q, MaxQuantity, p.Stock)

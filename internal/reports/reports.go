@@ -139,7 +139,7 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 			c = &Customer{CustomerID: p.CustomerID, Spent: zero}
 			customers[p.CustomerID] = c
 		}
-		if p.Kind == sqlstore.PaymentRefund {
+		if p.Kind == shop.PaymentRefund {
 			b.Refunds.Amount += p.Amount
 			c.Spent.Amount -= p.Amount
 			continue
@@ -197,9 +197,9 @@ type Dashboard struct {
 	Today        Bucket
 	Month        Bucket
 	AverageOrder shop.Money
-	ByStatus     map[string]int
-	LowStock     []sqlstore.Product
-	Latest       []sqlstore.Order
+	ByStatus     map[shop.OrderStatus]int
+	LowStock     []shop.Product
+	Latest       []shop.Order
 	Last30       Sales
 }
 
@@ -228,7 +228,7 @@ func (s *Service) Dashboard(ctx context.Context, actor shop.Principal, st shop.S
 		if d.LowStock, err = tx.StockBelow(ctx, st.ID, 5, 10); err != nil {
 			return err
 		}
-		page, err := tx.ListOrders(ctx, st.ID, sqlstore.OrderFilter{Limit: 8})
+		page, err := tx.ListOrders(ctx, st.ID, shop.OrderFilter{Limit: 8})
 		d.Latest = page.Orders
 		return err
 	})

@@ -42,7 +42,7 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 		}
 		must(db.Update(ctx, "", func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateStore(ctx, &st) }))
 		var customers []shop.Principal
-		var products []sqlstore.Product
+		var products []shop.Product
 		must(db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i := range 6 {
 				u := shop.User{Email: fmt.Sprintf("c%d@example.com", i), Role: shop.RoleCustomer, PasswordHash: "x", Active: true}
@@ -55,7 +55,7 @@ func TestSalesReport_EqualsDirectSQL(t *testing.T) {
 				customers = append(customers, shop.Principal{UserID: u.ID, StoreID: st.ID, Role: shop.RoleCustomer})
 			}
 			for i := range 4 {
-				p := sqlstore.Product{SKU: fmt.Sprintf("P%d", i), Name: fmt.Sprintf("Product %d", i), PriceAmount: int64(199 + 250*i)}
+				p := shop.Product{SKU: fmt.Sprintf("P%d", i), Name: fmt.Sprintf("Product %d", i), PriceAmount: int64(199 + 250*i)}
 				if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
 					return err
 				}

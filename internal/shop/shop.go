@@ -65,9 +65,12 @@ func (r Role) Rank() int {
 	return 0
 }
 
-// NeedsMFA reports whether accounts of role must sign in with a second factor: staff (admin,
-// clerk) and platform operators.
-func (r Role) NeedsMFA() bool { return r == RoleAdmin || r == RoleClerk || r == RoleOperator }
+// Staff reports whether r is a store's staff: its admins and clerks.
+func (r Role) Staff() bool { return r == RoleAdmin || r == RoleClerk }
+
+// NeedsMFA reports whether accounts of role must sign in with a second factor: staff and platform
+// operators.
+func (r Role) NeedsMFA() bool { return r.Staff() || r == RoleOperator }
 
 // ValidStoreRole reports whether r is a role a store member can hold.
 func (r Role) ValidStoreRole() bool { return r.Rank() > 0 && r.Rank() < 4 }

@@ -6,21 +6,6 @@ import (
 	"secureshop/internal/shop"
 )
 
-// CartLine is one line of a customer's cart with the product as the catalogue has it now.
-type CartLine struct {
-	ProductID   string
-	Quantity    int
-	SKU         string
-	Name        string
-	PriceAmount int64 // the catalogue's price now
-	Accepted    int64 // the unit price the customer accepted when the line was last set; 0 for none recorded
-	Stock       int
-	Status      string
-}
-
-// PriceChanged reports whether the catalogue's price is no longer the one the customer accepted.
-func (l CartLine) PriceChanged() bool { return l.Accepted != 0 && l.Accepted != l.PriceAmount }
-
 // SetCartItem puts quantity of a product in a customer's cart at the unit price they accepted,
 // replacing what was there.
 func (tx *Tx) SetCartItem(ctx context.Context, store shop.StoreID, user shop.UserID, productID string, quantity int, unitPrice int64) error {
@@ -41,9 +26,9 @@ func (tx *Tx) ClearCart(ctx context.Context, store shop.StoreID, user shop.UserI
 
 // CartLines returns a customer's cart in product id order (the order checkout takes stock in, so
 // that two checkouts never wait on each other in a circle).
-func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserID) ([]CartLine, error) {
-	var out []CartLine
-	err := tx.readCart(ctx, func(_ bool, l CartLine) { out = append(out, l) }, `SELECT true, c.product_id, c.quantity, p.sku, p.name,
+func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserID) ([]shop.CartLine, error) {
+	var out []shop.CartLine
+	err := tx.readCart(ctx, func(_ bool, l shop.CartLine) { out = append(out, l) }, `SELECT true, c.product_id, c.quantity, p.sku, p.name,
 		p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE c.store_id = ? AND c.user_id = ? ORDER BY c.product_id`, store, user)
 	return out, err
@@ -51,13 +36,13 @@ func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserI
 
 // CartAndProduct returns a customer's cart, as CartLines does, and the product about to go into
 // it (as a line of quantity 0) — one statement, one round trip — or shop.NotFound.
-func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.UserID, productID string) ([]CartLine, CartLine, error) {
+func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.UserID, productID string) ([]shop.CartLine, shop.CartLine, error) {
 	if !shop.ValidID(productID) {
-		return nil, CartLine{}, shop.NotFound("Product")
+		return nil, shop.CartLine{}, shop.NotFound("Product")
 	}
-	var lines []CartLine
-	var product *CartLine
-	err := tx.readCart(ctx, func(inCart bool, l CartLine) {
+	var lines []shop.CartLine
+	var product *shop.CartLine
+	err := tx.readCart(ctx, func(inCart bool, l shop.CartLine) {
 		if inCart {
 			lines = append(lines, l)
 		} else {
@@ -71,7 +56,7 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 		err = shop.NotFound("Product")
 	}
 	if err != nil {
-		return nil, CartLine{}, err
+		return nil, shop.CartLine{}, err
 	}
 	return lines, *product, nil
 }
@@ -82,7 +67,7 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 type CheckoutStart struct {
 	Replay   string
 	Verified bool
-	Lines    []CartLine
+	Lines    []shop.CartLine
 }
 
 // CheckoutCart returns what checkout needs to begin, as CheckoutStart tells — one statement, one
@@ -108,7 +93,7 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	var hash, result string
 	var created dbTime
 	for rows.Next() {
-		var l CartLine
+		var l shop.CartLine
 		if err := rows.Scan(&out.Verified, &hash, &result, &created, &l.ProductID, &l.Quantity, &l.SKU, &l.Name,
 			&l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
 			return out, translate(err)
@@ -132,7 +117,7 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 }
 
 // readCart runs q, whose rows are a flag and a cart line, and hands each row to add.
-func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l CartLine), q string, args ...any) error {
+func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l shop.CartLine), q string, args ...any) error {
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return err
@@ -140,7 +125,7 @@ func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l CartLine), q s
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var flag bool
-		var l CartLine
+		var l shop.CartLine
 		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
 			return err
 		}

@@ -11,54 +11,29 @@ import (
 	"secureshop/internal/shop"
 )
 
-// Category groups products within a store.
-type Category struct {
-	ID        string `json:"id"`
-	Slug      string `json:"slug"`
-	Name      string `json:"name"`
-	StoreID   shop.StoreID
-	CreatedAt dbTime
-}
-
-// Product is a catalogue entry of one store.
-type Product struct {
-	ID           string
-	StoreID      shop.StoreID
-	SKU          string
-	Name         string
-	Description  string
-	PriceAmount  int64
-	Stock        int
-	CategoryID   string
-	CategorySlug string
-	Status       string
-	CreatedAt    dbTime
-	UpdatedAt    dbTime
-}
-
 // CreateCategory adds a category to store. A taken slug returns shop.ErrDuplicate.
-func (tx *Tx) CreateCategory(ctx context.Context, store shop.StoreID, c *Category) error {
+func (tx *Tx) CreateCategory(ctx context.Context, store shop.StoreID, c *shop.Category) error {
 	if c.ID == "" {
 		c.ID = shop.NewID()
 	}
 	c.StoreID = store
-	c.CreatedAt = dbTime{T: tx.now, Valid: true}
+	c.CreatedAt = tx.now
 	_, err := tx.exec(ctx, `INSERT INTO categories (id, store_id, slug, name, created_at) VALUES (?, ?, ?, ?, ?)`,
 		c.ID, store, c.Slug, c.Name, ts(tx.now))
 	return err
 }
 
 // ListCategories returns the categories of store by name.
-func (tx *Tx) ListCategories(ctx context.Context, store shop.StoreID) ([]Category, error) {
+func (tx *Tx) ListCategories(ctx context.Context, store shop.StoreID) ([]shop.Category, error) {
 	rows, err := tx.query(ctx, `SELECT id, slug, name, created_at FROM categories WHERE store_id = ? ORDER BY name`, store)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []Category
+	var out []shop.Category
 	for rows.Next() {
-		c := Category{StoreID: store}
-		if err := rows.Scan(&c.ID, &c.Slug, &c.Name, &c.CreatedAt); err != nil {
+		c := shop.Category{StoreID: store}
+		if err := rows.Scan(&c.ID, &c.Slug, &c.Name, timeCol(&c.CreatedAt)); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
@@ -67,24 +42,24 @@ func (tx *Tx) ListCategories(ctx context.Context, store shop.StoreID) ([]Categor
 }
 
 // CategoryBySlug finds a category of store.
-func (tx *Tx) CategoryBySlug(ctx context.Context, store shop.StoreID, slug string) (Category, error) {
-	c := Category{StoreID: store}
-	err := tx.queryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, &c.CreatedAt},
+func (tx *Tx) CategoryBySlug(ctx context.Context, store shop.StoreID, slug string) (shop.Category, error) {
+	c := shop.Category{StoreID: store}
+	err := tx.queryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, timeCol(&c.CreatedAt)},
 		`SELECT id, slug, name, created_at FROM categories WHERE store_id = ? AND slug = ?`, store, slug)
 	return c, notFound(err, "Category")
 }
 
 // CreateProduct adds a product to store. A taken SKU returns shop.ErrDuplicate; a category of
 // another store is refused by the database's composite foreign key.
-func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *Product) error {
+func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *shop.Product) error {
 	if p.ID == "" {
 		p.ID = shop.NewID()
 	}
 	if p.Status == "" {
-		p.Status = "active"
+		p.Status = shop.ProductActive
 	}
 	p.StoreID = store
-	p.CreatedAt = dbTime{T: tx.now, Valid: true}
+	p.CreatedAt = tx.now
 	p.UpdatedAt = p.CreatedAt
 	_, err := tx.exec(ctx, `INSERT INTO products (id, store_id, sku, name, description, price_amount, stock,
 		category_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -95,8 +70,8 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *Product)
 
 // UpdateProduct writes a product's editable fields (not its stock, which moves only through the
 // ledger). A taken SKU returns shop.ErrDuplicate.
-func (tx *Tx) UpdateProduct(ctx context.Context, store shop.StoreID, p *Product) error {
-	p.UpdatedAt = dbTime{T: tx.now, Valid: true}
+func (tx *Tx) UpdateProduct(ctx context.Context, store shop.StoreID, p *shop.Product) error {
+	p.UpdatedAt = tx.now
 	res, err := tx.exec(ctx, `UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, category_id = ?,
 		status = ?, updated_at = ? WHERE store_id = ? AND id = ?`,
 		p.SKU, p.Name, p.Description, p.PriceAmount, nullStr(p.CategoryID), p.Status, ts(tx.now), store, p.ID)
@@ -107,44 +82,21 @@ const productSelect = `SELECT p.id, p.sku, p.name, p.description, p.price_amount
 	COALESCE(CAST(c.id AS TEXT), ''), COALESCE(c.slug, ''), p.status, p.created_at, p.updated_at
 	FROM products p LEFT JOIN categories c ON c.id = p.category_id AND c.store_id = p.store_id `
 
-func scanProduct(store shop.StoreID, scan func(...any) error) (Product, error) {
-	p := Product{StoreID: store}
+func scanProduct(store shop.StoreID, scan func(...any) error) (shop.Product, error) {
+	p := shop.Product{StoreID: store}
 	err := scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.PriceAmount, &p.Stock, &p.CategoryID, &p.CategorySlug,
-		&p.Status, &p.CreatedAt, &p.UpdatedAt)
+		&p.Status, timeCol(&p.CreatedAt), timeCol(&p.UpdatedAt))
 	return p, err
 }
 
 // ProductByID finds a product of store, archived or not; another store's product is NotFound.
-func (tx *Tx) ProductByID(ctx context.Context, store shop.StoreID, id string) (Product, error) {
+func (tx *Tx) ProductByID(ctx context.Context, store shop.StoreID, id string) (shop.Product, error) {
 	if !shop.ValidID(id) {
-		return Product{}, shop.NotFound("Product")
+		return shop.Product{}, shop.NotFound("Product")
 	}
 	row := tx.row(ctx, productSelect+`WHERE p.store_id = ? AND p.id = ?`, store, id)
 	p, err := scanProduct(store, row.Scan)
 	return p, notFound(err, "Product")
-}
-
-// Product sort orders.
-const (
-	SortName   = "name"
-	SortPrice  = "price"
-	SortNewest = "newest"
-)
-
-// ProductFilter selects and orders a product listing.
-type ProductFilter struct {
-	Query           string // full-text search over name and description
-	CategoryID      string
-	Sort            string // SortName (default), SortPrice or SortNewest
-	IncludeArchived bool
-	Cursor          string
-	Limit           int
-}
-
-// ProductPage is one page of a product listing.
-type ProductPage struct {
-	Products   []Product
-	NextCursor string
 }
 
 // productCursor is where a page ended: the sort key and id of its last product.
@@ -166,7 +118,7 @@ func decodeCursor(s, sort string) (productCursor, bool) {
 	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort || !shop.ValidID(c.ID) || len(c.Key) > 1000 {
 		return productCursor{}, false
 	}
-	if sort == SortNewest {
+	if sort == shop.SortNewest {
 		if _, err := time.Parse(time.RFC3339Nano, c.Key); err != nil {
 			return productCursor{}, false
 		}
@@ -176,9 +128,9 @@ func decodeCursor(s, sort string) (productCursor, bool) {
 
 // ListProducts lists the products of store that match f, a page at a time, with a keyset cursor
 // on the sort key and id so that pages never skip or repeat a product.
-func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFilter) (ProductPage, error) {
+func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f shop.ProductFilter) (shop.ProductPage, error) {
 	if f.Sort == "" {
-		f.Sort = SortName
+		f.Sort = shop.SortName
 	}
 	if f.Limit <= 0 {
 		f.Limit = 20
@@ -197,32 +149,32 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFil
 		where.WriteString(` AND ` + tx.db.searchClause())
 		args = append(args, q)
 	} else if strings.TrimSpace(f.Query) != "" {
-		return ProductPage{}, nil // nothing searchable in the query: no match
+		return shop.ProductPage{}, nil // nothing searchable in the query: no match
 	}
 	order := ``
 	switch f.Sort {
-	case SortName:
+	case shop.SortName:
 		order = ` ORDER BY p.name, p.id`
-	case SortPrice:
+	case shop.SortPrice:
 		order = ` ORDER BY p.price_amount, p.id`
-	case SortNewest:
+	case shop.SortNewest:
 		order = ` ORDER BY p.created_at DESC, p.id DESC`
 	default:
-		return ProductPage{}, shop.Invalid(shop.FieldError{Field: "sort", Message: "must be name, price or newest"})
+		return shop.ProductPage{}, shop.Invalid(shop.FieldError{Field: "sort", Message: "must be name, price or newest"})
 	}
 	if f.Cursor != "" {
 		c, ok := decodeCursor(f.Cursor, f.Sort)
 		if !ok {
-			return ProductPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
+			return shop.ProductPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
 		}
 		switch f.Sort {
-		case SortName:
+		case shop.SortName:
 			where.WriteString(` AND (p.name > ? OR (p.name = ? AND p.id > ?))`)
 			args = append(args, c.Key, c.Key, c.ID)
-		case SortPrice:
+		case shop.SortPrice:
 			where.WriteString(` AND (p.price_amount > ? OR (p.price_amount = ? AND p.id > ?))`)
 			args = append(args, c.Price, c.Price, c.ID)
-		case SortNewest:
+		case shop.SortNewest:
 			where.WriteString(` AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))`)
 			args = append(args, c.Key, c.Key, c.ID)
 		}
@@ -230,14 +182,14 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFil
 	args = append(args, f.Limit+1)
 	rows, err := tx.query(ctx, productSelect+where.String()+order+` LIMIT ?`, args...)
 	if err != nil {
-		return ProductPage{}, err
+		return shop.ProductPage{}, err
 	}
 	defer func() { _ = rows.Close() }()
-	var page ProductPage
+	var page shop.ProductPage
 	for rows.Next() {
 		p, err := scanProduct(store, rows.Scan)
 		if err != nil {
-			return ProductPage{}, err
+			return shop.ProductPage{}, err
 		}
 		page.Products = append(page.Products, p)
 	}
@@ -245,8 +197,8 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f ProductFil
 		page.Products = page.Products[:f.Limit]
 		last := page.Products[f.Limit-1]
 		c := productCursor{Sort: f.Sort, ID: last.ID, Key: last.Name, Price: last.PriceAmount}
-		if f.Sort == SortNewest {
-			c.Key = ts(last.CreatedAt.T)
+		if f.Sort == shop.SortNewest {
+			c.Key = ts(last.CreatedAt)
 		}
 		page.NextCursor = encodeCursor(c)
 	}
@@ -291,7 +243,7 @@ func (tx *Tx) CountProducts(ctx context.Context, store shop.StoreID) (int, error
 }
 
 // ProductBySKU finds a product of store by its SKU.
-func (tx *Tx) ProductBySKU(ctx context.Context, store shop.StoreID, sku string) (Product, error) {
+func (tx *Tx) ProductBySKU(ctx context.Context, store shop.StoreID, sku string) (shop.Product, error) {
 	row := tx.row(ctx, productSelect+`WHERE p.store_id = ? AND p.sku = ?`, store, sku)
 	p, err := scanProduct(store, row.Scan)
 	return p, notFound(err, "Product")

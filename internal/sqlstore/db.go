@@ -667,6 +667,20 @@ func (d dbTime) ptr() *time.Time {
 	return &t
 }
 
+// timeCol scans a time column into t, as dbTime does.
+func timeCol(t *time.Time) sql.Scanner { return (*timeInto)(t) }
+
+type timeInto time.Time
+
+func (d *timeInto) Scan(v any) error {
+	var t dbTime
+	if err := t.Scan(v); err != nil {
+		return err
+	}
+	*d = timeInto(t.T)
+	return nil
+}
+
 // nullStr stores "" as NULL, for optional foreign keys.
 func nullStr(s string) any {
 	if s == "" {
@@ -674,8 +688,3 @@ func nullStr(s string) any {
 	}
 	return s
 }
-
-// dbTimeOut is a scanned time that marshals as RFC 3339 in JSON.
-type dbTimeOut struct{ dbTime }
-
-func (d dbTimeOut) MarshalJSON() ([]byte, error) { return d.T.MarshalJSON() }

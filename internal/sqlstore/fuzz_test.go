@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"secureshop/internal/shop"
 	"strings"
 	"testing"
 	"unicode"
@@ -23,8 +24,8 @@ func FuzzSearchTerms(f *testing.F) {
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(encodeCursor(productCursor{Sort: SortName, Key: "Tea", ID: "01a20643-8cbc-72c6-bccd-aca42899cb0e"}), SortName)
-	f.Add("eyJzIjoibmV3ZXN0In0", SortNewest)
+	f.Add(encodeCursor(productCursor{Sort: shop.SortName, Key: "Tea", ID: "01a20643-8cbc-72c6-bccd-aca42899cb0e"}), shop.SortName)
+	f.Add("eyJzIjoibmV3ZXN0In0", shop.SortNewest)
 	f.Fuzz(func(t *testing.T, s, sort string) {
 		c, ok := decodeCursor(s, sort)
 		if ok && (c.Sort != sort || len(c.Key) > 300) {

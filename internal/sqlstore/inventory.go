@@ -7,18 +7,6 @@ import (
 	"secureshop/internal/shop"
 )
 
-// LedgerEntry is one stock change.
-type LedgerEntry struct {
-	ID         string    `json:"id"`
-	ProductID  string    `json:"product_id"`
-	Delta      int       `json:"delta"`
-	StockAfter int       `json:"stock_after"`
-	Reason     string    `json:"reason"`
-	ActorID    string    `json:"actor_id"`
-	OrderID    string    `json:"order_id,omitempty"`
-	CreatedAt  dbTimeOut `json:"created_at"`
-}
-
 // ErrInsufficientStock is returned when a stock change would take a product below zero.
 var ErrInsufficientStock = errors.New("insufficient stock")
 
@@ -80,17 +68,17 @@ func (tx *Tx) TakeStock(ctx context.Context, store shop.StoreID, productID strin
 }
 
 // Ledger lists a product's stock changes, newest first.
-func (tx *Tx) Ledger(ctx context.Context, store shop.StoreID, productID string, limit int) ([]LedgerEntry, error) {
+func (tx *Tx) Ledger(ctx context.Context, store shop.StoreID, productID string, limit int) ([]shop.LedgerEntry, error) {
 	rows, err := tx.query(ctx, `SELECT id, product_id, delta, stock_after, reason, actor_id, COALESCE(CAST(order_id AS TEXT), ''), created_at
 		FROM inventory_ledger WHERE store_id = ? AND product_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, store, productID, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []LedgerEntry
+	var out []shop.LedgerEntry
 	for rows.Next() {
-		var e LedgerEntry
-		if err := rows.Scan(&e.ID, &e.ProductID, &e.Delta, &e.StockAfter, &e.Reason, &e.ActorID, &e.OrderID, &e.CreatedAt.dbTime); err != nil {
+		var e shop.LedgerEntry
+		if err := rows.Scan(&e.ID, &e.ProductID, &e.Delta, &e.StockAfter, &e.Reason, &e.ActorID, &e.OrderID, timeCol(&e.CreatedAt)); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

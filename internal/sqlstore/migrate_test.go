@@ -53,9 +53,9 @@ func TestMigrations_KeepTheRowsWrittenBefore(t *testing.T) {
 		if err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var got sqlstore.Order
-		var ledger []sqlstore.LedgerEntry
-		var cart []sqlstore.CartLine
+		var got shop.Order
+		var ledger []shop.LedgerEntry
+		var cart []shop.CartLine
 		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
 			var err error
 			if got, err = tx.OrderByID(ctx, s.ID, o); err != nil {

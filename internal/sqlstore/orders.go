@@ -9,100 +9,17 @@ import (
 	"secureshop/internal/shop"
 )
 
-// Order is a customer's order with its lines, history and payments. Its paid and refunded figures
-// are sums over its rows in the payments ledger, read with it; the order keeps no total of its own.
-type Order struct {
-	ID          string
-	StoreID     shop.StoreID
-	CustomerID  shop.UserID
-	Status      string
-	Currency    string
-	TotalAmount int64
-	CardBrand   string
-	CardLast4   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-
-	PaidAmount     int64 // succeeded charges
-	RefundedAmount int64 // succeeded refunds
-	RefundPending  int64 // refunds asked of the gateway and not yet answered
-
-	Lines    []OrderLine
-	History  []OrderEvent
-	Payments []Payment
-}
-
-// Refundable is what may still be refunded: paid, less what was refunded or is being refunded.
-func (o Order) Refundable() int64 { return o.PaidAmount - o.RefundedAmount - o.RefundPending }
-
-// Charge returns the order's charge: the succeeded one, else the newest attempt.
-func (o Order) Charge() (Payment, bool) {
-	var found Payment
-	ok := false
-	for _, p := range o.Payments {
-		if p.Kind != PaymentCharge {
-			continue
-		}
-		if !ok || p.State == PaymentSucceeded || (found.State != PaymentSucceeded && p.CreatedAt.After(found.CreatedAt)) {
-			found, ok = p, true
-		}
-	}
-	return found, ok
-}
-
-// Line returns the order's line with id.
-func (o Order) Line(id string) (OrderLine, bool) {
-	for _, l := range o.Lines {
-		if l.ID == id {
-			return l, true
-		}
-	}
-	return OrderLine{}, false
-}
-
-// OrderLine is what was sold at what price. Written once, never changed; Returned is how many of
-// it came back since (order_returns).
-type OrderLine struct {
-	ID        string
-	ProductID string
-	SKU       string
-	Name      string
-	UnitPrice int64
-	Quantity  int
-	LineTotal int64
-	Returned  int
-}
-
-// Returnable is how many of the line can still come back.
-func (l OrderLine) Returnable() int { return l.Quantity - l.Returned }
-
-// OrderEvent is one move of an order's status.
-type OrderEvent struct {
-	From      string
-	To        string
-	ActorID   string
-	ActorRole string
-	Note      string
-	At        time.Time
-}
-
-// OrderMove is a move of a new order's status made in the transaction that writes it.
-type OrderMove struct {
-	To   string
-	Note string
-}
-
 // InsertOrder writes a new order with its lines and its history: created in o.Status, then moved
 // by each of moves in turn (o.Status ends as the last one's). The lines and the history entries
 // go in one statement each.
-func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, actor shop.Principal, moves ...OrderMove) error {
+func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *shop.Order, actor shop.Principal, moves ...shop.OrderMove) error {
 	if o.ID == "" {
 		o.ID = shop.NewID()
 	}
 	o.StoreID, o.CreatedAt, o.UpdatedAt = store, tx.now, tx.now
-	events := []OrderEvent{{To: o.Status}}
+	events := []shop.OrderEvent{{To: o.Status}}
 	for _, m := range moves {
-		events = append(events, OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
+		events = append(events, shop.OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
 	}
 	o.Status = events[len(events)-1].To
 	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
@@ -146,13 +63,13 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *Order, act
 	return nil
 }
 
-func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *Order, from, to string, actor shop.Principal, note string) error {
+func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *shop.Order, from, to shop.OrderStatus, actor shop.Principal, note string) error {
 	// Its result is not needed: on PostgreSQL it goes with the transaction's next statement or its commit.
 	err := tx.later(ctx, `INSERT INTO order_history (id, store_id, order_id, from_status, to_status, actor_id, actor_role,
 		note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		shop.NewID(), store, o.ID, from, to, string(actor.UserID), string(actor.Role), note, ts(tx.now))
 	if err == nil {
-		o.History = append(o.History, OrderEvent{From: from, To: to, ActorID: string(actor.UserID), ActorRole: string(actor.Role), Note: note, At: tx.now})
+		o.History = append(o.History, shop.OrderEvent{From: from, To: to, ActorID: string(actor.UserID), ActorRole: string(actor.Role), Note: note, At: tx.now})
 	}
 	return err
 }
@@ -162,7 +79,7 @@ var ErrStatusChanged = errors.New("order status changed meanwhile")
 
 // MoveOrder moves an order from one status to another — only if it is still in from — and records
 // the move in its history.
-func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
+func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *shop.Order, to shop.OrderStatus, actor shop.Principal, note string) error {
 	res, err := tx.exec(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE store_id = ? AND id = ? AND status = ?`,
 		to, ts(tx.now), store, o.ID, o.Status)
 	return tx.moved(ctx, res, err, store, o, to, actor, note)
@@ -170,7 +87,7 @@ func (tx *Tx) MoveOrder(ctx context.Context, store shop.StoreID, o *Order, to st
 
 // moved finishes a conditional status update: it fails when the order had left its status
 // meanwhile, and otherwise records the move.
-func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.StoreID, o *Order, to string, actor shop.Principal, note string) error {
+func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.StoreID, o *shop.Order, to shop.OrderStatus, actor shop.Principal, note string) error {
 	if err != nil {
 		return err
 	}
@@ -188,8 +105,8 @@ const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'pending'), 0)`
 
-func scanOrder(store shop.StoreID, scan func(...any) error) (Order, error) {
-	o := Order{StoreID: store}
+func scanOrder(store shop.StoreID, scan func(...any) error) (shop.Order, error) {
+	o := shop.Order{StoreID: store}
 	var created, updated dbTime
 	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &o.CardBrand,
 		&o.CardLast4, &created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
@@ -198,31 +115,31 @@ func scanOrder(store shop.StoreID, scan func(...any) error) (Order, error) {
 }
 
 // OrderByID returns an order of store with its lines and history; another store's order is NotFound.
-func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Order, error) {
+func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (shop.Order, error) {
 	if !shop.ValidID(id) {
-		return Order{}, shop.NotFound("Order")
+		return shop.Order{}, shop.NotFound("Order")
 	}
 	row := tx.row(ctx, `SELECT `+orderCols+` FROM orders o WHERE o.store_id = ? AND o.id = ?`, store, id)
 	o, err := scanOrder(store, row.Scan)
 	if err != nil {
-		return Order{}, notFound(err, "Order")
+		return shop.Order{}, notFound(err, "Order")
 	}
-	orders := []Order{o}
+	orders := []shop.Order{o}
 	if err := tx.linesAndPayments(ctx, store, orders); err != nil {
-		return Order{}, err
+		return shop.Order{}, err
 	}
 	o = orders[0]
 	hist, err := tx.query(ctx, `SELECT from_status, to_status, actor_id, actor_role, note, created_at FROM order_history
 		WHERE store_id = ? AND order_id = ? ORDER BY created_at, id`, store, id)
 	if err != nil {
-		return Order{}, err
+		return shop.Order{}, err
 	}
 	defer func() { _ = hist.Close() }()
 	for hist.Next() {
-		var e OrderEvent
+		var e shop.OrderEvent
 		var at dbTime
 		if err := hist.Scan(&e.From, &e.To, &e.ActorID, &e.ActorRole, &e.Note, &at); err != nil {
-			return Order{}, err
+			return shop.Order{}, err
 		}
 		e.At = at.T
 		o.History = append(o.History, e)
@@ -230,22 +147,8 @@ func (tx *Tx) OrderByID(ctx context.Context, store shop.StoreID, id string) (Ord
 	return o, hist.Err()
 }
 
-// OrderFilter selects orders.
-type OrderFilter struct {
-	CustomerID shop.UserID // only this customer's orders, when set
-	Status     string
-	Cursor     string // the id of the last order of the previous page
-	Limit      int
-}
-
-// OrderPage is one page of orders, newest first.
-type OrderPage struct {
-	Orders     []Order
-	NextCursor string
-}
-
 // ListOrders lists orders of store, newest first (ids are time-ordered).
-func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter) (OrderPage, error) {
+func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f shop.OrderFilter) (shop.OrderPage, error) {
 	q := `SELECT ` + orderCols + ` FROM orders o WHERE o.store_id = ?`
 	args := []any{store}
 	if f.CustomerID != "" {
@@ -258,7 +161,7 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter)
 	}
 	if f.Cursor != "" {
 		if !shop.ValidID(f.Cursor) {
-			return OrderPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
+			return shop.OrderPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
 		}
 		q += ` AND o.id < ?`
 		args = append(args, f.Cursor)
@@ -267,19 +170,19 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter)
 	args = append(args, f.Limit+1)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
-		return OrderPage{}, err
+		return shop.OrderPage{}, err
 	}
 	defer func() { _ = rows.Close() }()
-	var page OrderPage
+	var page shop.OrderPage
 	for rows.Next() {
 		o, err := scanOrder(store, rows.Scan)
 		if err != nil {
-			return OrderPage{}, err
+			return shop.OrderPage{}, err
 		}
 		page.Orders = append(page.Orders, o)
 	}
 	if err := rows.Err(); err != nil {
-		return OrderPage{}, err
+		return shop.OrderPage{}, err
 	}
 	_ = rows.Close()
 	if len(page.Orders) > f.Limit {
@@ -291,7 +194,7 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f OrderFilter)
 
 // linesAndPayments reads the lines (with what came back of each) and the payments of orders, in
 // one statement each whatever their number.
-func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders []Order) error {
+func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders []shop.Order) error {
 	if len(orders) == 0 {
 		return nil
 	}
@@ -309,7 +212,7 @@ func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders [
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var orderID string
-		var l OrderLine
+		var l shop.OrderLine
 		if err := rows.Scan(&orderID, &l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal, &l.Returned); err != nil {
 			return err
 		}
@@ -335,14 +238,14 @@ func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders [
 // PostgreSQL the order's row is locked first (SELECT ... FOR UPDATE), so that concurrent refunds,
 // returns and cancellations of one order run one after the other and each sees what the one before
 // it wrote; SQLite's one writer runs them one after the other anyway.
-func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string) (Order, error) {
+func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string) (shop.Order, error) {
 	if !shop.ValidID(id) {
-		return Order{}, shop.NotFound("Order")
+		return shop.Order{}, shop.NotFound("Order")
 	}
 	if tx.db.dialect == Postgres {
 		var got string
 		if err := tx.queryRow(ctx, []any{&got}, `SELECT CAST(id AS TEXT) FROM orders WHERE store_id = ? AND id = ? FOR UPDATE`, store, id); err != nil {
-			return Order{}, notFound(err, "Order")
+			return shop.Order{}, notFound(err, "Order")
 		}
 	}
 	return tx.OrderByID(ctx, store, id)

@@ -9,47 +9,13 @@ import (
 	"secureshop/internal/shop"
 )
 
-// PaymentKind is what a row of the payments ledger records: money taken or money returned.
-type PaymentKind string
-
-// PaymentState is where a payment stands with the gateway.
-type PaymentState string
-
-// Payment kinds and states.
-const (
-	PaymentCharge PaymentKind = "charge"
-	PaymentRefund PaymentKind = "refund"
-
-	PaymentPending   PaymentState = "pending"   // recorded, the gateway not yet asked or not yet answered
-	PaymentSucceeded PaymentState = "succeeded" // the money moved
-	PaymentFailed    PaymentState = "failed"    // it did not (Failure says why)
-)
-
-// Payment is one row of the payments ledger: a charge or a refund of an order. Its id is the
-// idempotency key the gateway is given, so that asking twice moves the money once.
-type Payment struct {
-	ID          string
-	OrderID     string
-	Kind        PaymentKind
-	State       PaymentState
-	Amount      int64
-	Currency    string
-	Provider    string
-	ProviderRef string
-	Failure     string // a short code: declined, refused, error
-	Reason      string // for refunds: why
-	ActorID     string
-	CreatedAt   time.Time
-	SettledAt   *time.Time
-}
-
 // InsertPayment records a payment, pending unless p.State says otherwise.
-func (tx *Tx) InsertPayment(ctx context.Context, store shop.StoreID, p *Payment) error {
+func (tx *Tx) InsertPayment(ctx context.Context, store shop.StoreID, p *shop.Payment) error {
 	if p.ID == "" {
 		p.ID = shop.NewID()
 	}
 	if p.State == "" {
-		p.State = PaymentPending
+		p.State = shop.PaymentPending
 	}
 	p.CreatedAt = tx.now
 	return tx.later(ctx, `INSERT INTO payments (id, store_id, order_id, kind, state, amount, currency, provider, provider_ref, failure,
@@ -63,7 +29,7 @@ var ErrSettled = errors.New("payment already settled")
 
 // SettlePayment records the gateway's answer to a pending payment: succeeded with its reference,
 // or failed with a reason — once; a payment no longer pending returns ErrSettled.
-func (tx *Tx) SettlePayment(ctx context.Context, store shop.StoreID, p *Payment, state PaymentState, ref, failure string) error {
+func (tx *Tx) SettlePayment(ctx context.Context, store shop.StoreID, p *shop.Payment, state shop.PaymentState, ref, failure string) error {
 	res, err := tx.exec(ctx, `UPDATE payments SET state = ?, provider_ref = ?, failure = ?, settled_at = ?
 		WHERE store_id = ? AND order_id = ? AND id = ? AND state = 'pending'`,
 		string(state), ref, failure, ts(tx.now), store, p.OrderID, p.ID)
@@ -80,25 +46,25 @@ func (tx *Tx) SettlePayment(ctx context.Context, store shop.StoreID, p *Payment,
 
 const paymentCols = `id, order_id, kind, state, amount, currency, provider, provider_ref, failure, reason, actor_id, created_at, settled_at`
 
-func scanPayment(scan func(...any) error) (Payment, error) {
-	var p Payment
+func scanPayment(scan func(...any) error) (shop.Payment, error) {
+	var p shop.Payment
 	var kind, state string
 	var created, settled dbTime
 	err := scan(&p.ID, &p.OrderID, &kind, &state, &p.Amount, &p.Currency, &p.Provider, &p.ProviderRef, &p.Failure, &p.Reason,
 		&p.ActorID, &created, &settled)
-	p.Kind, p.State, p.CreatedAt, p.SettledAt = PaymentKind(kind), PaymentState(state), created.T, settled.ptr()
+	p.Kind, p.State, p.CreatedAt, p.SettledAt = shop.PaymentKind(kind), shop.PaymentState(state), created.T, settled.ptr()
 	return p, err
 }
 
 // payments lists the payments of the orders ids, oldest first, by order.
-func (tx *Tx) payments(ctx context.Context, store shop.StoreID, ids []string) (map[string][]Payment, error) {
+func (tx *Tx) payments(ctx context.Context, store shop.StoreID, ids []string) (map[string][]shop.Payment, error) {
 	rows, err := tx.query(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`)
 		ORDER BY created_at, id`, idArgs(store, ids)...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	out := map[string][]Payment{}
+	out := map[string][]shop.Payment{}
 	for rows.Next() {
 		p, err := scanPayment(rows.Scan)
 		if err != nil {
@@ -125,9 +91,9 @@ func idArgs(store shop.StoreID, ids []string) []any {
 }
 
 // PaymentByID returns one payment of an order.
-func (tx *Tx) PaymentByID(ctx context.Context, store shop.StoreID, orderID, id string) (Payment, error) {
+func (tx *Tx) PaymentByID(ctx context.Context, store shop.StoreID, orderID, id string) (shop.Payment, error) {
 	if !shop.ValidID(orderID) || !shop.ValidID(id) {
-		return Payment{}, shop.NotFound("Payment")
+		return shop.Payment{}, shop.NotFound("Payment")
 	}
 	p, err := scanPayment(tx.row(ctx, `SELECT `+paymentCols+` FROM payments WHERE store_id = ? AND order_id = ? AND id = ?`,
 		store, orderID, id).Scan)
@@ -136,7 +102,7 @@ func (tx *Tx) PaymentByID(ctx context.Context, store shop.StoreID, orderID, id s
 
 // SettledPayment is a payment that moved money, with the customer whose order it was.
 type SettledPayment struct {
-	Payment
+	shop.Payment
 	CustomerID shop.UserID
 }
 
@@ -188,7 +154,7 @@ func (tx *Tx) FirstCharges(ctx context.Context, store shop.StoreID) (map[shop.Us
 // ReturnLine records that quantity of an order's line came back (a cancellation, or a refund with
 // restock) and puts it back in stock through the inventory ledger. The caller checks, under the
 // order's lock (OrderForUpdate), that no more comes back than was sold less what came back before.
-func (tx *Tx) ReturnLine(ctx context.Context, store shop.StoreID, orderID string, l OrderLine, quantity int, reason, actorID string) error {
+func (tx *Tx) ReturnLine(ctx context.Context, store shop.StoreID, orderID string, l shop.OrderLine, quantity int, reason, actorID string) error {
 	if quantity <= 0 || quantity > l.Returnable() {
 		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "is more than can still come back of " + l.Name})
 	}

@@ -43,14 +43,14 @@ func (tx *Tx) TopProducts(ctx context.Context, store shop.StoreID, from, to time
 }
 
 // StockBelow lists active products of store with stock under level, lowest first.
-func (tx *Tx) StockBelow(ctx context.Context, store shop.StoreID, level, limit int) ([]Product, error) {
+func (tx *Tx) StockBelow(ctx context.Context, store shop.StoreID, level, limit int) ([]shop.Product, error) {
 	rows, err := tx.query(ctx, productSelect+`WHERE p.store_id = ? AND p.status = 'active' AND p.stock < ?
 		ORDER BY p.stock, p.name LIMIT ?`, store, level, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []Product
+	var out []shop.Product
 	for rows.Next() {
 		p, err := scanProduct(store, rows.Scan)
 		if err != nil {
@@ -62,15 +62,15 @@ func (tx *Tx) StockBelow(ctx context.Context, store shop.StoreID, level, limit i
 }
 
 // CountOrdersByStatus counts a store's orders in each status.
-func (tx *Tx) CountOrdersByStatus(ctx context.Context, store shop.StoreID) (map[string]int, error) {
+func (tx *Tx) CountOrdersByStatus(ctx context.Context, store shop.StoreID) (map[shop.OrderStatus]int, error) {
 	rows, err := tx.query(ctx, `SELECT status, COUNT(*) FROM orders WHERE store_id = ? GROUP BY status`, store)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	out := map[string]int{}
+	out := map[shop.OrderStatus]int{}
 	for rows.Next() {
-		var s string
+		var s shop.OrderStatus
 		var n int
 		if err := rows.Scan(&s, &n); err != nil {
 			return nil, err

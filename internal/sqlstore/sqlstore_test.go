@@ -160,20 +160,20 @@ func TestCatalog_CategoryMustBelongToStore(t *testing.T) {
 		ctx := context.Background()
 		db := openDB(t, url)
 		a, b := newStore(t, db, "cat-a"), newStore(t, db, "cat-b")
-		ca := sqlstore.Category{Slug: "tea", Name: "Tea"}
+		ca := shop.Category{Slug: "tea", Name: "Tea"}
 		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateCategory(ctx, a.ID, &ca) }); err != nil {
 			t.Fatal(err)
 		}
-		p := sqlstore.Product{SKU: "T-1", Name: "Assam", PriceAmount: 450, Stock: 3, CategoryID: ca.ID}
+		p := shop.Product{SKU: "T-1", Name: "Assam", PriceAmount: 450, Stock: 3, CategoryID: ca.ID}
 		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &p) }); err != nil {
 			t.Fatal(err)
 		}
 		// A product in store B may not point at store A's category.
-		pb := sqlstore.Product{SKU: "T-1", Name: "Stolen", PriceAmount: 1, Stock: 1, CategoryID: ca.ID}
+		pb := shop.Product{SKU: "T-1", Name: "Stolen", PriceAmount: 1, Stock: 1, CategoryID: ca.ID}
 		if err := db.Update(ctx, b.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, b.ID, &pb) }); err == nil {
 			t.Fatal("product in store B accepted store A's category")
 		}
-		dup := sqlstore.Product{SKU: "T-1", Name: "Again", PriceAmount: 1, Stock: 1}
+		dup := shop.Product{SKU: "T-1", Name: "Again", PriceAmount: 1, Stock: 1}
 		if err := db.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, a.ID, &dup) }); !errors.Is(err, shop.ErrDuplicate) {
 			t.Fatalf("duplicate SKU: got %v", err)
 		}
@@ -283,7 +283,7 @@ func TestProducts_SearchSortAndPages(t *testing.T) {
 		names := []string{"Earl Grey Tea", "Green Tea", "Teapot", "Coffee Beans", "Dark Chocolate", "Chocolate Tea", "Zebra Mug"}
 		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i, n := range names {
-				p := sqlstore.Product{SKU: "S" + string(rune('A'+i)), Name: n, Description: "about " + strings.ToLower(n), PriceAmount: int64(1000 - i*100), Stock: 1}
+				p := shop.Product{SKU: "S" + string(rune('A'+i)), Name: n, Description: "about " + strings.ToLower(n), PriceAmount: int64(1000 - i*100), Stock: 1}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 					return err
 				}
@@ -294,13 +294,13 @@ func TestProducts_SearchSortAndPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = db.Update(ctx, other.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			p := sqlstore.Product{SKU: "O", Name: "Other Tea", PriceAmount: 1, Stock: 1}
+			p := shop.Product{SKU: "O", Name: "Other Tea", PriceAmount: 1, Stock: 1}
 			return tx.CreateProduct(ctx, other.ID, &p)
 		})
-		list := func(f sqlstore.ProductFilter) []string {
+		list := func(f shop.ProductFilter) []string {
 			var out []string
 			for {
-				var page sqlstore.ProductPage
+				var page shop.ProductPage
 				if err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListProducts(ctx, s.ID, f); return }); err != nil {
 					t.Fatal(err)
 				}
@@ -313,30 +313,30 @@ func TestProducts_SearchSortAndPages(t *testing.T) {
 				f.Cursor = page.NextCursor
 			}
 		}
-		got := strings.Join(list(sqlstore.ProductFilter{Query: "tea", Limit: 2}), ",")
+		got := strings.Join(list(shop.ProductFilter{Query: "tea", Limit: 2}), ",")
 		if got != "Chocolate Tea,Earl Grey Tea,Green Tea,Teapot" {
 			t.Errorf("search tea: %s", got)
 		}
-		if got := strings.Join(list(sqlstore.ProductFilter{Query: `"chocolate*" -(`, Limit: 10}), ","); got != "Chocolate Tea,Dark Chocolate" {
+		if got := strings.Join(list(shop.ProductFilter{Query: `"chocolate*" -(`, Limit: 10}), ","); got != "Chocolate Tea,Dark Chocolate" {
 			t.Errorf("search with query syntax: %s", got)
 		}
-		if got := strings.Join(list(sqlstore.ProductFilter{Query: "choc tea", Limit: 10}), ","); got != "Chocolate Tea" {
+		if got := strings.Join(list(shop.ProductFilter{Query: "choc tea", Limit: 10}), ","); got != "Chocolate Tea" {
 			t.Errorf("two words must both match: %s", got)
 		}
-		if got := list(sqlstore.ProductFilter{Query: `'; DROP TABLE products; --`, Limit: 10}); len(got) != 0 {
+		if got := list(shop.ProductFilter{Query: `'; DROP TABLE products; --`, Limit: 10}); len(got) != 0 {
 			t.Errorf("search of SQL: %v", got)
 		}
-		if got := strings.Join(list(sqlstore.ProductFilter{Sort: sqlstore.SortPrice, Limit: 3}), ","); got != "Zebra Mug,Chocolate Tea,Dark Chocolate,Coffee Beans,Teapot,Green Tea,Earl Grey Tea" {
+		if got := strings.Join(list(shop.ProductFilter{Sort: shop.SortPrice, Limit: 3}), ","); got != "Zebra Mug,Chocolate Tea,Dark Chocolate,Coffee Beans,Teapot,Green Tea,Earl Grey Tea" {
 			t.Errorf("by price: %s", got)
 		}
-		if got := list(sqlstore.ProductFilter{Sort: sqlstore.SortName, Limit: 3}); len(got) != 7 || got[0] != "Chocolate Tea" || got[6] != "Zebra Mug" {
+		if got := list(shop.ProductFilter{Sort: shop.SortName, Limit: 3}); len(got) != 7 || got[0] != "Chocolate Tea" || got[6] != "Zebra Mug" {
 			t.Errorf("by name: %v", got)
 		}
-		if got := list(sqlstore.ProductFilter{Sort: sqlstore.SortNewest, Limit: 4}); len(got) != 7 {
+		if got := list(shop.ProductFilter{Sort: shop.SortNewest, Limit: 4}); len(got) != 7 {
 			t.Errorf("newest: %v", got)
 		}
 		err = db.View(ctx, s.ID, func(tx *sqlstore.Tx) error {
-			_, err := tx.ListProducts(ctx, s.ID, sqlstore.ProductFilter{Sort: sqlstore.SortPrice, Cursor: "garbage", Limit: 3})
+			_, err := tx.ListProducts(ctx, s.ID, shop.ProductFilter{Sort: shop.SortPrice, Cursor: "garbage", Limit: 3})
 			return err
 		})
 		if shop.KindOf(err) != shop.KindInvalid {
@@ -351,14 +351,14 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		db := openDB(t, url)
 		s := newStore(t, db, "immutable")
 		u := newUser(t, db, s.ID, "c@example.com", shop.RoleCustomer)
-		var o sqlstore.Order
+		var o shop.Order
 		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			p := sqlstore.Product{SKU: "A", Name: "A", PriceAmount: 300, Stock: 5}
+			p := shop.Product{SKU: "A", Name: "A", PriceAmount: 300, Stock: 5}
 			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 				return err
 			}
-			o = sqlstore.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 600,
-				Lines: []sqlstore.OrderLine{{ProductID: p.ID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 600}}}
+			o = shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 600,
+				Lines: []shop.OrderLine{{ProductID: p.ID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 600}}}
 			return tx.InsertOrder(ctx, s.ID, &o, shop.Principal{UserID: u.ID, Role: shop.RoleCustomer})
 		})
 		if err != nil {
@@ -382,8 +382,8 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		}
 		// A line whose total does not match its price and quantity is refused by the database.
 		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			bad := sqlstore.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 1,
-				Lines: []sqlstore.OrderLine{{ProductID: o.Lines[0].ProductID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 1}}}
+			bad := shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 1,
+				Lines: []shop.OrderLine{{ProductID: o.Lines[0].ProductID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 1}}}
 			return tx.InsertOrder(ctx, s.ID, &bad, shop.Principal{UserID: u.ID})
 		})
 		if err == nil {
@@ -447,7 +447,7 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 	for _, s := range []shop.Store{a, b} {
 		err := owner.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i := range 3 {
-				p := sqlstore.Product{SKU: "P" + string(rune('0'+i)), Name: s.Slug, PriceAmount: 1, Stock: 1}
+				p := shop.Product{SKU: "P" + string(rune('0'+i)), Name: s.Slug, PriceAmount: 1, Stock: 1}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 					return err
 				}
@@ -481,7 +481,7 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 	}
 	// Writing a row for another store is refused too.
 	err = app.Update(ctx, a.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-		p := sqlstore.Product{SKU: "X", Name: "x", PriceAmount: 1, Stock: 1}
+		p := shop.Product{SKU: "X", Name: "x", PriceAmount: 1, Stock: 1}
 		return tx.CreateProduct(ctx, b.ID, &p)
 	})
 	if err == nil {
@@ -489,9 +489,9 @@ func TestRowLevelSecurity_UnfilteredQuerySeesOnlyItsStore(t *testing.T) {
 	}
 	// The repository, used as meant, still works for both.
 	for _, s := range []shop.Store{a, b} {
-		var page sqlstore.ProductPage
+		var page shop.ProductPage
 		if err := app.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) {
-			page, err = tx.ListProducts(ctx, s.ID, sqlstore.ProductFilter{Limit: 10})
+			page, err = tx.ListProducts(ctx, s.ID, shop.ProductFilter{Limit: 10})
 			return
 		}); err != nil || len(page.Products) != 3 {
 			t.Fatalf("store %s lists %d products (%v)", s.Slug, len(page.Products), err)

@@ -26,7 +26,7 @@ func countProducts(t *testing.T, db *sqlstore.DB, store shop.StoreID, sku string
 }
 
 func addProduct(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, sku string) error {
-	p := sqlstore.Product{SKU: sku, Name: sku, PriceAmount: 1, Stock: 1}
+	p := shop.Product{SKU: sku, Name: sku, PriceAmount: 1, Stock: 1}
 	return tx.CreateProduct(ctx, store, &p)
 }
 
@@ -144,7 +144,7 @@ func TestHeldWrites_SeenByLaterReadsAndFailTheirTransaction(t *testing.T) {
 		db := testenv.OpenDB(t, url, sqlstore.Options{})
 		s := newStore(t, db, "held")
 		u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
-		p := sqlstore.Product{SKU: "EG", Name: "Earl Grey", PriceAmount: 450, Stock: 2} // no opening ledger entry
+		p := shop.Product{SKU: "EG", Name: "Earl Grey", PriceAmount: 450, Stock: 2} // no opening ledger entry
 		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 				return err
@@ -282,11 +282,11 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 		s, other := newStore(t, db, "reads"), newStore(t, db, "elsewhere")
 		u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
 		stranger := newUser(t, db, other.ID, "bob@example.com", shop.RoleCustomer)
-		var ps []sqlstore.Product
-		var foreign sqlstore.Product
+		var ps []shop.Product
+		var foreign shop.Product
 		err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 			for i, sku := range []string{"A", "B", "C"} {
-				p := sqlstore.Product{SKU: sku, Name: sku, PriceAmount: int64(100 * (i + 1)), Stock: 10 + i}
+				p := shop.Product{SKU: sku, Name: sku, PriceAmount: int64(100 * (i + 1)), Stock: 10 + i}
 				if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 					return err
 				}
@@ -296,7 +296,7 @@ func TestCartReads_OneStatementEach(t *testing.T) {
 		})
 		if err == nil {
 			err = db.Update(ctx, other.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-				foreign = sqlstore.Product{SKU: "X", Name: "X", PriceAmount: 1, Stock: 1}
+				foreign = shop.Product{SKU: "X", Name: "X", PriceAmount: 1, Stock: 1}
 				return tx.CreateProduct(ctx, other.ID, &foreign)
 			})
 		}
@@ -369,9 +369,9 @@ func TestTransactions_BoundToTheirStore(t *testing.T) {
 		ctx := context.Background()
 		db := testenv.OpenDB(t, url, sqlstore.Options{})
 		a, b := newStore(t, db, "bound-a"), newStore(t, db, "bound-b")
-		var inB sqlstore.Product
+		var inB shop.Product
 		if err := db.Update(ctx, b.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			inB = sqlstore.Product{SKU: "B-1", Name: "B", PriceAmount: 1, Stock: 1}
+			inB = shop.Product{SKU: "B-1", Name: "B", PriceAmount: 1, Stock: 1}
 			return tx.CreateProduct(ctx, b.ID, &inB)
 		}); err != nil {
 			t.Fatal(err)
@@ -425,7 +425,7 @@ func TestTransactions_BoundToTheirStore(t *testing.T) {
 		if n := countProducts(t, db, b.ID, "B-2"); n != 0 {
 			t.Errorf("store B got %d products from store A's transaction", n)
 		}
-		var p sqlstore.Product
+		var p shop.Product
 		if err := db.View(ctx, b.ID, func(tx *sqlstore.Tx) (err error) { p, err = tx.ProductByID(ctx, b.ID, inB.ID); return }); err != nil || p.Stock != 1 {
 			t.Errorf("store B's product after store A's attempts: stock %d, %v; want 1", p.Stock, err)
 		}

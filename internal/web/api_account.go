@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 func (s *Server) apiRegister(w http.ResponseWriter, r *http.Request) error {
@@ -194,7 +193,7 @@ func (s *Server) export(r *http.Request) (accountExport, error) {
 	}
 	cursor := ""
 	for {
-		page, err := s.orders.List(r.Context(), p, st.ID, sqlstore.OrderFilter{Cursor: cursor, Limit: 100})
+		page, err := s.orders.List(r.Context(), p, st.ID, shop.OrderFilter{Cursor: cursor, Limit: 100})
 		if err != nil {
 			return accountExport{}, err
 		}

@@ -11,29 +11,28 @@ import (
 	"secureshop/internal/audit"
 	"secureshop/internal/catalog"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 type productView struct {
-	ID          string     `json:"id"`
-	SKU         string     `json:"sku"`
-	Name        string     `json:"name"`
-	Description string     `json:"description"`
-	Price       shop.Money `json:"price"`
-	Stock       int        `json:"stock"`
-	Category    string     `json:"category"`
-	Status      string     `json:"status"`
-	CreatedAt   string     `json:"created_at"` // RFC 3339, as time.Time encodes, without its slower Marshaler path
-	UpdatedAt   string     `json:"updated_at"`
+	ID          string             `json:"id"`
+	SKU         string             `json:"sku"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Price       shop.Money         `json:"price"`
+	Stock       int                `json:"stock"`
+	Category    string             `json:"category"`
+	Status      shop.ProductStatus `json:"status"`
+	CreatedAt   string             `json:"created_at"` // RFC 3339, as time.Time encodes, without its slower Marshaler path
+	UpdatedAt   string             `json:"updated_at"`
 }
 
-func viewProduct(p sqlstore.Product, currency string) productView {
+func viewProduct(p shop.Product, currency string) productView {
 	return productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		Price: shop.Money{Amount: p.PriceAmount, Currency: currency}, Stock: p.Stock, Category: p.CategorySlug,
-		Status: p.Status, CreatedAt: p.CreatedAt.T.Format(time.RFC3339Nano), UpdatedAt: p.UpdatedAt.T.Format(time.RFC3339Nano)}
+		Status: p.Status, CreatedAt: p.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: p.UpdatedAt.Format(time.RFC3339Nano)}
 }
 
-func viewProducts(ps []sqlstore.Product, currency string) []productView {
+func viewProducts(ps []shop.Product, currency string) []productView {
 	out := make([]productView, len(ps))
 	for i, p := range ps {
 		out[i] = viewProduct(p, currency)
@@ -157,11 +156,27 @@ func (s *Server) apiAdjustStock(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	entries, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	_, entries, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newList(entries, ""))
+	items := make([]ledgerView, len(entries))
+	for i, e := range entries {
+		items[i] = ledgerView{e.ID, e.ProductID, e.Delta, e.StockAfter, e.Reason, e.ActorID, e.OrderID, e.CreatedAt}
+	}
+	return writeJSON(w, http.StatusOK, newList(items, ""))
+}
+
+// ledgerView is a row of a product's inventory ledger.
+type ledgerView struct {
+	ID         string    `json:"id"`
+	ProductID  string    `json:"product_id"`
+	Delta      int       `json:"delta"`
+	StockAfter int       `json:"stock_after"`
+	Reason     string    `json:"reason"`
+	ActorID    string    `json:"actor_id"`
+	OrderID    string    `json:"order_id,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 func (s *Server) apiCategories(w http.ResponseWriter, r *http.Request) error {

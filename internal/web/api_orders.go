@@ -7,7 +7,6 @@ import (
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 type cartLineView struct {
@@ -58,16 +57,16 @@ type orderLineView struct {
 }
 
 type orderEventView struct {
-	From      string    `json:"from"`
-	To        string    `json:"to"`
-	ActorRole string    `json:"actor_role"`
-	Note      string    `json:"note"`
-	At        time.Time `json:"at"`
+	From      shop.OrderStatus `json:"from"`
+	To        shop.OrderStatus `json:"to"`
+	ActorRole string           `json:"actor_role"`
+	Note      string           `json:"note"`
+	At        time.Time        `json:"at"`
 }
 
 type orderView struct {
 	ID            string           `json:"id"`
-	Status        string           `json:"status"`
+	Status        shop.OrderStatus `json:"status"`
 	CustomerID    shop.UserID      `json:"customer_id"`
 	Items         []orderLineView  `json:"items"`
 	Total         shop.Money       `json:"total"`
@@ -103,7 +102,7 @@ type paymentRowView struct {
 	SettledAt *time.Time `json:"settled_at"`
 }
 
-func viewOrder(o sqlstore.Order) orderView {
+func viewOrder(o shop.Order) orderView {
 	m := func(a int64) shop.Money { return shop.M(a, o.Currency) }
 	v := orderView{ID: o.ID, Status: o.Status, CustomerID: o.CustomerID, Items: []orderLineView{}, Total: m(o.TotalAmount),
 		Paid: m(o.PaidAmount), Refunded: m(o.RefundedAmount), RefundPending: m(o.RefundPending), Refundable: m(max(o.Refundable(), 0)),
@@ -208,8 +207,8 @@ func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := infoOf(r)
-	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, sqlstore.OrderFilter{
-		Status: r.URL.Query().Get("status"), Cursor: cursor, Limit: limit})
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, shop.OrderFilter{
+		Status: shop.OrderStatus(r.URL.Query().Get("status")), Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -241,8 +240,8 @@ func (s *Server) apiCancelOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiOrderStatus(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Status string `json:"status"`
-		Note   string `json:"note"`
+		Status shop.OrderStatus `json:"status"`
+		Note   string           `json:"note"`
 	}
 	raw, err := decodeRaw(r, &in)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 // adminState is what the back-office pages show; each page fills its part.
@@ -26,7 +25,7 @@ type adminState struct {
 	Report    *reports.Sales
 	Products  []productView
 	Product   *productView
-	Ledger    []sqlstore.LedgerEntry
+	Ledger    []shop.LedgerEntry
 	Orders    []orderView
 	Order     *orderView
 	Users     []userView
@@ -190,15 +189,7 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 
 func (s *Server) pageAdminProduct(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	ledger, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	var p sqlstore.Product
-	err = s.db.View(r.Context(), info.store.ID, func(tx *sqlstore.Tx) (err error) {
-		p, err = tx.ProductByID(r.Context(), info.store.ID, r.PathValue("id"))
-		return
-	})
+	p, ledger, err := s.catalog.Ledger(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -245,12 +236,12 @@ func (s *Server) pageAdminOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := r.URL.Query().Get("status")
-	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, sqlstore.OrderFilter{Status: status, Cursor: cursor, Limit: limit})
+	status := shop.OrderStatus(r.URL.Query().Get("status"))
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, shop.OrderFilter{Status: status, Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
-	a := &adminState{Filter: map[string]string{"status": status, "next": page.NextCursor}}
+	a := &adminState{Filter: map[string]string{"status": string(status), "next": page.NextCursor}}
 	for _, o := range page.Orders {
 		a.Orders = append(a.Orders, viewOrder(o))
 	}
@@ -269,7 +260,7 @@ func (s *Server) pageAdminOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	if _, _, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), r.PostFormValue("status"),
+	if _, _, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), shop.OrderStatus(r.PostFormValue("status")),
 		r.PostFormValue("note"), s.idempotency(r, formBody(r))); err != nil {
 		return s.adminFail(w, r, err)
 	}

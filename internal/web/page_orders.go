@@ -8,7 +8,6 @@ import (
 	"secureshop/internal/orders"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 const visitorCookie = "__Host-shop_visitor"
@@ -167,7 +166,7 @@ func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := infoOf(r)
-	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, sqlstore.OrderFilter{Cursor: cursor, Limit: limit})
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, shop.OrderFilter{Cursor: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}

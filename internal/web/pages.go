@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"secureshop/internal/identity"
-	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 )
 
@@ -115,17 +114,16 @@ var staticFiles, staticNames = func() (map[string][]byte, map[string]string) {
 }()
 
 var funcs = template.FuncMap{
-	"asset":      func(name string) string { return "/static/" + staticNames[name] },
-	"money":      shop.Money.String,
-	"decimal":    shop.Money.Decimal,
-	"status":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"canCancel":  orders.Cancellable,
-	"isCustomer": func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
-	"isStaff": func(p *shop.Principal) bool {
-		return p != nil && (p.Role == shop.RoleAdmin || p.Role == shop.RoleClerk)
-	},
-	"list":    func(xs ...string) []string { return xs },
-	"safeURL": func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
+	"asset":         func(name string) string { return "/static/" + staticNames[name] },
+	"money":         shop.Money.String,
+	"status":        shop.OrderStatus.Label,
+	"decimal":       shop.Money.Decimal,
+	"isCustomer":    func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
+	"isStaff":       func(p *shop.Principal) bool { return p != nil && p.Role.Staff() },
+	"list":          func(xs ...string) []string { return xs },
+	"orderStatuses": func() []shop.OrderStatus { return shop.OrderStatuses },
+	"staffMoves":    func() []shop.OrderStatus { return shop.StaffMoves },
+	"safeURL":       func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 
 // parsePages parses every page with the layout once, at start-up; a missing or broken template

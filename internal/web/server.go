@@ -24,7 +24,6 @@ import (
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 	"secureshop/internal/tenancy"
 )
 
@@ -50,7 +49,7 @@ type RateLimiter interface {
 type Server struct {
 	cfg          Config
 	log          *slog.Logger
-	db           *sqlstore.DB
+	db           Database
 	id           *identity.Service
 	stores       *tenancy.Service
 	catalog      *catalog.Service
@@ -68,9 +67,15 @@ type Server struct {
 	sharedDownAt atomic.Int64     // when the shared limits last failed to answer (Unix nanoseconds); 0 while they answer
 }
 
+// Database is what readiness asks of the database: that it answers, and takes writes.
+type Database interface {
+	Ping(ctx context.Context) error
+	Writable(ctx context.Context) error
+}
+
 // Deps are the services the web layer calls.
 type Deps struct {
-	DB       *sqlstore.DB
+	DB       Database
 	Identity *identity.Service
 	Stores   *tenancy.Service
 	Catalog  *catalog.Service

@@ -1,0 +1,215 @@
+package shop
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// OrderStatus is where an order stands.
+type OrderStatus string
+
+// Order statuses.
+const (
+	OrderPendingPayment    OrderStatus = "pending_payment"
+	OrderPaid              OrderStatus = "paid"
+	OrderProcessing        OrderStatus = "processing"
+	OrderShipped           OrderStatus = "shipped"
+	OrderDelivered         OrderStatus = "delivered"
+	OrderCancelled         OrderStatus = "cancelled"
+	OrderRefunded          OrderStatus = "refunded"
+	OrderPartiallyRefunded OrderStatus = "partially_refunded"
+)
+
+// StaffMoves are the statuses staff move an order to by hand; payments and refunds move it to
+// the others.
+var StaffMoves = []OrderStatus{OrderProcessing, OrderShipped, OrderDelivered, OrderCancelled}
+
+// OrderStatuses are the statuses an order can be found in after it was paid for, in their order.
+var OrderStatuses = []OrderStatus{OrderPaid, OrderProcessing, OrderShipped, OrderDelivered, OrderCancelled, OrderRefunded, OrderPartiallyRefunded}
+
+// orderMoves is the order state machine: every legal move, in one place.
+var orderMoves = map[OrderStatus][]OrderStatus{
+	OrderPendingPayment:    {OrderPaid, OrderCancelled},
+	OrderPaid:              {OrderProcessing, OrderShipped, OrderCancelled, OrderRefunded, OrderPartiallyRefunded},
+	OrderProcessing:        {OrderShipped, OrderCancelled, OrderRefunded, OrderPartiallyRefunded},
+	OrderShipped:           {OrderDelivered, OrderRefunded, OrderPartiallyRefunded},
+	OrderDelivered:         {OrderRefunded, OrderPartiallyRefunded},
+	OrderPartiallyRefunded: {OrderProcessing, OrderShipped, OrderDelivered, OrderPartiallyRefunded, OrderRefunded},
+}
+
+// CanMove reports whether an order may move from s to to.
+func (s OrderStatus) CanMove(to OrderStatus) bool { return slices.Contains(orderMoves[s], to) }
+
+// Cancellable reports whether an order in s may still be cancelled by its customer: nothing has
+// left the shop.
+func (s OrderStatus) Cancellable() bool {
+	return s == OrderPendingPayment || s == OrderPaid || s == OrderProcessing
+}
+
+// Label is the status as people read it: "pending payment".
+func (s OrderStatus) Label() string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// Known reports whether s is one of the order statuses.
+func (s OrderStatus) Known() bool {
+	_, ok := orderMoves[s]
+	return ok || s == OrderCancelled || s == OrderRefunded
+}
+
+// LineTotal is what quantity units at unitPrice cost, in minor units.
+func LineTotal(unitPrice int64, quantity int) int64 { return unitPrice * int64(quantity) }
+
+// CartLine is one line of a customer's cart with the product as the catalogue has it now.
+type CartLine struct {
+	ProductID   string
+	Quantity    int
+	SKU         string
+	Name        string
+	PriceAmount int64 // the catalogue's price now
+	Accepted    int64 // the unit price the customer accepted when the line was last set; 0 for none recorded
+	Stock       int
+	Status      ProductStatus
+}
+
+// PriceChanged reports whether the catalogue's price is no longer the one the customer accepted.
+func (l CartLine) PriceChanged() bool { return l.Accepted != 0 && l.Accepted != l.PriceAmount }
+
+// Total is what the line costs at the catalogue's price now.
+func (l CartLine) Total() int64 { return LineTotal(l.PriceAmount, l.Quantity) }
+
+// Available reports whether the line can be bought as it is: for sale, and enough in stock.
+func (l CartLine) Available() bool { return l.Status.ForSale() && l.Stock >= l.Quantity }
+
+// Order is a customer's order with its lines, history and payments. Its paid and refunded figures
+// are sums over its rows in the payments ledger, read with it; the order keeps no total of its own.
+type Order struct {
+	ID          string
+	StoreID     StoreID
+	CustomerID  UserID
+	Status      OrderStatus
+	Currency    string
+	TotalAmount int64
+	CardBrand   string
+	CardLast4   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+
+	PaidAmount     int64 // succeeded charges
+	RefundedAmount int64 // succeeded refunds
+	RefundPending  int64 // refunds asked of the gateway and not yet answered
+
+	Lines    []OrderLine
+	History  []OrderEvent
+	Payments []Payment
+}
+
+// Refundable is what may still be refunded: paid, less what was refunded or is being refunded.
+func (o Order) Refundable() int64 { return o.PaidAmount - o.RefundedAmount - o.RefundPending }
+
+// Cancellable reports whether the order's customer may still cancel it.
+func (o Order) Cancellable() bool { return o.Status.Cancellable() }
+
+// Charge returns the order's charge: the succeeded one, else the newest attempt.
+func (o Order) Charge() (Payment, bool) {
+	var found Payment
+	ok := false
+	for _, p := range o.Payments {
+		if p.Kind != PaymentCharge {
+			continue
+		}
+		if !ok || p.State == PaymentSucceeded || (found.State != PaymentSucceeded && p.CreatedAt.After(found.CreatedAt)) {
+			found, ok = p, true
+		}
+	}
+	return found, ok
+}
+
+// Line returns the order's line with id.
+func (o Order) Line(id string) (OrderLine, bool) {
+	for _, l := range o.Lines {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return OrderLine{}, false
+}
+
+// OrderLine is what was sold at what price. Written once, never changed; Returned is how many of
+// it came back since.
+type OrderLine struct {
+	ID        string
+	ProductID string
+	SKU       string
+	Name      string
+	UnitPrice int64
+	Quantity  int
+	LineTotal int64
+	Returned  int
+}
+
+// Returnable is how many of the line can still come back.
+func (l OrderLine) Returnable() int { return l.Quantity - l.Returned }
+
+// OrderEvent is one move of an order's status.
+type OrderEvent struct {
+	From      OrderStatus
+	To        OrderStatus
+	ActorID   string
+	ActorRole string
+	Note      string
+	At        time.Time
+}
+
+// OrderMove is a move of a new order's status made in the transaction that writes it.
+type OrderMove struct {
+	To   OrderStatus
+	Note string
+}
+
+// OrderFilter selects orders.
+type OrderFilter struct {
+	CustomerID UserID // only this customer's orders, when set
+	Status     OrderStatus
+	Cursor     string // the id of the last order of the previous page
+	Limit      int
+}
+
+// OrderPage is one page of orders, newest first.
+type OrderPage struct {
+	Orders     []Order
+	NextCursor string
+}
+
+// PaymentKind is what a row of the payments ledger records: money taken or money returned.
+type PaymentKind string
+
+// PaymentState is where a payment stands with the gateway.
+type PaymentState string
+
+// Payment kinds and states.
+const (
+	PaymentCharge PaymentKind = "charge"
+	PaymentRefund PaymentKind = "refund"
+
+	PaymentPending   PaymentState = "pending"   // recorded, the gateway not yet asked or not yet answered
+	PaymentSucceeded PaymentState = "succeeded" // the money moved
+	PaymentFailed    PaymentState = "failed"    // it did not (Failure says why)
+)
+
+// Payment is one row of the payments ledger: a charge or a refund of an order. Its id is the
+// idempotency key the gateway is given, so that asking twice moves the money once.
+type Payment struct {
+	ID          string
+	OrderID     string
+	Kind        PaymentKind
+	State       PaymentState
+	Amount      int64
+	Currency    string
+	Provider    string
+	ProviderRef string
+	Failure     string // a short code: declined, refused, error
+	Reason      string // for refunds: why
+	ActorID     string
+	CreatedAt   time.Time
+	SettledAt   *time.Time
+}
