@@ -234,7 +234,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
-		Limits: limits, HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
+		Limits: limits, LocalLimits: kv.NewMemoryLimits(), HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsListen != ""}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
 		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, KeyHash: keyHash, Log: log})
 	if err != nil {

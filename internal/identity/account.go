@@ -9,7 +9,6 @@ import (
 
 	"secureshop/internal/access"
 	"secureshop/internal/audit"
-	"secureshop/internal/kv"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
@@ -233,7 +232,7 @@ func (s *Service) ChangePassword(ctx context.Context, p shop.Principal, current,
 }
 
 // Sessions lists the principal's signed-in sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, p shop.Principal) ([]kv.Session, error) {
+func (s *Service) Sessions(ctx context.Context, p shop.Principal) ([]shop.Session, error) {
 	if err := access.Check(p, access.AccountSelf); err != nil {
 		return nil, err
 	}
@@ -241,7 +240,7 @@ func (s *Service) Sessions(ctx context.Context, p shop.Principal) ([]kv.Session,
 	if err != nil {
 		return nil, err
 	}
-	var out []kv.Session
+	var out []shop.Session
 	for _, sess := range all {
 		if (sess.Kind == KindAPI || sess.Kind == KindBrowser) && s.alive(ctx, sess) == nil {
 			out = append(out, sess)

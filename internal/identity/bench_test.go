@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"secureshop/internal/kv"
+	"secureshop/internal/shop"
 )
 
 // BenchmarkJWTVerify is the whole check of a token the signer has not seen: parse, HMAC, claims.
@@ -41,7 +42,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 	m := kv.NewMemorySessions()
 	now := time.Now()
 	for i := range 10000 {
-		_ = m.Create(ctx, kv.Session{ID: string(rune(i)) + "x", UserID: "u", TokenHash: HashToken(string(rune(i))), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		_ = m.Create(ctx, shop.Session{ID: string(rune(i)) + "x", UserID: "u", TokenHash: HashToken(string(rune(i))), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	h := HashToken(string(rune(5000)))
 	b.ReportAllocs()

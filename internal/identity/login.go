@@ -256,7 +256,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 
 // Login is the outcome of a sign-in: a session, or a challenge for the second factor.
 type Login struct {
-	Session     kv.Session
+	Session     shop.Session
 	CookieToken string  // browser sessions
 	Tokens      *Tokens // API sessions
 	Challenge   *Challenge
@@ -322,7 +322,7 @@ func (s *Service) startSession(ctx context.Context, u shop.User, src source, kin
 		return Login{}, errors.New("identity: unknown session kind")
 	}
 	if existing, err := s.sessions.ListUser(ctx, u.ID); err == nil {
-		var live []kv.Session
+		var live []shop.Session
 		for _, e := range existing {
 			if e.Kind == KindAPI || e.Kind == KindBrowser {
 				live = append(live, e)
@@ -360,9 +360,9 @@ func (s *Service) startSession(ctx context.Context, u shop.User, src source, kin
 	return out, nil
 }
 
-func (s *Service) newSession(u shop.User, kind string, meta Meta) kv.Session {
+func (s *Service) newSession(u shop.User, kind string, meta Meta) shop.Session {
 	now := s.now().UTC()
-	return kv.Session{
+	return shop.Session{
 		ID: shop.NewID(), UserID: u.ID, StoreID: u.StoreID, Role: u.Role, Email: u.Email, Kind: kind,
 		IP: meta.IP, UserAgent: truncate(meta.UserAgent, 200), CSRFToken: rand.Text(),
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.AbsoluteTimeout),
@@ -382,13 +382,13 @@ func (s *Service) LoginAPI(ctx context.Context, store *shop.Store, email, passwo
 }
 
 // LoginBrowser signs in from a browser without a second factor; for tests and tools.
-func (s *Service) LoginBrowser(ctx context.Context, store *shop.Store, email, password string, meta Meta) (string, kv.Session, error) {
+func (s *Service) LoginBrowser(ctx context.Context, store *shop.Store, email, password string, meta Meta) (string, shop.Session, error) {
 	l, err := s.Login(ctx, store, email, password, KindBrowser, meta)
 	if err != nil {
-		return "", kv.Session{}, err
+		return "", shop.Session{}, err
 	}
 	if l.CookieToken == "" {
-		return "", kv.Session{}, shop.Errorf(shop.KindUnauthenticated, "A second factor is required.")
+		return "", shop.Session{}, shop.Errorf(shop.KindUnauthenticated, "A second factor is required.")
 	}
 	return l.CookieToken, l.Session, nil
 }
@@ -475,7 +475,7 @@ func (s *Service) userOf(ctx context.Context, store shop.StoreID, id shop.UserID
 	return u, err
 }
 
-func (s *Service) sendEmailCode(ctx context.Context, pending kv.Session) error {
+func (s *Service) sendEmailCode(ctx context.Context, pending shop.Session) error {
 	code := sixDigits()
 	err := s.limits.PutCode(ctx, "mailcode:"+string(pending.UserID), kv.Code{Hash: HashToken(string(pending.UserID) + ":" + code),
 		ExpiresAt: s.now().Add(5 * time.Minute), TriesLeft: 5})

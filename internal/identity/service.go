@@ -19,14 +19,14 @@ import (
 
 // SessionStore is where sessions live: in this process, or in Redis when instances share them.
 type SessionStore interface {
-	Create(ctx context.Context, s kv.Session) error
-	Get(ctx context.Context, id string) (kv.Session, error)
-	ByToken(ctx context.Context, tokenHash string) (kv.Session, error)
+	Create(ctx context.Context, s shop.Session) error
+	Get(ctx context.Context, id string) (shop.Session, error)
+	ByToken(ctx context.Context, tokenHash string) (shop.Session, error)
 	Touch(ctx context.Context, id string, at time.Time) error
-	RotateRefresh(ctx context.Context, oldHash, newHash string) (kv.Session, error)
+	RotateRefresh(ctx context.Context, oldHash, newHash string) (shop.Session, error)
 	Delete(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
-	ListUser(ctx context.Context, user shop.UserID) ([]kv.Session, error)
+	ListUser(ctx context.Context, user shop.UserID) ([]shop.Session, error)
 	ClearMFAEnroll(ctx context.Context, user shop.UserID) error
 }
 
@@ -206,7 +206,7 @@ func (s *Service) mustRecord(ctx context.Context, store shop.StoreID, r audit.Re
 	return nil
 }
 
-func (s *Service) tokens(sess kv.Session, refresh string) (Tokens, error) {
+func (s *Service) tokens(sess shop.Session, refresh string) (Tokens, error) {
 	access, err := s.signer.Sign(sess.UserID, sess.StoreID, sess.Role, sess.ID, s.now(), s.cfg.AccessTTL)
 	if err != nil {
 		return Tokens{}, err
@@ -240,7 +240,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, meta Meta) (Token
 }
 
 // alive checks a session's idle and absolute limits, ending it when one has passed.
-func (s *Service) alive(ctx context.Context, sess kv.Session) error {
+func (s *Service) alive(ctx context.Context, sess shop.Session) error {
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout {
 		_ = s.sessions.Delete(ctx, sess.ID)
@@ -273,19 +273,19 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string, meta Met
 }
 
 // AuthenticateCookie checks a browser session cookie's token.
-func (s *Service) AuthenticateCookie(ctx context.Context, token string, meta Meta) (shop.Principal, kv.Session, error) {
+func (s *Service) AuthenticateCookie(ctx context.Context, token string, meta Meta) (shop.Principal, shop.Session, error) {
 	if token == "" || len(token) > 100 {
-		return shop.Principal{}, kv.Session{}, shop.ErrUnauthenticated
+		return shop.Principal{}, shop.Session{}, shop.ErrUnauthenticated
 	}
 	sess, err := s.sessions.ByToken(ctx, HashToken(token))
 	if err != nil {
-		return shop.Principal{}, kv.Session{}, lookupErr(err)
+		return shop.Principal{}, shop.Session{}, lookupErr(err)
 	}
 	if sess.Kind != KindBrowser {
-		return shop.Principal{}, kv.Session{}, shop.ErrUnauthenticated
+		return shop.Principal{}, shop.Session{}, shop.ErrUnauthenticated
 	}
 	if err := s.alive(ctx, sess); err != nil {
-		return shop.Principal{}, kv.Session{}, err
+		return shop.Principal{}, shop.Session{}, err
 	}
 	_ = s.sessions.Touch(ctx, sess.ID, s.now().UTC())
 	p := principalOf(sess)
@@ -310,7 +310,7 @@ func (s *Service) EndUserSessions(ctx context.Context, user shop.UserID) (int, e
 	return s.sessions.DeleteUser(ctx, user)
 }
 
-func principalOf(sess kv.Session) shop.Principal {
+func principalOf(sess shop.Session) shop.Principal {
 	return shop.Principal{UserID: sess.UserID, StoreID: sess.StoreID, Role: sess.Role, Email: sess.Email,
 		SessionID: sess.ID, IP: sess.IP, MFAEnrollRequired: sess.MFAEnroll}
 }

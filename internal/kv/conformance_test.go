@@ -17,14 +17,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // store is everything the shop keeps in kv; both implementations must behave the same.
 type store interface {
-	Create(ctx context.Context, s Session) error
-	Get(ctx context.Context, id string) (Session, error)
-	ByToken(ctx context.Context, tokenHash string) (Session, error)
+	Create(ctx context.Context, s shop.Session) error
+	Get(ctx context.Context, id string) (shop.Session, error)
+	ByToken(ctx context.Context, tokenHash string) (shop.Session, error)
 	Touch(ctx context.Context, id string, at time.Time) error
-	RotateRefresh(ctx context.Context, oldHash, newHash string) (Session, error)
+	RotateRefresh(ctx context.Context, oldHash, newHash string) (shop.Session, error)
 	Delete(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, user shop.UserID) (int, error)
-	ListUser(ctx context.Context, user shop.UserID) ([]Session, error)
+	ListUser(ctx context.Context, user shop.UserID) ([]shop.Session, error)
 	VisitorCart(ctx context.Context, id string, now time.Time) (map[string]int, error)
 	SetVisitorCart(ctx context.Context, id string, cart map[string]int, now time.Time) error
 	DropVisitorCart(ctx context.Context, id string) error
@@ -63,11 +63,11 @@ func TestStores_SessionsBehaveAlike(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		a := Session{ID: "a", UserID: "u1", StoreID: "s1", Role: shop.RoleCustomer, Email: "e@x", Kind: "api", RefreshHash: "r1",
+		a := shop.Session{ID: "a", UserID: "u1", StoreID: "s1", Role: shop.RoleCustomer, Email: "e@x", Kind: "api", RefreshHash: "r1",
 			CSRFToken: "c", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour), MFAEnroll: true}
-		b := Session{ID: "b", UserID: "u1", Kind: "browser", TokenHash: "t1", CreatedAt: now.Add(time.Second), LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-		c := Session{ID: "c", UserID: "u2", Kind: "browser", TokenHash: "t2", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-		for _, x := range []Session{a, b, c} {
+		b := shop.Session{ID: "b", UserID: "u1", Kind: "browser", TokenHash: "t1", CreatedAt: now.Add(time.Second), LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+		c := shop.Session{ID: "c", UserID: "u2", Kind: "browser", TokenHash: "t2", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+		for _, x := range []shop.Session{a, b, c} {
 			if err := s.Create(ctx, x); err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestStores_SessionsBehaveAlike(t *testing.T) {
 		for i := range 101 {
 			big[strconv.Itoa(i)] = 1
 		}
-		if err := s.SetVisitorCart(ctx, "v", big, now); !errors.Is(err, ErrCartFull) {
+		if err := s.SetVisitorCart(ctx, "v", big, now); !errors.Is(err, errCartFull) {
 			t.Fatalf("a cart of 101 lines: %v", err)
 		}
 		if err := s.DropVisitorCart(ctx, "v"); err != nil {

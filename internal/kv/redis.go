@@ -53,7 +53,7 @@ type sessionData struct {
 }
 
 // Create stores a new session, expiring at its absolute end.
-func (r *Redis) Create(ctx context.Context, s Session) error {
+func (r *Redis) Create(ctx context.Context, s shop.Session) error {
 	data, err := json.Marshal(sessionData{s.ID, s.UserID, s.StoreID, s.Role, s.Email, s.Kind, s.IP, s.UserAgent, s.CSRFToken,
 		s.TokenHash, s.CreatedAt, s.ExpiresAt, s.Pending})
 	if err != nil {
@@ -86,36 +86,36 @@ func (r *Redis) Create(ctx context.Context, s Session) error {
 	return err
 }
 
-func (r *Redis) load(ctx context.Context, id string) (Session, error) {
+func (r *Redis) load(ctx context.Context, id string) (shop.Session, error) {
 	vals, err := r.rdb.HGetAll(ctx, r.k("s", id)).Result()
 	if err != nil {
-		return Session{}, err
+		return shop.Session{}, err
 	}
 	if len(vals) == 0 {
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	var d sessionData
 	if err := json.Unmarshal([]byte(vals["data"]), &d); err != nil {
-		return Session{}, fmt.Errorf("kv: corrupt session: %w", err)
+		return shop.Session{}, fmt.Errorf("kv: corrupt session: %w", err)
 	}
 	seen, _ := strconv.ParseInt(vals["seen"], 10, 64)
-	s := Session{ID: d.ID, UserID: d.UserID, StoreID: d.StoreID, Role: d.Role, Email: d.Email, Kind: d.Kind, IP: d.IP,
+	s := shop.Session{ID: d.ID, UserID: d.UserID, StoreID: d.StoreID, Role: d.Role, Email: d.Email, Kind: d.Kind, IP: d.IP,
 		UserAgent: d.UserAgent, CSRFToken: d.CSRFToken, TokenHash: d.TokenHash, RefreshHash: vals["refresh"], CreatedAt: d.CreatedAt,
 		LastSeen: time.Unix(0, seen).UTC(), ExpiresAt: d.ExpiresAt, MFAEnroll: vals["enroll"] == "1", Pending: d.Pending}
 	return s, nil
 }
 
 // Get returns the session with id.
-func (r *Redis) Get(ctx context.Context, id string) (Session, error) { return r.load(ctx, id) }
+func (r *Redis) Get(ctx context.Context, id string) (shop.Session, error) { return r.load(ctx, id) }
 
 // ByToken returns the session whose cookie token hashes to tokenHash.
-func (r *Redis) ByToken(ctx context.Context, tokenHash string) (Session, error) {
+func (r *Redis) ByToken(ctx context.Context, tokenHash string) (shop.Session, error) {
 	id, err := r.rdb.Get(ctx, r.k("t", tokenHash)).Result()
 	if errors.Is(err, redis.Nil) {
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	if err != nil {
-		return Session{}, err
+		return shop.Session{}, err
 	}
 	return r.load(ctx, id)
 }
@@ -178,24 +178,24 @@ return {'ok', id}`)
 
 // RotateRefresh replaces the refresh token oldHash with newHash and returns its session as it
 // was; a spent token ends the whole session (ErrRefreshReuse).
-func (r *Redis) RotateRefresh(ctx context.Context, oldHash, newHash string) (Session, error) {
-	before := Session{}
+func (r *Redis) RotateRefresh(ctx context.Context, oldHash, newHash string) (shop.Session, error) {
+	before := shop.Session{}
 	if id, err := r.rdb.Get(ctx, r.k("x", oldHash)).Result(); err == nil {
 		before, _ = r.load(ctx, id)
 	}
 	res, err := rotateScript.Run(ctx, r.rdb, nil, r.prefix, oldHash, newHash).StringSlice()
 	if err != nil {
-		return Session{}, err
+		return shop.Session{}, err
 	}
 	switch res[0] {
 	case "reuse":
 		return before, ErrRefreshReuse
 	case "none":
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	s, err := r.load(ctx, res[1])
 	if err != nil {
-		return Session{}, err
+		return shop.Session{}, err
 	}
 	s.RefreshHash = newHash
 	return s, nil
@@ -222,12 +222,12 @@ func (r *Redis) DeleteUser(ctx context.Context, user shop.UserID) (int, error) {
 }
 
 // ListUser returns a user's sessions, newest first.
-func (r *Redis) ListUser(ctx context.Context, user shop.UserID) ([]Session, error) {
+func (r *Redis) ListUser(ctx context.Context, user shop.UserID) ([]shop.Session, error) {
 	ids, err := r.rdb.SMembers(ctx, r.k("u", string(user))).Result()
 	if err != nil {
 		return nil, err
 	}
-	var out []Session
+	var out []shop.Session
 	for _, id := range ids {
 		s, err := r.load(ctx, id)
 		if errors.Is(err, ErrNotFound) {

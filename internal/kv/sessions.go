@@ -13,27 +13,6 @@ import (
 	"secureshop/internal/shop"
 )
 
-// Session is one signed-in device: a browser (cookie) or an API client (tokens). Tokens are kept only
-// as hashes.
-type Session struct {
-	ID          string
-	UserID      shop.UserID
-	StoreID     shop.StoreID
-	Role        shop.Role
-	Email       string
-	Kind        string // "browser" or "api"
-	IP          string
-	UserAgent   string
-	CSRFToken   string // per-session form token (browser)
-	TokenHash   string // hash of the browser cookie token
-	RefreshHash string // hash of the current refresh token (API)
-	CreatedAt   time.Time
-	LastSeen    time.Time
-	ExpiresAt   time.Time // absolute end, whatever the activity
-	MFAEnroll   bool      // staff signed in without a second factor: only enrolment is open to them
-	Pending     string    // for a sign-in waiting for its second factor: the kind of session it will become
-}
-
 // Errors of the session store.
 var (
 	ErrNotFound     = errors.New("kv: not found")
@@ -43,7 +22,7 @@ var (
 // MemorySessions keeps sessions in this process. It is safe for concurrent use.
 type MemorySessions struct {
 	mu        sync.Mutex
-	byID      map[string]*Session
+	byID      map[string]*shop.Session
 	byToken   map[string]string   // cookie token hash → session id
 	byRefresh map[string]string   // current refresh hash → session id
 	spent     map[string]string   // rotated-out refresh hash → session id
@@ -55,13 +34,13 @@ type MemorySessions struct {
 // NewMemorySessions returns an empty in-process session store.
 func NewMemorySessions() *MemorySessions {
 	return &MemorySessions{
-		byID: map[string]*Session{}, byToken: map[string]string{}, byRefresh: map[string]string{},
+		byID: map[string]*shop.Session{}, byToken: map[string]string{}, byRefresh: map[string]string{},
 		spent: map[string]string{}, spentOf: map[string][]string{}, byUser: map[shop.UserID]map[string]bool{},
 	}
 }
 
 // Create stores a new session. Expired sessions are swept now and then as new ones arrive.
-func (m *MemorySessions) Create(_ context.Context, s Session) error {
+func (m *MemorySessions) Create(_ context.Context, s shop.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s.CreatedAt.Sub(m.lastSweep) > time.Minute {
@@ -97,23 +76,23 @@ func (m *MemorySessions) ClearMFAEnroll(_ context.Context, user shop.UserID) err
 }
 
 // Get returns the session with id.
-func (m *MemorySessions) Get(_ context.Context, id string) (Session, error) {
+func (m *MemorySessions) Get(_ context.Context, id string) (shop.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.byID[id]
 	if !ok {
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	return *s, nil
 }
 
 // ByToken returns the browser session whose cookie token hashes to tokenHash.
-func (m *MemorySessions) ByToken(_ context.Context, tokenHash string) (Session, error) {
+func (m *MemorySessions) ByToken(_ context.Context, tokenHash string) (shop.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.byID[m.byToken[tokenHash]]
 	if !ok {
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	return *s, nil
 }
@@ -136,7 +115,7 @@ func (m *MemorySessions) Touch(_ context.Context, id string, at time.Time) error
 // (the caller judges its idle time, then touches it). A refresh
 // token that was already rotated out means it was copied: the whole session is deleted and
 // returned with ErrRefreshReuse.
-func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash string) (Session, error) {
+func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash string) (shop.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if id, ok := m.spent[oldHash]; ok {
@@ -146,7 +125,7 @@ func (m *MemorySessions) RotateRefresh(_ context.Context, oldHash, newHash strin
 	}
 	id, ok := m.byRefresh[oldHash]
 	if !ok {
-		return Session{}, ErrNotFound
+		return shop.Session{}, ErrNotFound
 	}
 	s := m.byID[id]
 	delete(m.byRefresh, oldHash)
@@ -178,10 +157,10 @@ func (m *MemorySessions) DeleteUser(_ context.Context, user shop.UserID) (int, e
 }
 
 // ListUser returns a user's sessions, newest first.
-func (m *MemorySessions) ListUser(_ context.Context, user shop.UserID) ([]Session, error) {
+func (m *MemorySessions) ListUser(_ context.Context, user shop.UserID) ([]shop.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Session, 0, len(m.byUser[user]))
+	out := make([]shop.Session, 0, len(m.byUser[user]))
 	for id := range m.byUser[user] {
 		out = append(out, *m.byID[id])
 	}
@@ -217,6 +196,6 @@ func (m *MemorySessions) sweep(now time.Time) {
 	}
 }
 
-func sortNewestFirst(s []Session) {
+func sortNewestFirst(s []shop.Session) {
 	sort.Slice(s, func(i, j int) bool { return s[i].CreatedAt.After(s[j].CreatedAt) })
 }

@@ -13,7 +13,7 @@ func TestMemorySessions_RefreshReuseEndsSession(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemorySessions()
 	now := time.Now()
-	s := Session{ID: "s1", UserID: "u1", RefreshHash: "r1", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+	s := shop.Session{ID: "s1", UserID: "u1", RefreshHash: "r1", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
 	if err := m.Create(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestMemorySessions_DeleteUserEndsAllAndOnlyTheirs(t *testing.T) {
 	now := time.Now()
 	for i, u := range []string{"a", "a", "b"} {
 		id := string(rune('0' + i))
-		_ = m.Create(ctx, Session{ID: id, UserID: shop.UserID("u" + u), TokenHash: "t" + id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		_ = m.Create(ctx, shop.Session{ID: id, UserID: shop.UserID("u" + u), TokenHash: "t" + id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	if n, _ := m.DeleteUser(ctx, "ua"); n != 2 {
 		t.Fatalf("deleted %d sessions of ua, want 2", n)
@@ -58,8 +58,8 @@ func TestMemorySessions_SweepsExpired(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemorySessions()
 	t0 := time.Now()
-	_ = m.Create(ctx, Session{ID: "old", UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
-	_ = m.Create(ctx, Session{ID: "new", UserID: "u", CreatedAt: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(3 * time.Hour)})
+	_ = m.Create(ctx, shop.Session{ID: "old", UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
+	_ = m.Create(ctx, shop.Session{ID: "new", UserID: "u", CreatedAt: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(3 * time.Hour)})
 	if _, err := m.Get(ctx, "old"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("expired session not swept")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"secureshop/internal/shop"
 	"sync"
 	"time"
 
@@ -19,11 +20,11 @@ import (
 const (
 	VisitorIdle     = 4 * time.Hour
 	MaxVisitorCarts = 20_000
-	maxCartLines    = 100
 )
 
-// ErrCartFull refuses a visitor's cart of more lines than a cart holds.
-var ErrCartFull = errors.New("kv: cart holds too many products")
+// errCartFull refuses a visitor's cart of more lines than a cart holds (the orders service
+// refuses it first; this keeps what is stored bounded whoever calls).
+var errCartFull = errors.New("kv: cart holds too many products")
 
 // MemoryCarts keeps visitors' carts in this process. It is safe for concurrent use.
 type MemoryCarts struct {
@@ -68,8 +69,8 @@ func (m *MemoryCarts) VisitorCart(_ context.Context, id string, now time.Time) (
 
 // SetVisitorCart replaces the cart under id, making room for it when the store is full.
 func (m *MemoryCarts) SetVisitorCart(_ context.Context, id string, cart map[string]int, now time.Time) error {
-	if len(cart) > maxCartLines {
-		return ErrCartFull
+	if len(cart) > shop.MaxCartLines {
+		return errCartFull
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -137,8 +138,8 @@ func (r *Redis) VisitorCart(ctx context.Context, id string, _ time.Time) (map[st
 
 // SetVisitorCart replaces the cart under id, for VisitorIdle.
 func (r *Redis) SetVisitorCart(ctx context.Context, id string, cart map[string]int, _ time.Time) error {
-	if len(cart) > maxCartLines {
-		return ErrCartFull
+	if len(cart) > shop.MaxCartLines {
+		return errCartFull
 	}
 	b, err := json.Marshal(cart)
 	if err != nil {

@@ -4,6 +4,7 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,9 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 			n = l.Quantity
 		}
 	}
+	if n == 0 && len(have) >= shop.MaxCartLines {
+		return nil, errCartFull
+	}
 	p.Quantity = quantity(n)
 	if err := checkItem(p.Status, p.Stock, p.Quantity); err != nil {
 		return nil, err
@@ -133,6 +137,9 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 	i, _ := slices.BinarySearchFunc(lines, p.ProductID, func(l shop.CartLine, id string) int { return strings.Compare(l.ProductID, id) })
 	return slices.Insert(lines, i, p), nil
 }
+
+// errCartFull refuses a product more in a cart that holds shop.MaxCartLines.
+var errCartFull = shop.Invalid(shop.FieldError{Field: "cart", Message: fmt.Sprintf("holds %d products, as many as a cart can; remove one first", shop.MaxCartLines)})
 
 // without returns the lines but the product's.
 func without(lines []shop.CartLine, productID string) []shop.CartLine {

@@ -662,3 +662,50 @@ func TestCart_AddTakesNothingAway(t *testing.T) {
 		}
 	})
 }
+
+// A cart holds shop.MaxCartLines products, a customer's as a visitor's: one more is refused with
+// a message at the cart, and what it holds stays; more of a product it holds is still taken.
+func TestCart_HoldsAtMostMaxCartLines(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		f := setUp(t, url, 10, 1) // the cart holds one product already
+		ctx := context.Background()
+		ids := []string{}
+		err := f.db.Update(ctx, f.st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+			for i := range shop.MaxCartLines {
+				p := shop.Product{SKU: fmt.Sprintf("P-%d", i), Name: fmt.Sprintf("Tea %d", i), PriceAmount: 100}
+				if err := tx.CreateProduct(ctx, f.st.ID, &p); err != nil {
+					return err
+				}
+				if _, err := tx.MoveStock(ctx, f.st.ID, p.ID, 5, "opening stock", "", ""); err != nil {
+					return err
+				}
+				ids = append(ids, p.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := ""
+		for i, id := range ids {
+			_, err := f.svc.SetItem(ctx, f.customer, f.st.ID, id, 1)
+			if full := i == len(ids)-1; full != (shop.KindOf(err) == shop.KindInvalid) {
+				t.Fatalf("customer's product %d of %d: %v", i+2, len(ids)+1, err)
+			}
+			next, err := f.svc.ChangeVisitorCart(ctx, f.st.ID, token, id, 1, false, false)
+			if full := i == len(ids); full != (shop.KindOf(err) == shop.KindInvalid) {
+				t.Fatalf("visitor's product %d of %d: %v", i+1, len(ids), err)
+			}
+			token = next
+		}
+		if _, err := f.svc.ChangeVisitorCart(ctx, f.st.ID, token, f.product, 1, false, false); shop.KindOf(err) != shop.KindInvalid {
+			t.Fatalf("a visitor's product %d: %v", len(ids)+1, err)
+		}
+		if n := len(f.cart(t)); n != shop.MaxCartLines {
+			t.Fatalf("the customer's cart holds %d lines, want %d", n, shop.MaxCartLines)
+		}
+		if _, err := f.svc.AddItem(ctx, f.customer, f.st.ID, f.product, 1); err != nil {
+			t.Fatalf("more of a product a full cart holds: %v", err)
+		}
+	})
+}

@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"sort"
 	"time"
 
 	"secureshop/internal/access"
-	"secureshop/internal/kv"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
@@ -107,9 +105,10 @@ func (s *Service) ChangeVisitorCart(ctx context.Context, store shop.StoreID, tok
 		}
 		items[productID] = quantity
 	}
-	if err := s.visitors.SetVisitorCart(ctx, visitorID(token), items, s.now()); errors.Is(err, kv.ErrCartFull) {
-		return "", shop.Invalid(shop.FieldError{Field: "cart", Message: "holds too many products"})
-	} else if err != nil {
+	if len(items) > shop.MaxCartLines {
+		return "", errCartFull
+	}
+	if err := s.visitors.SetVisitorCart(ctx, visitorID(token), items, s.now()); err != nil {
 		return "", unavailable(err)
 	}
 	return token, nil

@@ -59,6 +59,9 @@ func (s OrderStatus) Known() bool {
 // LineTotal is what quantity units at unitPrice cost, in minor units.
 func LineTotal(unitPrice int64, quantity int) int64 { return unitPrice * int64(quantity) }
 
+// MaxCartLines is how many products a cart holds: a customer's and a visitor's alike.
+const MaxCartLines = 100
+
 // CartLine is one line of a customer's cart with the product as the catalogue has it now.
 type CartLine struct {
 	ProductID   string

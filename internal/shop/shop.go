@@ -130,6 +130,27 @@ type User struct {
 	UpdatedAt       time.Time
 }
 
+// Session is one signed-in device: a browser (cookie) or an API client (tokens). Tokens are kept only
+// as hashes.
+type Session struct {
+	ID          string
+	UserID      UserID
+	StoreID     StoreID
+	Role        Role
+	Email       string
+	Kind        string // "browser" or "api"
+	IP          string
+	UserAgent   string
+	CSRFToken   string // per-session form token (browser)
+	TokenHash   string // hash of the browser cookie token
+	RefreshHash string // hash of the current refresh token (API)
+	CreatedAt   time.Time
+	LastSeen    time.Time
+	ExpiresAt   time.Time // absolute end, whatever the activity
+	MFAEnroll   bool      // staff signed in without a second factor: only enrolment is open to them
+	Pending     string    // for a sign-in waiting for its second factor: the kind of session it will become
+}
+
 // ValidText checks a free-text field from a user: valid UTF-8, at most max characters, and no
 // control characters — except newlines and tabs when multiline.
 func ValidText(s string, max int, multiline bool) bool {

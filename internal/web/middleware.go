@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"secureshop/internal/identity"
-	"secureshop/internal/kv"
 	"secureshop/internal/shop"
 )
 
@@ -22,7 +21,7 @@ type reqInfo struct {
 	id        string
 	ip        string
 	principal shop.Principal
-	session   *kv.Session // browser session, when signed in through the cookie
+	session   *shop.Session // browser session, when signed in through the cookie
 	store     *shop.Store
 	status    int
 	route     string // the route table entry that served the request
@@ -188,12 +187,12 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		// While the shared limits are down, one request a second asks them again; the others count
 		// here at once instead of each waiting for Redis's client to give up.
 		if down := s.sharedDownAt.Load(); down != 0 && now.Sub(time.Unix(0, down)) < time.Second {
-			ok, retry, err = s.local.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
+			ok, retry, err = s.cfg.LocalLimits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
 		} else if ok, retry, err = s.cfg.Limits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now); err != nil {
 			if s.sharedDownAt.Swap(now.UnixNano()) == 0 {
 				s.log.WarnContext(r.Context(), "the shared rate limits do not answer: counting in this instance meanwhile", "err", err)
 			}
-			ok, retry, err = s.local.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
+			ok, retry, err = s.cfg.LocalLimits.Allow(r.Context(), key, s.cfg.APIRequestsPerMin, time.Minute, now)
 		} else if down != 0 {
 			s.sharedDownAt.Store(0)
 		}

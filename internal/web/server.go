@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -19,7 +20,6 @@ import (
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
-	"secureshop/internal/kv"
 	"secureshop/internal/memo"
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
@@ -34,6 +34,7 @@ type Config struct {
 	CORSOrigins       []string       // origins allowed to call the API from a browser; none by default
 	APIRequestsPerMin int            // requests a minute per client address, to the API and to the pages apart (default 600)
 	Limits            RateLimiter    // where the API rate limit counts
+	LocalLimits       RateLimiter    // this instance's own count, used while Limits does not answer
 	HSTS              bool           // send Strict-Transport-Security (served over TLS, or behind a TLS proxy)
 	Metrics           *Metrics       // Prometheus metrics; nil for none
 	MetricsToken      string         // bearer token /metrics asks for on the main listener
@@ -63,8 +64,7 @@ type Server struct {
 	pages        map[string]*template.Template
 	routes       []Route
 	mux          *http.ServeMux
-	local        *kv.MemoryLimits // this instance's own count, while the shared limits do not answer
-	sharedDownAt atomic.Int64     // when the shared limits last failed to answer (Unix nanoseconds); 0 while they answer
+	sharedDownAt atomic.Int64 // when the shared limits last failed to answer (Unix nanoseconds); 0 while they answer
 }
 
 // Database is what readiness asks of the database: that it answers, and takes writes.
@@ -95,9 +95,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.APIRequestsPerMin <= 0 {
 		cfg.APIRequestsPerMin = 600
 	}
+	if cfg.Limits != nil && cfg.LocalLimits == nil {
+		return nil, errors.New("web: shared rate limits need a local fallback (Config.LocalLimits)")
+	}
 	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
-		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256),
-		local: kv.NewMemoryLimits()}
+		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
