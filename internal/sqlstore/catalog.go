@@ -18,6 +18,7 @@ func (tx *Tx) CreateCategory(ctx context.Context, store shop.StoreID, c *shop.Ca
 	}
 	c.StoreID = store
 	c.CreatedAt = tx.now
+	tx.changesCatalog()
 	_, err := tx.exec(ctx, `INSERT INTO categories (id, store_id, slug, name, created_at) VALUES (?, ?, ?, ?, ?)`,
 		c.ID, store, c.Slug, c.Name, ts(tx.now))
 	return err
@@ -61,6 +62,7 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *shop.Pro
 	p.StoreID = store
 	p.CreatedAt = tx.now
 	p.UpdatedAt = p.CreatedAt
+	tx.changesCatalog()
 	_, err := tx.exec(ctx, `INSERT INTO products (id, store_id, sku, name, description, price_amount, stock,
 		category_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, store, p.SKU, p.Name, p.Description, p.PriceAmount, p.Stock, nullStr(p.CategoryID), p.Status,
@@ -72,6 +74,7 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *shop.Pro
 // ledger). A taken SKU returns shop.ErrDuplicate.
 func (tx *Tx) UpdateProduct(ctx context.Context, store shop.StoreID, p *shop.Product) error {
 	p.UpdatedAt = tx.now
+	tx.changesCatalog()
 	res, err := tx.exec(ctx, `UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, category_id = ?,
 		status = ?, updated_at = ? WHERE store_id = ? AND id = ?`,
 		p.SKU, p.Name, p.Description, p.PriceAmount, nullStr(p.CategoryID), p.Status, ts(tx.now), store, p.ID)

@@ -19,6 +19,7 @@ func (tx *Tx) MoveStock(ctx context.Context, store shop.StoreID, productID strin
 	}
 	var after int
 	var err error
+	tx.changesCatalog()
 	if tx.db.dialect == Postgres {
 		// One statement, one round trip: the row stays locked from this update until the commit,
 		// and concurrent buyers of the product wait for that long.
@@ -64,6 +65,7 @@ func (tx *Tx) TakeStock(ctx context.Context, store shop.StoreID, productID strin
 		_, err := tx.MoveStock(ctx, store, productID, -quantity, "sold", actorID, orderID)
 		return err
 	}
+	tx.changesCatalog()
 	return tx.later(ctx, pgMoveStock, -quantity, ts(tx.now), store, productID, shop.NewID(), -quantity, "sold", actorID, nullStr(orderID))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"secureshop/internal/shop"
 )
@@ -251,52 +250,20 @@ func (tx *Tx) OrderForUpdate(ctx context.Context, store shop.StoreID, id string)
 	return tx.OrderByID(ctx, store, id)
 }
 
-// SaveIdempotencyKey records what an Idempotency-Key made (an order, a refund, a stock change). On
-// PostgreSQL it goes with the commit; a key that a concurrent request committed first fails the
-// commit with shop.ErrDuplicate, and nothing of this transaction is kept.
-func (tx *Tx) SaveIdempotencyKey(ctx context.Context, store shop.StoreID, user shop.UserID, key, hash, resultID string) error {
-	return tx.later(ctx, `INSERT INTO idempotency_keys (store_id, user_id, key, request_hash, result_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, store, user, key, hash, resultID, ts(tx.now))
-}
-
-// ReplayedKey looks up an Idempotency-Key of user: the result of its earlier use with the same
-// request (a retry, to be answered as the first time), "" for a key not used in the window, or
-// shop.ErrKeyReused when it came with another request. A request without a key is never a retry.
-func (tx *Tx) ReplayedKey(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency) (string, error) {
-	if idem.Key == "" {
-		return "", nil
+// ReturnLine records that quantity of an order's line came back (a cancellation, or a refund with
+// restock) and puts it back in stock through the inventory ledger. The caller checks, under the
+// order's lock (OrderForUpdate), that no more comes back than was sold less what came back before.
+func (tx *Tx) ReturnLine(ctx context.Context, store shop.StoreID, orderID string, l shop.OrderLine, quantity int, reason, actorID string) error {
+	if quantity <= 0 || quantity > l.Returnable() {
+		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "is more than can still come back of " + l.Name})
 	}
-	var hash, result string
-	var created dbTime
-	err := tx.queryRow(ctx, []any{&hash, &result, &created}, `SELECT request_hash, CAST(result_id AS TEXT), created_at FROM idempotency_keys
-		WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, idem.Key)
-	if errors.Is(err, shop.ErrNoRows) {
-		return "", nil
+	if err := tx.later(ctx, `INSERT INTO order_returns (id, store_id, order_id, line_id, quantity, reason, actor_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, shop.NewID(), store, orderID, l.ID, quantity, reason, actorID, ts(tx.now)); err != nil {
+		return err
 	}
-	if err != nil {
-		return "", err
+	if tx.conn != nil { // PostgreSQL: a return only raises the stock, so it can wait for the commit
+		return tx.later(ctx, pgMoveStock, quantity, ts(tx.now), store, l.ProductID, shop.NewID(), quantity, reason, actorID, orderID)
 	}
-	return tx.replay(ctx, store, user, idem, hash, result, created.T)
-}
-
-// replay decides what a key found in use means: the result of its earlier use with the same
-// request; "" when that use is older than the window (the key is forgotten, and may be used
-// again); shop.ErrKeyReused when it came with another request.
-func (tx *Tx) replay(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency, hash, result string, created time.Time) (string, error) {
-	if created.Before(tx.now.Add(-shop.IdempotencyWindow)) {
-		_, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE store_id = ? AND user_id = ? AND key = ?`, store, user, idem.Key)
-		return "", err
-	}
-	if hash != idem.Hash {
-		return "", shop.ErrKeyReused
-	}
-	return result, nil
-}
-
-// SaveKey records what a request with an Idempotency-Key made; a request without one keeps nothing.
-func (tx *Tx) SaveKey(ctx context.Context, store shop.StoreID, user shop.UserID, idem shop.Idempotency, resultID string) error {
-	if idem.Key == "" {
-		return nil
-	}
-	return tx.SaveIdempotencyKey(ctx, store, user, idem.Key, idem.Hash, resultID)
+	_, err := tx.MoveStock(ctx, store, l.ProductID, quantity, reason, actorID, orderID)
+	return err
 }

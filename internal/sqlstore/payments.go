@@ -150,21 +150,3 @@ func (tx *Tx) FirstCharges(ctx context.Context, store shop.StoreID) (map[shop.Us
 	}
 	return out, rows.Err()
 }
-
-// ReturnLine records that quantity of an order's line came back (a cancellation, or a refund with
-// restock) and puts it back in stock through the inventory ledger. The caller checks, under the
-// order's lock (OrderForUpdate), that no more comes back than was sold less what came back before.
-func (tx *Tx) ReturnLine(ctx context.Context, store shop.StoreID, orderID string, l shop.OrderLine, quantity int, reason, actorID string) error {
-	if quantity <= 0 || quantity > l.Returnable() {
-		return shop.Invalid(shop.FieldError{Field: "quantity", Message: "is more than can still come back of " + l.Name})
-	}
-	if err := tx.later(ctx, `INSERT INTO order_returns (id, store_id, order_id, line_id, quantity, reason, actor_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, shop.NewID(), store, orderID, l.ID, quantity, reason, actorID, ts(tx.now)); err != nil {
-		return err
-	}
-	if tx.conn != nil { // PostgreSQL: a return only raises the stock, so it can wait for the commit
-		return tx.later(ctx, pgMoveStock, quantity, ts(tx.now), store, l.ProductID, shop.NewID(), quantity, reason, actorID, orderID)
-	}
-	_, err := tx.MoveStock(ctx, store, l.ProductID, quantity, reason, actorID, orderID)
-	return err
-}

@@ -535,3 +535,66 @@ func TestStatementCache_ReusedInsideTransactions(t *testing.T) {
 		t.Fatalf("prepared statements: %d read, %d write; want both in use", r, w)
 	}
 }
+
+// The catalogue generation of a store moves on with every committed write to its products or
+// categories — and only then: a write elsewhere, a rolled-back write or another store's write
+// leaves its cached listings valid.
+func TestCatalogGeneration_MovesWithCatalogueWrites(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		db, ctx := openDB(t, url), context.Background()
+		st, other := newStore(t, db, "gen-a"), newStore(t, db, "gen-b")
+		u := newUser(t, db, st.ID, "gen@example.com", shop.RoleCustomer)
+		p := shop.Product{SKU: "G-1", Name: "Green", PriceAmount: 300}
+		write := func(store shop.StoreID, fn func(ctx context.Context, tx *sqlstore.Tx) error) {
+			t.Helper()
+			if err := db.Update(ctx, store, fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		moves := []struct {
+			name    string
+			store   shop.StoreID
+			changes bool
+			fn      func(ctx context.Context, tx *sqlstore.Tx) error
+		}{
+			{"a category", st.ID, true, func(ctx context.Context, tx *sqlstore.Tx) error {
+				return tx.CreateCategory(ctx, st.ID, &shop.Category{Slug: "green", Name: "Green"})
+			}},
+			{"a product", st.ID, true, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, st.ID, &p) }},
+			{"an edit", st.ID, true, func(ctx context.Context, tx *sqlstore.Tx) error {
+				p.Name = "Green tea"
+				return tx.UpdateProduct(ctx, st.ID, &p)
+			}},
+			{"a stock change", st.ID, true, func(ctx context.Context, tx *sqlstore.Tx) error {
+				_, err := tx.MoveStock(ctx, st.ID, p.ID, 5, "delivery", "", "")
+				return err
+			}},
+			{"a sale", st.ID, true, func(ctx context.Context, tx *sqlstore.Tx) error {
+				return tx.TakeStock(ctx, st.ID, p.ID, 1, "", "")
+			}},
+			{"a cart line", st.ID, false, func(ctx context.Context, tx *sqlstore.Tx) error {
+				return tx.SetCartItem(ctx, st.ID, u.ID, p.ID, 1, p.PriceAmount)
+			}},
+			{"another store's product", other.ID, false, func(ctx context.Context, tx *sqlstore.Tx) error {
+				return tx.CreateProduct(ctx, other.ID, &shop.Product{SKU: "B-1", Name: "Black", PriceAmount: 200})
+			}},
+		}
+		for _, m := range moves {
+			before := db.CatalogGeneration(st.ID)
+			write(m.store, m.fn)
+			if moved := db.CatalogGeneration(st.ID) != before; moved != m.changes {
+				t.Errorf("%s: generation moved %v, want %v", m.name, moved, m.changes)
+			}
+		}
+		before := db.CatalogGeneration(st.ID)
+		err := db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+			if err := tx.CreateProduct(ctx, st.ID, &shop.Product{SKU: "G-2", Name: "Gone", PriceAmount: 100}); err != nil {
+				return err
+			}
+			return errors.New("changed my mind")
+		})
+		if err == nil || db.CatalogGeneration(st.ID) != before {
+			t.Errorf("a rolled-back product moved the generation (%v)", err)
+		}
+	})
+}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,22 +128,10 @@ func (db *DB) bumpCatalog(store shop.StoreID) {
 	g.(*atomic.Uint64).Add(1)
 }
 
-// notice marks a writing transaction that changes products or categories, from its statement's text.
-func (tx *Tx) notice(q string) {
-	if !tx.writing || tx.catalogChanged {
-		return
-	}
-	head := strings.TrimSpace(q)
-	if len(head) > 6 {
-		head = head[:6]
-	}
-	if strings.EqualFold(head, "select") {
-		return
-	}
-	if strings.Contains(q, "products") || strings.Contains(q, "categories") {
-		tx.catalogChanged = true
-	}
-}
+// changesCatalog marks a transaction that writes products or categories: when it commits, the
+// store's catalogue generation moves on, and every cached listing of the store is stale. Every
+// method that writes those tables calls it.
+func (tx *Tx) changesCatalog() { tx.catalogChanged = true }
 
 // ReleaseMemory asks SQLite to hand back the page cache of the writer's connection, which start-up
 // work (migrations, the demo catalogue) fills; PostgreSQL keeps its memory in the server.

@@ -1,0 +1,76 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
+)
+
+// later runs a write whose result is not needed: at once on SQLite (in process, nothing to
+// save); on PostgreSQL it is held back and sent with the transaction's next statement or its
+// COMMIT, in one round trip. Its error, if any, fails that statement or the commit instead —
+// whatever fn does next, the transaction does not commit, and Update returns that error.
+func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
+	if err := tx.scoped(args); err != nil {
+		return err
+	}
+	if tx.conn == nil {
+		_, err := tx.exec(ctx, q, args...)
+		return err
+	}
+	tx.held = append(tx.held, heldWrite{q: tx.db.rebind(q), args: tx.db.args(args)})
+	return nil
+}
+
+// flush sends the held-back writes (PostgreSQL) before a statement that may depend on them.
+func (tx *Tx) flush(ctx context.Context) error {
+	if tx.heldErr != nil || len(tx.held) == 0 {
+		return tx.heldErr
+	}
+	if err := tx.send(ctx, false); err != nil {
+		tx.heldErr = translate(err)
+	}
+	return tx.heldErr
+}
+
+// send sends the held-back writes, followed by COMMIT when commit is set, in one round trip:
+// pipelined through pgx's batch (database/sql sends one statement and waits for its answer before
+// the next), each statement prepared once per connection, as database/sql's own are. In a
+// pipeline PostgreSQL skips every statement after a failed one, the COMMIT with them.
+func (tx *Tx) send(ctx context.Context, commit bool) error {
+	held := tx.held
+	tx.held = nil
+	return tx.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		b := &pgx.Batch{}
+		for _, h := range held {
+			b.Queue(h.q, h.args...)
+		}
+		if commit {
+			b.Queue("COMMIT")
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		for range held {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		if commit {
+			tag, err := br.Exec()
+			if err == nil && tag.String() != "COMMIT" {
+				err = errCommitRolledBack
+			}
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+}
