@@ -1,13 +1,7 @@
 package e2e
 
 import (
-	"io"
-	"mime/quotedprintable"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -23,23 +17,11 @@ var linkRE = regexp.MustCompile(`https?://\S+/verify\?token=[A-Za-z0-9_-]+`)
 // verificationLink reads the newest mail to address in the mail directory and returns its link.
 func verificationLink(t *testing.T, dir, address string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-	sort.Strings(files)
-	for i := len(files) - 1; i >= 0; i-- {
-		f, err := os.Open(files[i])
-		if err != nil {
-			t.Fatal(err)
+	all := testenv.Mails(t, dir)
+	for i := len(all) - 1; i >= 0; i-- {
+		if link := linkRE.FindString(all[i].Body); all[i].To == address && link != "" {
+			return link
 		}
-		m, err := mail.ReadMessage(f)
-		if err == nil && m.Header.Get("To") == address {
-			body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
-			_ = f.Close()
-			if link := linkRE.FindString(string(body)); link != "" {
-				return link
-			}
-			continue
-		}
-		_ = f.Close()
 	}
 	t.Fatalf("no verification mail to %s in %s", address, dir)
 	return ""

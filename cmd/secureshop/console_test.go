@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -442,17 +441,15 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	}
 }
 
+var signInCodeRE = regexp.MustCompile(`sign-in code is (\d{6})`)
+
 // mailedCode reads the newest sign-in code mailed to address.
 func mailedCode(t *testing.T, dir, address string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-	sort.Strings(files)
-	for i := len(files) - 1; i >= 0; i-- {
-		b, _ := os.ReadFile(files[i]) // #nosec G304 -- the test's own mail directory
-		if strings.Contains(string(b), "To: "+address) {
-			if m := regexp.MustCompile(`sign-in code is (\d{6})`).FindSubmatch(b); m != nil {
-				return string(m[1])
-			}
+	all := testenv.Mails(t, dir)
+	for i := len(all) - 1; i >= 0; i-- {
+		if m := signInCodeRE.FindStringSubmatch(all[i].Body); all[i].To == address && m != nil {
+			return m[1]
 		}
 	}
 	t.Fatalf("no sign-in code mailed to %s", address)

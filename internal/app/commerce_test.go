@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -264,11 +262,10 @@ func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 
 		// The customer got a mail that holds the order but not the card. It goes out after the
 		// answer, so give it a moment.
-		toCustomer := func() (mails []string) {
-			all, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
-			for _, f := range all {
-				if b, _ := os.ReadFile(f); strings.Contains(string(b), "To: customer@example.com") {
-					mails = append(mails, f)
+		toCustomer := func() (mails []testenv.Mail) {
+			for _, m := range testenv.Mails(t, s.app.Cfg.MailDir) {
+				if m.To == "customer@example.com" {
+					mails = append(mails, m)
 				}
 			}
 			return mails
@@ -281,9 +278,8 @@ func TestCheckout_IdempotencyDeclineAndTampering(t *testing.T) {
 		if len(mails) != 1 {
 			t.Fatalf("%d mails to the customer, want 1", len(mails))
 		}
-		m, _ := os.ReadFile(mails[0])
-		if !strings.Contains(string(m), "To: customer@example.com") || !strings.Contains(string(m), o.ID) || strings.Contains(string(m), "4242424242424242") {
-			t.Fatalf("confirmation mail:\n%s", m)
+		if m := mails[0]; !strings.Contains(m.Body, o.ID) || strings.Contains(m.Raw, "4242424242424242") {
+			t.Fatalf("confirmation mail:\n%s", m.Raw)
 		}
 	})
 }

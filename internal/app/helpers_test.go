@@ -10,10 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -179,17 +177,10 @@ var codeRE = regexp.MustCompile(`code is (\d{6})`)
 // mailedCode returns the newest sign-in code mailed to address.
 func (s *testShop) mailedCode(address string) string {
 	s.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
-	sort.Strings(files)
-	for i := len(files) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(files[i])
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		if strings.Contains(string(b), "To: "+address+"\r\n") {
-			if m := codeRE.FindStringSubmatch(string(b)); m != nil {
-				return m[1]
-			}
+	all := testenv.Mails(s.t, s.app.Cfg.MailDir)
+	for i := len(all) - 1; i >= 0; i-- {
+		if m := codeRE.FindStringSubmatch(all[i].Body); all[i].To == address && m != nil {
+			return m[1]
 		}
 	}
 	s.t.Fatalf("no sign-in code mailed to %s", address)

@@ -2,15 +2,8 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,29 +33,8 @@ func (s *testShop) mailTo(address, subject string) string {
 
 func (s *testShop) findMail(address, subject string) (string, bool) {
 	s.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(s.app.Cfg.MailDir, "*.eml"))
-	sort.Strings(files)
-	for i := len(files) - 1; i >= 0; i-- {
-		f, err := os.Open(files[i])
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		m, err := mail.ReadMessage(f)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		subj, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-		if m.Header.Get("To") == address && strings.Contains(subj, subject) {
-			b, err := io.ReadAll(quotedprintable.NewReader(m.Body))
-			_ = f.Close()
-			if err != nil {
-				s.t.Fatal(err)
-			}
-			return string(b), true
-		}
-		_ = f.Close()
-	}
-	return "", false
+	m, ok := testenv.NewestMail(s.t, s.app.Cfg.MailDir, address, subject)
+	return m.Body, ok
 }
 
 var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)

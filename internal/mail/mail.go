@@ -3,15 +3,18 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
-	"mime"
-	"mime/quotedprintable"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"secureshop/internal/shop"
 )
@@ -38,28 +41,49 @@ func (d Dir) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if strings.ContainsAny(m.To+m.Subject, "\r\n") {
-		return fmt.Errorf("mail: header injection refused")
-	}
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
 	}
+	t := now().UTC()
+	msg, err := build(d.From, m, t)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(d.Path, 0o700); err != nil {
 		return err
 	}
-	t := now().UTC()
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@secureshop>\r\n",
-		d.From, m.To, mime.QEncoding.Encode("utf-8", m.Subject), t.Format(time.RFC1123Z), strings.ToLower(rand.Text()))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(strings.ReplaceAll(m.Body, "\n", "\r\n"))); err != nil {
-		return err
-	}
-	if err := qp.Close(); err != nil {
+	var b bytes.Buffer
+	if _, err := msg.WriteTo(&b); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("%s-%s.eml", t.Format("20060102T150405.000000000"), strings.ToLower(rand.Text()[:8]))
-	return os.WriteFile(filepath.Join(d.Path, name), []byte(b.String()), 0o600)
+	return os.WriteFile(filepath.Join(d.Path, name), b.Bytes(), 0o600)
+}
+
+// build makes the RFC 5322 message of m, from from, dated at: one writer for the .eml files and
+// for SMTP alike, so both carry the same headers. A header value with a line break is refused
+// (header injection).
+func build(from string, m Message, at time.Time) (*gomail.Msg, error) {
+	if strings.ContainsAny(from+m.To+m.Subject, "\r\n") {
+		return nil, errors.New("mail: header injection refused")
+	}
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP), gomail.WithNoDefaultUserAgent())
+	if err := msg.From(from); err != nil {
+		return nil, fmt.Errorf("mail: from: %w", err)
+	}
+	if err := msg.To(m.To); err != nil {
+		return nil, fmt.Errorf("mail: to: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetDateWithValue(at)
+	domain := "secureshop"
+	if a, err := mail.ParseAddress(from); err == nil {
+		if _, d, ok := strings.Cut(a.Address, "@"); ok {
+			domain = d
+		}
+	}
+	msg.SetMessageIDWithValue(strings.ToLower(rand.Text()) + "@" + domain)
+	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	return msg, nil
 }

@@ -19,7 +19,8 @@ func TestDir_WritesEMLAndRefusesHeaderInjection(t *testing.T) {
 	}
 	b, _ := os.ReadFile(files[0])
 	m := string(b)
-	if !strings.Contains(m, "To: a@example.com\r\n") || !strings.Contains(m, "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=") || !strings.Contains(m, "line one\r\nline two") {
+	if !strings.Contains(m, "To: <a@example.com>\r\n") || !strings.Contains(m, "Subject: =?UTF-8?q?Gr=C3=BC=C3=9Fe?=") ||
+		!strings.Contains(m, "line one\r\nline two") || !strings.Contains(m, "Message-ID: <") || strings.Contains(m, "go-mail") {
 		t.Fatalf("message:\n%s", m)
 	}
 	if err := d.Send(context.Background(), Message{To: "a@example.com\r\nBcc: victim@example.com", Subject: "x"}); err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -51,14 +52,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err := shop.OutsideWriteTransaction(ctx); err != nil {
 		return err
 	}
-	msg := gomail.NewMsg()
-	if err := msg.From(s.from); err != nil {
+	msg, err := build(s.from, m, time.Now())
+	if err != nil {
 		return err
 	}
-	if err := msg.To(m.To); err != nil {
-		return err
-	}
-	msg.Subject(m.Subject)
-	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
 	return s.client.DialAndSendWithContext(ctx, msg)
 }
