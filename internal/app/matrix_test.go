@@ -24,7 +24,7 @@ var public = map[string]bool{
 	"POST /api/v1/stores/{store}/auth/password/forgot": true, "POST /api/v1/stores/{store}/auth/password/reset": true,
 	"POST /api/v1/auth/refresh":           true,
 	"GET /api/v1/stores/{store}/products": true, "GET /api/v1/stores/{store}/products/{id}": true, "GET /api/v1/stores/{store}/categories": true,
-	"GET /{$}": true, "GET /static/{file}": true, "GET /s/{store}/{$}": true, "GET /s/{store}/products/{id}": true,
+	"GET /{$}": true, "GET /problems/{slug}": true, "GET /static/{file}": true, "GET /s/{store}/{$}": true, "GET /s/{store}/products/{id}": true,
 	"GET /s/{store}/login": true, "POST /s/{store}/login": true, "POST /s/{store}/login/mfa": true,
 	"GET /platform/login": true, "POST /platform/login": true, "POST /platform/login/mfa": true,
 	"GET /s/{store}/register": true, "POST /s/{store}/register": true, "GET /s/{store}/verify": true, "POST /s/{store}/verify": true,

@@ -394,7 +394,7 @@ func (s *Service) LoginBrowser(ctx context.Context, store *shop.Store, email, pa
 }
 
 // ErrMFAInvalid is the answer to a wrong, used or expired second-factor code.
-var ErrMFAInvalid = &shop.Error{Kind: shop.KindUnauthenticated, Code: "mfa-invalid", Message: "The code is wrong or has expired."}
+var ErrMFAInvalid = &shop.Error{Kind: shop.KindUnauthenticated, Code: shop.CodeMFAInvalid, Message: "The code is wrong or has expired."}
 
 // ErrCodeSent answers a request for an e-mail code: it was sent.
 var ErrCodeSent = errors.New("code sent")

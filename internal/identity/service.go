@@ -189,7 +189,7 @@ func (s *Service) record(ctx context.Context, store shop.StoreID, r audit.Record
 }
 
 // ErrAuditUnavailable refuses what must be audited when its record cannot be written.
-var ErrAuditUnavailable = &shop.Error{Kind: shop.KindUnavailable, Code: "audit-unavailable",
+var ErrAuditUnavailable = &shop.Error{Kind: shop.KindUnavailable, Code: shop.CodeAuditUnavailable,
 	Message: "The shop cannot keep its records right now, so it cannot do this; try again in a moment."}
 
 // mustRecord writes an audit entry and says whether it could: what may only happen audited (a

@@ -51,8 +51,6 @@ func (s *Service) Cart(ctx context.Context, actor shop.Principal, store shop.Sto
 	return cartOf(lines), nil
 }
 
-// lineTotal is what quantity units cost at unitPrice, in minor units: the one place a line is priced.
-
 // cartOf prices cart lines as the catalogue has them now — a customer's cart and a visitor's alike.
 func cartOf(lines []shop.CartLine) Cart {
 	var c Cart

@@ -26,12 +26,12 @@ type CheckoutRequest struct {
 // Checkout errors a client can act on.
 var (
 	ErrCartEmpty  = shop.Errorf(shop.KindConflict, "Your cart is empty.")
-	ErrUnverified = &shop.Error{Kind: shop.KindForbidden, Code: "email-unverified", Message: "Verify your e-mail address before you check out."}
+	ErrUnverified = &shop.Error{Kind: shop.KindForbidden, Code: shop.CodeEmailUnverified, Message: "Verify your e-mail address before you check out."}
 	// ErrKeyInUse: a request with the same key is still being worked on.
-	ErrKeyInUse = &shop.Error{Kind: shop.KindConflict, Code: "idempotency-key-in-use", RetryAfter: time.Second,
+	ErrKeyInUse = &shop.Error{Kind: shop.KindConflict, Code: shop.CodeKeyInUse, RetryAfter: time.Second,
 		Message: "A request with this Idempotency-Key is still being processed; retry it in a moment."}
 	// ErrPaymentPending: the gateway did not answer; the order and its stock are kept for a retry.
-	ErrPaymentPending = &shop.Error{Kind: shop.KindUnavailable, Code: "payment-pending", RetryAfter: 5 * time.Second,
+	ErrPaymentPending = &shop.Error{Kind: shop.KindUnavailable, Code: shop.CodePaymentPending, RetryAfter: 5 * time.Second,
 		Message: "The payment could not be confirmed yet. Your order is kept: retry with the same Idempotency-Key to finish it."}
 	errKeyInFlight = errors.New("idempotency key taken by a concurrent checkout")
 )
@@ -173,9 +173,6 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 	return r, err
 }
 
-// ErrPriceChanged is the conflict of a checkout whose prices are not the ones the customer accepted.
-const priceChangedCode = "price-changed"
-
 // priceCheck refuses a checkout at prices the customer did not accept: a line whose price changed
 // since it went into the cart, or — when the client says what total it showed — another total.
 func priceCheck(lines []shop.CartLine, total int64, currency string, expected *shop.Money) error {
@@ -201,7 +198,7 @@ func priceCheck(lines []shop.CartLine, total int64, currency string, expected *s
 		msg += ": " + strings.Join(names, "; ")
 	}
 	msg += ". The new total is " + shop.M(total, currency).String() + "; check out again to pay it."
-	return &shop.Error{Kind: shop.KindConflict, Code: priceChangedCode, Message: msg, Fields: fields}
+	return &shop.Error{Kind: shop.KindConflict, Code: shop.CodePriceChanged, Message: msg, Fields: fields}
 }
 
 // pay asks the gateway for the reserved order's charge and applies the answer. The order's id is

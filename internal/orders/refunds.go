@@ -30,7 +30,7 @@ type RefundRequest struct {
 }
 
 // ErrRefundFailed is the answer when the gateway did not make a refund; the ledger says so.
-var ErrRefundFailed = &shop.Error{Kind: shop.KindUnavailable, Code: "refund-failed",
+var ErrRefundFailed = &shop.Error{Kind: shop.KindUnavailable, Code: shop.CodeRefundFailed,
 	Message: "The payment provider did not make the refund; nothing was refunded. The order shows it as failed; try again."}
 
 // Refund returns money on a paid order (admin): never more than was paid less what was refunded or

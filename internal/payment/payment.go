@@ -107,7 +107,7 @@ func luhn(s string) bool {
 }
 
 // ErrDeclined is the gateway's refusal of a valid card.
-var ErrDeclined = &shop.Error{Kind: shop.KindPaymentRequired, Code: "card-declined", Message: "The card was declined. No payment was taken; try another card."}
+var ErrDeclined = &shop.Error{Kind: shop.KindPaymentRequired, Code: shop.CodeCardDeclined, Message: "The card was declined. No payment was taken; try another card."}
 
 // Charge is a request to take money. IdempotencyKey names the attempt: asked twice with the same
 // key, a gateway takes the money once and answers the same both times.

@@ -27,9 +27,27 @@ const (
 	KindPaymentRequired Kind = "payment-required" // 402: the card was declined
 )
 
-// CodeStorageFull is the problem of a write refused for want of room (a full disk): a 503 with
-// Retry-After, and /readyz says the database is unwritable.
-const CodeStorageFull = "storage-full"
+// Problem codes: what names a problem more precisely than its kind, as the last part of its type
+// URI (/problems/<code>). Every code is here, and each has its page (web/problems.go).
+const (
+	CodeAuditUnavailable      = "audit-unavailable"        // what must be audited could not be (503)
+	CodeCSRF                  = "csrf"                     // a form without its session's token (403)
+	CodeCardDeclined          = "card-declined"            // the card was declined (402)
+	CodeEmailUnverified       = "email-unverified"         // checkout before the e-mail address is verified (403)
+	CodeKeyInUse              = "idempotency-key-in-use"   // a retry while the first request with its key runs (409)
+	CodeKeyRequired           = "idempotency-key-required" // a POST that must carry an Idempotency-Key did not (400)
+	CodeKeyReused             = "idempotency-key-reused"   // a key used again with another request (422)
+	CodeMFAEnrollmentRequired = "mfa-enrollment-required"  // staff or an operator without a second factor, outside enrolment (403)
+	CodeMFAInvalid            = "mfa-invalid"              // a wrong, expired or used second-factor code (401)
+	CodeMethodNotAllowed      = "method-not-allowed"       // a method the path does not take (405)
+	CodePayloadTooLarge       = "payload-too-large"        // a body over the limit (413)
+	CodePaymentPending        = "payment-pending"          // the gateway did not answer; the order waits for a retry (503)
+	CodePriceChanged          = "price-changed"            // a price changed between the cart and checkout (409)
+	CodeRefundFailed          = "refund-failed"            // the gateway refused or did not confirm a refund
+	CodeStorageFull           = "storage-full"             // a write refused for want of room: a full disk (503, Retry-After)
+	CodeStoreSuspended        = "store-suspended"          // the store is not trading
+	CodeUnsupportedMediaType  = "unsupported-media-type"   // a body of a content type the endpoint does not take (415)
+)
 
 // FieldError names one invalid input field.
 type FieldError struct {
@@ -136,7 +154,7 @@ type Idempotency struct {
 }
 
 // ErrKeyRequired answers a request that must carry an Idempotency-Key and does not.
-var ErrKeyRequired = &Error{Kind: KindBadRequest, Code: "idempotency-key-required",
+var ErrKeyRequired = &Error{Kind: KindBadRequest, Code: CodeKeyRequired,
 	Message: "This request moves money or stock: send an Idempotency-Key header, a new random value for each new request and the same one when you retry it.",
 	Fields:  []FieldError{{Field: "Idempotency-Key", Message: "is required"}}}
 
@@ -164,4 +182,4 @@ func (i Idempotency) Check(required bool) error {
 const IdempotencyWindow = 24 * time.Hour
 
 // ErrKeyReused answers a request whose Idempotency-Key came with another request before.
-var ErrKeyReused = &Error{Kind: KindInvalid, Code: "idempotency-key-reused", Message: "This Idempotency-Key was already used with a different request."}
+var ErrKeyReused = &Error{Kind: KindInvalid, Code: CodeKeyReused, Message: "This Idempotency-Key was already used with a different request."}

@@ -51,12 +51,13 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if l.Challenge != nil {
-		return writeJSON(w, http.StatusOK, mfaRequired{true, l.Challenge.Token, l.Challenge.Methods})
+		return writeJSON(w, http.StatusOK, mfaRequired{"MFA", true, l.Challenge.Token, l.Challenge.Methods})
 	}
 	return writeJSON(w, http.StatusOK, l.Tokens)
 }
 
 type mfaRequired struct {
+	TokenType   string   `json:"token_type"` // "MFA": what tells this answer from the tokens ("Bearer")
 	MFARequired bool     `json:"mfa_required"`
 	MFAToken    string   `json:"mfa_token"`
 	Methods     []string `json:"methods"`

@@ -28,6 +28,7 @@ type pageData struct {
 	User       *shop.Principal
 	CSRF       string
 	Problem    *problem
+	ProblemDoc *problemDoc
 	Stores     []shop.Store
 	Products   []productView
 	Content    template.HTML // the page's content, already rendered (the storefront's, see pageStore)
@@ -131,7 +132,7 @@ var funcs = template.FuncMap{
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
-		"mfa", "register", "message", "verify", "forgot", "reset", "account",
+		"mfa", "register", "message", "problem", "verify", "forgot", "reset", "account",
 		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

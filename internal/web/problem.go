@@ -36,9 +36,9 @@ var kindStatus = map[shop.Kind]int{
 
 // Errors the web layer itself raises.
 var (
-	errTooLarge         = &shop.Error{Kind: shop.KindBadRequest, Code: "payload-too-large", Message: "The request body is too large."}
-	errMediaType        = &shop.Error{Kind: shop.KindBadRequest, Code: "unsupported-media-type", Message: "The body's Content-Type is not one this endpoint takes (application/json; text/csv for imports)."}
-	errMethodNotAllowed = &shop.Error{Kind: shop.KindBadRequest, Code: "method-not-allowed", Message: "This method is not allowed here."}
+	errTooLarge         = &shop.Error{Kind: shop.KindBadRequest, Code: shop.CodePayloadTooLarge, Message: "The request body is too large."}
+	errMediaType        = &shop.Error{Kind: shop.KindBadRequest, Code: shop.CodeUnsupportedMediaType, Message: "The body's Content-Type is not one this endpoint takes (application/json; text/csv for imports)."}
+	errMethodNotAllowed = &shop.Error{Kind: shop.KindBadRequest, Code: shop.CodeMethodNotAllowed, Message: "This method is not allowed here."}
 )
 
 // statusOf maps an error to its HTTP status and problem type slug.
@@ -86,7 +86,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		detail = e.Message
 	}
 	p := problem{Type: "/problems/" + slug, Title: http.StatusText(status), Status: status, Detail: detail,
-		RequestID: info.id}
+		Instance: "urn:secureshop:request:" + info.id, RequestID: info.id}
 	if e != nil {
 		p.Errors = e.Fields
 		if e.RetryAfter > 0 { // a limit, a full disk, a request with its key still at work

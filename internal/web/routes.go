@@ -84,6 +84,7 @@ func (s *Server) routeTable() []Route {
 
 		// Pages.
 		{Method: "GET", Path: "/{$}", h: s.pageHome},
+		{Method: "GET", Path: "/problems/{slug}", h: s.pageProblem},
 		{Method: "GET", Path: "/static/{file}", h: s.static},
 		{Method: "GET", Path: "/s/{store}/{$}", h: s.pageStore},
 		{Method: "GET", Path: "/s/{store}/products/{id}", h: s.pageProduct},

@@ -73,3 +73,34 @@ func knownPermission(p access.Permission) bool {
 	}
 	return false
 }
+
+// Every operation in openapi.json has an operationId of its own, and answers a client can act on
+// (4xx) are described with it.
+func TestOpenAPI_OperationsHaveIDsAndTheirErrors(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string                     `json:"operationId"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			if op.OperationID == "" {
+				t.Errorf("%s %s has no operationId", m, p)
+			} else if other, ok := ids[op.OperationID]; ok {
+				t.Errorf("%s %s and %s share operationId %s", m, p, other, op.OperationID)
+			}
+			ids[op.OperationID] = m + " " + p
+			if !strings.HasPrefix(p, "/api/") {
+				continue
+			}
+			if _, ok := op.Responses["429"]; !ok {
+				t.Errorf("%s %s does not describe 429 (every API route is rate-limited)", m, p)
+			}
+		}
+	}
+}

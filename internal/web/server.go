@@ -172,7 +172,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		infoOf(r).route = route
 		if err := s.admit(rt, r); err != nil {
-			if e := shop.AsError(err); !rt.API && r.Method == http.MethodGet && e != nil && e.Code == mfaEnrollmentRequired {
+			if e := shop.AsError(err); !rt.API && r.Method == http.MethodGet && e != nil && e.Code == shop.CodeMFAEnrollmentRequired {
 				// #nosec G710 -- accountPath builds a local path from a slug that matched the slug pattern
 				http.Redirect(w, r, s.accountPath(r), http.StatusSeeOther) // the one page open to them: set up the second factor
 				return
@@ -214,7 +214,7 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 		}
 		info.store = &st
 		if st.Status != shop.StoreActive {
-			return &shop.Error{Kind: shop.KindForbidden, Code: "store-suspended", Message: "This store is suspended."}
+			return &shop.Error{Kind: shop.KindForbidden, Code: shop.CodeStoreSuspended, Message: "This store is suspended."}
 		}
 	}
 	p := info.principal
@@ -231,7 +231,7 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 		return shop.ErrUnauthenticated
 	}
 	if p.MFAEnrollRequired && (rt.Auth || rt.Perm != "") && !enrollmentOpen(rt.Path) {
-		return &shop.Error{Kind: shop.KindForbidden, Code: mfaEnrollmentRequired,
+		return &shop.Error{Kind: shop.KindForbidden, Code: shop.CodeMFAEnrollmentRequired,
 			Message: "Set up two-factor sign-in (TOTP) on your account first; until then only your account is open to you."}
 	}
 	if !rt.API && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -239,8 +239,6 @@ func (s *Server) admit(rt Route, r *http.Request) error {
 	}
 	return nil
 }
-
-const mfaEnrollmentRequired = "mfa-enrollment-required"
 
 // enrollmentOpen lists what staff and operators without a second factor may reach: their own
 // account and sign-out.
@@ -268,7 +266,7 @@ func (s *Server) checkCSRF(r *http.Request) error {
 		want = c.Value
 	}
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return &shop.Error{Kind: shop.KindForbidden, Code: "csrf", Message: "The form has expired or did not come from this site. Reload the page and try again."}
+		return &shop.Error{Kind: shop.KindForbidden, Code: shop.CodeCSRF, Message: "The form has expired or did not come from this site. Reload the page and try again."}
 	}
 	return nil
 }
