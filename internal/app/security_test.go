@@ -11,6 +11,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"secureshop/internal/audit"
 	"secureshop/internal/identity"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
@@ -87,7 +88,7 @@ func TestLogin_SixthAttemptAMinuteIsThrottled(t *testing.T) {
 	}
 	ctx := context.Background()
 	st, _ := s2.app.Stores.BySlug(ctx, "ip-limits")
-	var page sqlstore.AuditPage
+	var page audit.Page
 	if err := s2.app.DB.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListAudit(ctx, st.ID, 0, 100); return }); err != nil {
 		t.Fatal(err)
 	}

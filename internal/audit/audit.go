@@ -92,6 +92,12 @@ func ComputeHash(e Event, detailText string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Page is one page of audit events, newest first.
+type Page struct {
+	Events     []Event
+	NextCursor int64 // the seq to continue below; 0 when there is no more
+}
+
 // Problem is one break found by verification.
 type Problem struct {
 	Chain   string
@@ -99,6 +105,9 @@ type Problem struct {
 	EventID string
 	Reason  string
 }
+
+// NoHead is the head sequence of a chain that has none: nothing was ever written to it.
+const NoHead = -1
 
 // Verifier walks one chain in sequence order and collects the places where it breaks.
 type Verifier struct {
@@ -131,6 +140,9 @@ func (v *Verifier) Add(e Event, detailText string) {
 
 // Finish compares the end of the walk with the chain head kept beside the log.
 func (v *Verifier) Finish(headSeq int64, headHash string) []Problem {
+	if headSeq == NoHead && v.nextSeq == 1 {
+		return v.Problems // nothing was ever written to the chain
+	}
 	if headSeq != v.nextSeq-1 || headHash != v.prevHash {
 		v.Problems = append(v.Problems, Problem{v.Chain, headSeq, "",
 			"chain head mismatch: the newest entries were deleted or the head was edited"})

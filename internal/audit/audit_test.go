@@ -56,6 +56,17 @@ func TestVerifier(t *testing.T) {
 	if p := verify(evs[:3], ds[:3], 4, head); len(p) != 1 || p[0].EventID != "" {
 		t.Fatalf("truncation: %+v", p)
 	}
+	// A chain nothing was written to yet (a new store) has no head and no entries: intact. Entries
+	// without a head, or a head without its entries, are not.
+	if p := verify(nil, nil, NoHead, ""); len(p) != 0 {
+		t.Fatalf("empty chain: %+v", p)
+	}
+	if p := verify(evs, ds, NoHead, ""); len(p) != 1 {
+		t.Fatalf("entries without a head: %+v", p)
+	}
+	if p := verify(nil, nil, 4, head); len(p) != 1 {
+		t.Fatalf("a head without its entries: %+v", p)
+	}
 	// A re-hashed forgery still breaks the link to the next entry.
 	forged := append([]Event{}, evs...)
 	forged[1].ActorID = "x"

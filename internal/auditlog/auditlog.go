@@ -17,11 +17,11 @@ type Service struct{ db *sqlstore.DB }
 func New(db *sqlstore.DB) *Service { return &Service{db: db} }
 
 // List returns a store's audit events, newest first, below sequence number before (0: newest).
-func (s *Service) List(ctx context.Context, actor shop.Principal, store shop.StoreID, before int64, limit int) (sqlstore.AuditPage, error) {
+func (s *Service) List(ctx context.Context, actor shop.Principal, store shop.StoreID, before int64, limit int) (audit.Page, error) {
 	if err := access.CheckStore(actor, store, access.AuditRead, "Store"); err != nil {
-		return sqlstore.AuditPage{}, err
+		return audit.Page{}, err
 	}
-	var page sqlstore.AuditPage
+	var page audit.Page
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListAudit(ctx, store, before, limit); return })
 	return page, err
 }

@@ -68,29 +68,23 @@ func scanAudit(scan func(...any) error) (audit.Event, string, error) {
 	return e, detail, nil
 }
 
-// AuditPage is one page of audit events, newest first.
-type AuditPage struct {
-	Events     []audit.Event
-	NextCursor int64 // the seq to continue below; 0 when there is no more
-}
-
 // ListAudit lists store's audit events newest first, limit at a time, below sequence number before
 // (0 for the newest).
-func (tx *Tx) ListAudit(ctx context.Context, store shop.StoreID, before int64, limit int) (AuditPage, error) {
+func (tx *Tx) ListAudit(ctx context.Context, store shop.StoreID, before int64, limit int) (audit.Page, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
 	rows, err := tx.query(ctx, `SELECT `+auditCols+` FROM audit_events WHERE chain = ? AND seq < ?
 		ORDER BY seq DESC LIMIT ?`, audit.ChainFor(store), before, limit+1)
 	if err != nil {
-		return AuditPage{}, err
+		return audit.Page{}, err
 	}
 	defer func() { _ = rows.Close() }()
-	var page AuditPage
+	var page audit.Page
 	for rows.Next() {
 		e, _, err := scanAudit(rows.Scan)
 		if err != nil {
-			return AuditPage{}, err
+			return audit.Page{}, err
 		}
 		page.Events = append(page.Events, e)
 	}
@@ -142,7 +136,7 @@ func (tx *Tx) VerifyAuditChain(ctx context.Context, chain string) ([]audit.Probl
 	var headHash string
 	err = tx.queryRow(ctx, []any{&headSeq, &headHash}, `SELECT seq, hash FROM audit_heads WHERE chain = ?`, chain)
 	if errors.Is(err, shop.ErrNoRows) {
-		headSeq, headHash = -1, ""
+		headSeq, headHash = audit.NoHead, ""
 	} else if err != nil {
 		return nil, err
 	}
