@@ -37,6 +37,7 @@ type batcher struct {
 	stopped sync.WaitGroup
 	once    sync.Once
 	commits atomic.Int64 // COMMITs issued, for tests
+	queued  atomic.Int64 // callers waiting for the writer to take their transaction, for tests
 }
 
 type writeReq struct {
@@ -63,11 +64,15 @@ var errClosed = errors.New("sqlstore: database closed")
 // update runs fn in the next batch and waits for the batch's commit.
 func (b *batcher) update(ctx context.Context, store shop.StoreID, fn func(context.Context, *Tx) error) error {
 	r := &writeReq{ctx: ctx, store: store, fn: fn, done: make(chan struct{})}
+	b.queued.Add(1)
 	select {
 	case b.reqs <- r:
+		b.queued.Add(-1)
 	case <-ctx.Done():
+		b.queued.Add(-1)
 		return ctx.Err()
 	case <-b.quit:
+		b.queued.Add(-1)
 		return errClosed
 	}
 	<-r.done // never abandoned: once taken, fn may commit, and the caller must know

@@ -84,7 +84,7 @@ func TestUpdate_ConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 				})
 			}()
 		}
-		time.Sleep(200 * time.Millisecond) // let them all queue
+		sqlstore.AwaitQueuedForTest(t, db, n)
 		close(release)
 		wg.Wait()
 
@@ -220,7 +220,7 @@ func TestUpdate_BrokenBatchAnswersNoCallerDone(t *testing.T) {
 			})
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // let them all queue
+	sqlstore.AwaitQueuedForTest(t, db, n)
 	close(release)
 	wg.Wait()
 	got := emails(t, db, st.ID)
@@ -297,7 +297,7 @@ func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	time.Sleep(100 * time.Millisecond) // let the second queue
+	sqlstore.AwaitQueuedForTest(t, db, 1)
 	close(release)
 	wg.Wait()
 	if c := sqlstore.CommitsForTest(db) - before; c != 1 {

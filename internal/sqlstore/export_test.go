@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // ExecForTest runs a raw statement in tx, as application code would.
@@ -64,6 +65,20 @@ func CommitsForTest(db *DB) int64 {
 		return 0
 	}
 	return db.batch.commits.Load()
+}
+
+// AwaitQueuedForTest waits until n write transactions wait for SQLite's writer to take them. On
+// PostgreSQL, where each transaction has a connection of its own, nothing queues here.
+func AwaitQueuedForTest(t *testing.T, db *DB, n int64) {
+	t.Helper()
+	if db.batch == nil {
+		return
+	}
+	for deadline := time.Now().Add(10 * time.Second); db.batch.queued.Load() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions queued, want %d", db.batch.queued.Load(), n)
+		}
+	}
 }
 
 // MigrateToForTest moves the schema up or down to version.
