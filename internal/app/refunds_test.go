@@ -137,3 +137,60 @@ func TestCheckout_AChangedPriceIsRefusedOverTheAPI(t *testing.T) {
 		t.Fatalf("order: %s", a.body)
 	}
 }
+
+// Refunds: never more than was paid and not yet refunded; without an amount, the rest; a refused
+// refund changes nothing; only an admin refunds.
+func TestRefunds_PartialThenTheRest(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("ret")
+		p := s.newProduct("ret", "RET-1", 1250, 5)
+		buyer := s.customer("ret", "buyer@example.com").AccessToken
+		a := s.buy("ret", buyer, p.ID, 2)
+		var o struct {
+			ID       string
+			Status   string
+			Refunded shop.Money
+		}
+		a.json(t, &o)
+		admin := s.login("ret", "admin@example.com").AccessToken
+		clerk := s.login("ret", "clerk@example.com").AccessToken
+		refunds := "/api/v1/stores/ret/orders/" + o.ID + "/refunds"
+		expectStatus(t, "clerk refunds", s.call("POST", refunds, clerk, `{"amount":{"amount":100,"currency":"GBP"},"reason":"x"}`), http.StatusForbidden)
+		expectStatus(t, "customer refunds", s.call("POST", refunds, buyer, `{"reason":"x"}`), http.StatusForbidden)
+		expectStatus(t, "zero", s.call("POST", refunds, admin, `{"amount":{"amount":0,"currency":"GBP"},"reason":"x"}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "no reason", s.call("POST", refunds, admin, `{"amount":{"amount":100,"currency":"GBP"}}`), http.StatusUnprocessableEntity)
+		expectStatus(t, "another currency", s.call("POST", refunds, admin, `{"amount":{"amount":100,"currency":"EUR"},"reason":"x"}`), http.StatusUnprocessableEntity)
+		// Money has one shape everywhere: a bare number is refused, and the answer says the shape.
+		a = s.call("POST", refunds, admin, `{"amount":100,"reason":"x"}`)
+		expectStatus(t, "a bare amount", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), `\"currency\"`) {
+			t.Fatalf("the refusal of a bare amount: %s", a.body)
+		}
+		// Restocking names lines: the old yes/no is refused with the shape it takes.
+		expectStatus(t, "restock true", s.call("POST", refunds, admin, `{"reason":"x","restock":true}`), http.StatusUnprocessableEntity)
+
+		a = s.call("POST", refunds, admin, `{"amount":{"amount":1000,"currency":"GBP"},"reason":"one arrived dented"}`)
+		expectStatus(t, "partial", a, http.StatusCreated)
+		a.json(t, &o)
+		if o.Status != "partially_refunded" || o.Refunded.Amount != 1000 {
+			t.Fatalf("after a partial refund: %+v", o)
+		}
+		a = s.call("POST", refunds, admin, `{"amount":{"amount":1501,"currency":"GBP"},"reason":"too much"}`)
+		expectStatus(t, "more than is left", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), "£15.00") {
+			t.Fatalf("the refusal does not say what is left: %s", a.body)
+		}
+		s.call("GET", "/api/v1/stores/ret/orders/"+o.ID, admin, nil).json(t, &o)
+		if o.Status != "partially_refunded" || o.Refunded.Amount != 1000 {
+			t.Fatalf("a refused refund changed the order: %+v", o)
+		}
+		a = s.call("POST", refunds, admin, `{"reason":"the rest, after all"}`)
+		expectStatus(t, "the rest", a, http.StatusCreated)
+		a.json(t, &o)
+		if o.Status != "refunded" || o.Refunded.Amount != 2500 {
+			t.Fatalf("after refunding the rest: %+v", o)
+		}
+		expectStatus(t, "nothing left", s.call("POST", refunds, admin, `{"reason":"again"}`), http.StatusConflict)
+	})
+}
