@@ -1,5 +1,10 @@
-// Package shop holds the vocabulary every other package shares: identifiers, roles, principals,
-// money and the small set of error kinds that the web layer maps to HTTP answers.
+// Package shop is the domain: the records every other package shares — stores, users, sessions,
+// products, categories, the inventory ledger, carts, orders and their payments — with their
+// statuses as types and the rules that belong to a record as its methods: the order state machine
+// (OrderStatus.CanMove, Cancellable), what a line costs (LineTotal, CartLine.Total), whether a
+// product is for sale, who is staff (Role.Staff), money in ISO 4217 minor units (Money), and the
+// error kinds and problem codes (Code…) that the web layer maps to HTTP answers. It imports no
+// other package of the shop; storage (sqlstore, kv) stores these records, services apply them.
 package shop
 
 import (

@@ -1,6 +1,13 @@
-// Package sqlstore keeps the shop's data in SQLite or PostgreSQL behind one set of repository
-// methods. Queries are written once, in the portable subset of SQL, with `?` placeholders that are
-// rewritten for PostgreSQL; the few real differences between the two live in small named functions.
+// Package sqlstore keeps the shop's records (package shop) in SQLite or PostgreSQL behind one set
+// of repository methods on a transaction bound to one store. Queries are written once, in the
+// portable subset of SQL, with `?` placeholders that are rewritten for PostgreSQL; the few real
+// differences between the two live in small named functions. It holds no business rule: what may
+// happen is decided by the services, and the database's constraints are the second wall.
+//
+// Files by idea: db.go opens and migrates; tx.go runs transactions (Update, View) and binds them
+// to their store; batch.go is SQLite's group commit; pipeline.go holds PostgreSQL writes back to
+// send them with the commit; errors.go translates each database's errors; values.go is how times
+// and optional values go in and out; then one file per kind of record.
 package sqlstore
 
 import (
