@@ -236,35 +236,45 @@ func (tx *Tx) scoped(args []any) error {
 	return nil
 }
 
-func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+// ready makes a statement ready to run in tx: it refuses another store's arguments, sends the
+// writes held back for PostgreSQL, and returns the context to run it in and the statement
+// prepared for q (nil: run q as text, rebound for the database).
+func (tx *Tx) ready(ctx context.Context, q string, args []any) (context.Context, *sql.Stmt, error) {
 	if err := tx.scoped(args); err != nil {
-		return nil, err
+		return ctx, nil, err
 	}
 	ctx = tx.context(ctx)
 	if err := tx.flush(ctx); err != nil {
+		return ctx, nil, err
+	}
+	return ctx, tx.stmt(ctx, q), nil
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx, s, err := tx.ready(ctx, q, args)
+	if err != nil {
 		return nil, err
 	}
-	if s := tx.stmt(ctx, q); s != nil {
-		res, err := s.ExecContext(ctx, args...)
-		return res, translate(err)
+	var res sql.Result
+	if s != nil {
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.querier().ExecContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	}
-	res, err := tx.querier().ExecContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	return res, translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if err := tx.scoped(args); err != nil {
+	ctx, s, err := tx.ready(ctx, q, args)
+	if err != nil {
 		return nil, err
 	}
-	ctx = tx.context(ctx)
-	if err := tx.flush(ctx); err != nil {
-		return nil, err
+	var rows *sql.Rows
+	if s != nil {
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.querier().QueryContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	}
-	if s := tx.stmt(ctx, q); s != nil {
-		rows, err := s.QueryContext(ctx, args...)
-		return rows, translate(err)
-	}
-	rows, err := tx.querier().QueryContext(ctx, tx.db.rebind(q), tx.db.args(args)...)
 	return rows, translate(err)
 }
 
@@ -274,12 +284,11 @@ func (tx *Tx) queryRow(ctx context.Context, dest []any, q string, args ...any) e
 
 // row runs a query that returns at most one row; the caller scans it and translates the error.
 func (tx *Tx) row(ctx context.Context, q string, args ...any) oneRow {
-	if err := tx.scoped(args); err != nil {
+	ctx, s, err := tx.ready(ctx, q, args)
+	if err != nil {
 		return oneRow{err: err}
 	}
-	ctx = tx.context(ctx)
-	_ = tx.flush(ctx) // should it fail, so does this query (the transaction is aborted), and Update returns its error
-	if s := tx.stmt(ctx, q); s != nil {
+	if s != nil {
 		return oneRow{row: s.QueryRowContext(ctx, args...)}
 	}
 	return oneRow{row: tx.querier().QueryRowContext(ctx, tx.db.rebind(q), tx.db.args(args)...)}
