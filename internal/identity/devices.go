@@ -13,7 +13,6 @@ import (
 
 	"secureshop/internal/audit"
 	"secureshop/internal/shop"
-	"secureshop/internal/sqlstore"
 )
 
 // Device tokens follow OWASP's "device cookie" pattern against account lockout used as a weapon.
@@ -120,7 +119,7 @@ func (s *Service) deviceFailed(ctx context.Context, store shop.StoreID, src sour
 	}
 	_ = s.limits.Forget(ctx, "fail:"+src.key())
 	s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.lockout", TargetType: "user", TargetID: string(u.ID),
-		Detail: map[string]string{"account": sqlstore.NormalizeEmail(email), "source": "known device", "failures": strconv.Itoa(s.cfg.LockAfter),
+		Detail: map[string]string{"account": shop.NormalizeEmail(email), "source": "known device", "failures": strconv.Itoa(s.cfg.LockAfter),
 			"until": until.UTC().Format(time.RFC3339)}})
 	if u.ID != "" {
 		s.send(ctx, u.Email, "Too many failed sign-ins from one of your devices",

@@ -25,7 +25,7 @@ func errThrottled(retry time.Duration) error {
 // acctKey names an account for limits: the store and the normalised e-mail, so that unknown
 // addresses are limited exactly like known ones.
 func acctKey(store shop.StoreID, email string) string {
-	return "acct:" + string(store) + ":" + sqlstore.NormalizeEmail(email)
+	return "acct:" + string(store) + ":" + shop.NormalizeEmail(email)
 }
 
 // guard applies the per-address and per-account limits of an action whose every request counts
@@ -124,7 +124,7 @@ func (s *Service) locked(ctx context.Context, store shop.StoreID, src source, em
 		until = *at
 	}
 	s.recordRefusal(ctx, store, acctKey(store, email), audit.Record{Actor: shop.Principal{IP: meta.IP},
-		Action: "auth.locked-attempt", TargetType: "account", Detail: map[string]string{"account": sqlstore.NormalizeEmail(email)}})
+		Action: "auth.locked-attempt", TargetType: "account", Detail: map[string]string{"account": shop.NormalizeEmail(email)}})
 	return errThrottled(until.Sub(now))
 }
 
@@ -156,7 +156,7 @@ func (s *Service) failed(ctx context.Context, store shop.StoreID, src source, em
 		s.cfg.OnLockout()
 	}
 	s.record(ctx, store, audit.Record{Actor: shop.Principal{IP: meta.IP}, Action: "auth.lockout", TargetType: "user",
-		TargetID: string(u.ID), Detail: map[string]string{"account": sqlstore.NormalizeEmail(email), "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
+		TargetID: string(u.ID), Detail: map[string]string{"account": shop.NormalizeEmail(email), "failures": strconv.Itoa(n), "until": until.UTC().Format(time.RFC3339)}})
 	if u.ID != "" {
 		s.send(ctx, u.Email, "Your account is locked for a while",
 			fmt.Sprintf("There were %d failed attempts to sign in to your account, so it is locked until %s UTC.\n\n"+
@@ -236,7 +236,7 @@ func (s *Service) checkPassword(ctx context.Context, store *shop.Store, email, p
 	actor := shop.Principal{UserID: u.ID, StoreID: storeID, Role: u.Role, Email: u.Email, IP: meta.IP}
 	if reason != "" {
 		s.record(ctx, storeID, audit.Record{Actor: actor, Action: "auth.login.failure", TargetType: "user",
-			TargetID: string(u.ID), Detail: map[string]string{"email": sqlstore.NormalizeEmail(email), "reason": reason}})
+			TargetID: string(u.ID), Detail: map[string]string{"email": shop.NormalizeEmail(email), "reason": reason}})
 		if reason == "unknown e-mail" || reason == "wrong password" {
 			s.failed(ctx, storeID, src, email, u, meta)
 		}

@@ -29,7 +29,7 @@ type UserPatch struct {
 
 // ValidateEmail checks the shape of an e-mail address and returns its normal form.
 func ValidateEmail(field, email string) (string, *shop.FieldError) {
-	e := sqlstore.NormalizeEmail(email)
+	e := shop.NormalizeEmail(email)
 	a, err := mail.ParseAddress(e)
 	if e == "" || len(e) > 254 || err != nil || a.Address != e || a.Name != "" {
 		return "", &shop.FieldError{Field: field, Message: "must be a valid e-mail address"}
@@ -161,11 +161,11 @@ func (s *Service) FindUser(ctx context.Context, actor shop.Principal, store shop
 }
 
 // ListUsers lists the members of store, a page at a time.
-func (s *Service) ListUsers(ctx context.Context, actor shop.Principal, store shop.StoreID, cursor string, limit int) (sqlstore.UserPage, error) {
+func (s *Service) ListUsers(ctx context.Context, actor shop.Principal, store shop.StoreID, cursor string, limit int) (shop.UserPage, error) {
 	if err := access.CheckStore(actor, store, access.UsersRead, "Store"); err != nil {
-		return sqlstore.UserPage{}, err
+		return shop.UserPage{}, err
 	}
-	var page sqlstore.UserPage
+	var page shop.UserPage
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListUsers(ctx, store, cursor, limit); return })
 	return page, err
 }

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"regexp"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -149,6 +150,15 @@ type Session struct {
 	ExpiresAt   time.Time // absolute end, whatever the activity
 	MFAEnroll   bool      // staff signed in without a second factor: only enrolment is open to them
 	Pending     string    // for a sign-in waiting for its second factor: the kind of session it will become
+}
+
+// NormalizeEmail is the one form in which e-mail addresses are stored and compared.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// UserPage is one page of a user listing.
+type UserPage struct {
+	Users      []User
+	NextCursor string
 }
 
 // ValidText checks a free-text field from a user: valid UTF-8, at most max characters, and no

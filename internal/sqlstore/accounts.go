@@ -170,12 +170,12 @@ func (tx *Tx) RecordFailure(ctx context.Context, store shop.StoreID, email strin
 	var n int
 	err := tx.queryRow(ctx, []any{&n}, `INSERT INTO account_locks (scope, email, failures) VALUES (?, ?, 1)
 		ON CONFLICT (scope, email) DO UPDATE SET failures = account_locks.failures + 1 RETURNING failures`,
-		lockScope(store), NormalizeEmail(email))
+		lockScope(store), shop.NormalizeEmail(email))
 	if err != nil || n < lockAfter {
 		return n, false, err
 	}
 	_, err = tx.exec(ctx, `UPDATE account_locks SET locked_until = ?, failures = 0 WHERE scope = ? AND email = ?`,
-		ts(until), lockScope(store), NormalizeEmail(email))
+		ts(until), lockScope(store), shop.NormalizeEmail(email))
 	return n, err == nil, err
 }
 
@@ -183,7 +183,7 @@ func (tx *Tx) RecordFailure(ctx context.Context, store shop.StoreID, email strin
 func (tx *Tx) LockedUntil(ctx context.Context, store shop.StoreID, email string, now time.Time) (*time.Time, error) {
 	var until dbTime
 	err := tx.queryRow(ctx, []any{&until}, `SELECT locked_until FROM account_locks WHERE scope = ? AND email = ?`,
-		lockScope(store), NormalizeEmail(email))
+		lockScope(store), shop.NormalizeEmail(email))
 	if errors.Is(err, shop.ErrNoRows) || (err == nil && (!until.Valid || !until.T.After(now))) {
 		return nil, nil
 	}
@@ -192,7 +192,7 @@ func (tx *Tx) LockedUntil(ctx context.Context, store shop.StoreID, email string,
 
 // ClearFailures ends an account's run of failures and any lock (a success, or an admin's unlock).
 func (tx *Tx) ClearFailures(ctx context.Context, store shop.StoreID, email string) error {
-	_, err := tx.exec(ctx, `DELETE FROM account_locks WHERE scope = ? AND email = ?`, lockScope(store), NormalizeEmail(email))
+	_, err := tx.exec(ctx, `DELETE FROM account_locks WHERE scope = ? AND email = ?`, lockScope(store), shop.NormalizeEmail(email))
 	return err
 }
 

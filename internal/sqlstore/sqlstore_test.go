@@ -134,7 +134,7 @@ func TestListUsers_CursorPages(t *testing.T) {
 			if pages > 5 {
 				t.Fatal("pagination does not end")
 			}
-			var page sqlstore.UserPage
+			var page shop.UserPage
 			if err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { page, err = tx.ListUsers(ctx, s.ID, cursor, 3); return }); err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 
 	"secureshop/internal/shop"
 )
@@ -20,9 +19,6 @@ func scanUser(scan func(...any) error) (shop.User, error) {
 	u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = verified.ptr(), created.T, updated.T
 	return u, err
 }
-
-// NormalizeEmail is the one form in which e-mail addresses are stored and compared.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // CreateUser adds a member to store. A taken e-mail in that store returns shop.ErrDuplicate.
 func (tx *Tx) CreateUser(ctx context.Context, store shop.StoreID, u *shop.User) error {
@@ -43,7 +39,7 @@ func (tx *Tx) insertUser(ctx context.Context, u *shop.User) error {
 	if u.ID == "" {
 		u.ID = shop.UserID(shop.NewID())
 	}
-	u.Email = NormalizeEmail(u.Email)
+	u.Email = shop.NormalizeEmail(u.Email)
 	u.CreatedAt, u.UpdatedAt = tx.now, tx.now
 	_, err := tx.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, nullStr(string(u.StoreID)), u.Email, u.Name, u.Role, u.PasswordHash, u.Active,
@@ -53,7 +49,7 @@ func (tx *Tx) insertUser(ctx context.Context, u *shop.User) error {
 
 // UserByEmail finds a member of store by e-mail.
 func (tx *Tx) UserByEmail(ctx context.Context, store shop.StoreID, email string) (shop.User, error) {
-	return tx.findUser(ctx, `store_id = ? AND email = ?`, store, NormalizeEmail(email))
+	return tx.findUser(ctx, `store_id = ? AND email = ?`, store, shop.NormalizeEmail(email))
 }
 
 // UserByID finds a member of store by id; a user of another store is NotFound.
@@ -66,7 +62,7 @@ func (tx *Tx) UserByID(ctx context.Context, store shop.StoreID, id shop.UserID) 
 
 // OperatorByEmail finds a platform operator by e-mail.
 func (tx *Tx) OperatorByEmail(ctx context.Context, email string) (shop.User, error) {
-	return tx.findUser(ctx, `store_id IS NULL AND email = ?`, NormalizeEmail(email))
+	return tx.findUser(ctx, `store_id IS NULL AND email = ?`, shop.NormalizeEmail(email))
 }
 
 // OperatorByID finds a platform operator by id.
@@ -83,25 +79,19 @@ func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (shop.Use
 	return u, notFound(err, "User")
 }
 
-// UserPage is one page of a user listing.
-type UserPage struct {
-	Users      []shop.User
-	NextCursor string
-}
-
 // ListUsers lists the members of store in id order, limit at a time, after cursor.
-func (tx *Tx) ListUsers(ctx context.Context, store shop.StoreID, cursor string, limit int) (UserPage, error) {
+func (tx *Tx) ListUsers(ctx context.Context, store shop.StoreID, cursor string, limit int) (shop.UserPage, error) {
 	rows, err := tx.query(ctx, `SELECT `+userCols+` FROM users WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		store, cursorOrMin(cursor), limit+1)
 	if err != nil {
-		return UserPage{}, err
+		return shop.UserPage{}, err
 	}
 	defer func() { _ = rows.Close() }()
-	var page UserPage
+	var page shop.UserPage
 	for rows.Next() {
 		u, err := scanUser(rows.Scan)
 		if err != nil {
-			return UserPage{}, err
+			return shop.UserPage{}, err
 		}
 		page.Users = append(page.Users, u)
 	}
