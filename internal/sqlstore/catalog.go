@@ -142,7 +142,8 @@ func (tx *Tx) ListProducts(ctx context.Context, store shop.StoreID, f shop.Produ
 	args := []any{store}
 	where.WriteString(`WHERE p.store_id = ?`)
 	if !f.IncludeArchived {
-		where.WriteString(` AND p.status = 'active'`)
+		where.WriteString(` AND p.status = ?`)
+		args = append(args, shop.ProductActive)
 	}
 	if f.CategoryID != "" {
 		where.WriteString(` AND p.category_id = ?`)

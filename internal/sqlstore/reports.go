@@ -44,8 +44,8 @@ func (tx *Tx) TopProducts(ctx context.Context, store shop.StoreID, from, to time
 
 // StockBelow lists active products of store with stock under level, lowest first.
 func (tx *Tx) StockBelow(ctx context.Context, store shop.StoreID, level, limit int) ([]shop.Product, error) {
-	rows, err := tx.query(ctx, productSelect+`WHERE p.store_id = ? AND p.status = 'active' AND p.stock < ?
-		ORDER BY p.stock, p.name LIMIT ?`, store, level, limit)
+	rows, err := tx.query(ctx, productSelect+`WHERE p.store_id = ? AND p.status = ? AND p.stock < ?
+		ORDER BY p.stock, p.name LIMIT ?`, store, shop.ProductActive, level, limit)
 	if err != nil {
 		return nil, err
 	}
