@@ -6,33 +6,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
 
-var rd struct {
-	once    sync.Once
-	url     string
-	port    string
-	err     error
-	missing bool
-	cmd     *exec.Cmd
-	dir     string // its working directory, removed when it stops
-}
+var rd = struct {
+	server
+	url  string
+	port string
+	cmd  *exec.Cmd
+	dir  string // its working directory, removed when it stops
+}{server: server{what: "Redis (redis-server)"}}
 
 // RedisURL returns the URL of this test binary's Redis server, starting it (on a free port on
 // 127.0.0.1, without persistence) on first use. Tests share it; give each its own key prefix.
 // SHOP_TEST_REDIS_URL names an existing server instead.
 func RedisURL(tb testing.TB) string {
 	tb.Helper()
-	rd.once.Do(startRedis)
-	if rd.missing {
-		missing(tb, "Redis (redis-server)")
-	}
-	if rd.err != nil {
-		tb.Fatalf("start Redis: %v", rd.err)
-	}
+	rd.ready(tb, startRedis)
 	return rd.url
 }
 

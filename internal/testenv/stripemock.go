@@ -6,17 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
 
-var sm struct {
-	once    sync.Once
-	url     string
-	err     error
-	missing bool
-}
+var sm = struct {
+	server
+	url string
+}{server: server{what: "stripe-mock (go install github.com/stripe/stripe-mock@v0.203.0)"}}
 
 // StripeMockURL returns the base URL of Stripe's own API mock, stripe-mock, started for this test
 // binary on first use (HTTP on a free port on 127.0.0.1; `go install
@@ -25,13 +22,7 @@ var sm struct {
 // one instead.
 func StripeMockURL(tb testing.TB) string {
 	tb.Helper()
-	sm.once.Do(startStripeMock)
-	if sm.missing {
-		missing(tb, "stripe-mock (go install github.com/stripe/stripe-mock@v0.203.0)")
-	}
-	if sm.err != nil {
-		tb.Fatalf("start stripe-mock: %v", sm.err)
-	}
+	sm.ready(tb, startStripeMock)
 	return sm.url
 }
 

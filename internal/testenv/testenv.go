@@ -42,6 +42,27 @@ var (
 	stoppers []func()
 )
 
+// server is a real server the tests share, started on first use by start, which sets missing
+// (not installed: a skip locally, a failure in CI) or err.
+type server struct {
+	once    sync.Once
+	what    string // how the server is named in a skip or failure, with how to install it
+	err     error
+	missing bool
+}
+
+// ready starts the server on first use and fails tb when it could not be.
+func (s *server) ready(tb testing.TB, start func()) {
+	tb.Helper()
+	s.once.Do(start)
+	if s.missing {
+		missing(tb, s.what)
+	}
+	if s.err != nil {
+		tb.Fatalf("start %s: %v", s.what, s.err)
+	}
+}
+
 func stopAll() {
 	mu.Lock()
 	defer mu.Unlock()
@@ -86,14 +107,12 @@ func SQLiteURL(tb testing.TB) string {
 	return "sqlite:" + filepath.Join(tb.TempDir(), "shop.db")
 }
 
-var pg struct {
-	once     sync.Once
+var pg = struct {
+	server
 	adminURL string
-	err      error
-	missing  bool
 	start    func() error // starts the server again on its port, after stop
 	stop     func() error
-}
+}{server: server{what: "PostgreSQL (initdb, pg_ctl)"}}
 
 // StopPostgres stops this test binary's PostgreSQL server (fast shutdown: connections are cut).
 func StopPostgres(tb testing.TB) {
@@ -118,13 +137,7 @@ func StartPostgres(tb testing.TB) {
 // starting the server on first use. SHOP_TEST_POSTGRES_URL names an existing server instead.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
-	pg.once.Do(startPostgres)
-	if pg.missing {
-		missing(tb, "PostgreSQL (initdb, pg_ctl)")
-	}
-	if pg.err != nil {
-		tb.Fatalf("start PostgreSQL: %v", pg.err)
-	}
+	pg.ready(tb, startPostgres)
 	u, err := newDatabase()
 	if err != nil {
 		tb.Fatal(err)
