@@ -260,10 +260,10 @@ func TestUpdate_BatchBindsAStatementOnce(t *testing.T) {
 		if s != nil {
 			break
 		}
-		if i == 500 {
+		if i == 2 {
 			t.Fatal("the statement was never prepared")
 		}
-		time.Sleep(2 * time.Millisecond)
+		sqlstore.AwaitPreparesForTest(db)
 	}
 
 	// One transaction holds the writer while a second queues behind it: they share a batch.

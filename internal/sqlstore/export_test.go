@@ -56,6 +56,15 @@ func PreparedForTest(db *DB) (read, write int) {
 	return count(db.readStmts), count(db.writeStmts)
 }
 
+// AwaitPreparesForTest waits for the statements being prepared in the background to be ready.
+func AwaitPreparesForTest(db *DB) {
+	for _, c := range []*stmtCache{db.readStmts, db.writeStmts} {
+		if c != nil {
+			c.busy.Wait()
+		}
+	}
+}
+
 // MaxBatch is how many write transactions share one SQLite commit at most.
 const MaxBatch = maxBatch
 

@@ -529,7 +529,7 @@ func TestStatementCache_ReusedInsideTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // let the background preparation finish
+		sqlstore.AwaitPreparesForTest(db)
 	}
 	if r, w := sqlstore.PreparedForTest(db); r == 0 || w == 0 {
 		t.Fatalf("prepared statements: %d read, %d write; want both in use", r, w)
