@@ -119,7 +119,7 @@ func setLine(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store s
 			n = l.Quantity
 		}
 	}
-	if n == 0 && len(have) >= shop.MaxCartLines {
+	if !shop.CartTakes(len(have), n > 0) {
 		return nil, errCartFull
 	}
 	p.Quantity = quantity(n)

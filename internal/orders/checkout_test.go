@@ -704,6 +704,13 @@ func TestCart_HoldsAtMostMaxCartLines(t *testing.T) {
 		if n := len(f.cart(t)); n != shop.MaxCartLines {
 			t.Fatalf("the customer's cart holds %d lines, want %d", n, shop.MaxCartLines)
 		}
+		// Signing in with a full visitor's cart into a full cart adds nothing new to it.
+		if err := f.svc.MergeVisitorCart(ctx, f.customer, f.st.ID, token); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(f.cart(t)); n != shop.MaxCartLines {
+			t.Fatalf("after merging a visitor's cart the customer's holds %d lines, want %d", n, shop.MaxCartLines)
+		}
 		if _, err := f.svc.AddItem(ctx, f.customer, f.st.ID, f.product, 1); err != nil {
 			t.Fatalf("more of a product a full cart holds: %v", err)
 		}

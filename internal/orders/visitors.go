@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -90,6 +92,9 @@ func (s *Service) ChangeVisitorCart(ctx context.Context, store shop.StoreID, tok
 		if err := quantityRange(quantity); err != nil {
 			return "", err
 		}
+		if _, held := items[productID]; !shop.CartTakes(len(items), held) {
+			return "", errCartFull // before the product is looked up
+		}
 		if add {
 			quantity += items[productID]
 		}
@@ -104,9 +109,6 @@ func (s *Service) ChangeVisitorCart(ctx context.Context, store shop.StoreID, tok
 			return "", err
 		}
 		items[productID] = quantity
-	}
-	if len(items) > shop.MaxCartLines {
-		return "", errCartFull
 	}
 	if err := s.visitors.SetVisitorCart(ctx, visitorID(token), items, s.now()); err != nil {
 		return "", unavailable(err)
@@ -135,7 +137,12 @@ func (s *Service) MergeVisitorCart(ctx context.Context, actor shop.Principal, st
 		for _, l := range have {
 			current[l.ProductID] = l.Quantity
 		}
-		for id, q := range items {
+		lines := len(have)
+		for _, id := range slices.Sorted(maps.Keys(items)) {
+			q := items[id]
+			if _, held := current[id]; !shop.CartTakes(lines, held) {
+				continue // a full cart takes more of what it holds, nothing new
+			}
 			p, err := tx.ProductByID(ctx, store, id)
 			if err != nil || !p.Status.ForSale() || q < 1 {
 				continue
@@ -146,6 +153,9 @@ func (s *Service) MergeVisitorCart(ctx context.Context, actor shop.Principal, st
 			}
 			if err := tx.SetCartItem(ctx, store, actor.UserID, id, n, p.PriceAmount); err != nil {
 				return err
+			}
+			if _, held := current[id]; !held {
+				lines++
 			}
 		}
 		return nil

@@ -62,6 +62,10 @@ func LineTotal(unitPrice int64, quantity int) int64 { return unitPrice * int64(q
 // MaxCartLines is how many products a cart holds: a customer's and a visitor's alike.
 const MaxCartLines = 100
 
+// CartTakes reports whether a cart of lines products takes a product: more of one it holds
+// always, a new one while it has room.
+func CartTakes(lines int, holds bool) bool { return holds || lines < MaxCartLines }
+
 // CartLine is one line of a customer's cart with the product as the catalogue has it now.
 type CartLine struct {
 	ProductID   string

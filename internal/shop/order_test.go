@@ -51,6 +51,9 @@ func TestCartLine_Rules(t *testing.T) {
 	if l.Stock, l.Status = 3, ProductArchived; l.Available() {
 		t.Error("an archived product is available")
 	}
+	if !CartTakes(MaxCartLines-1, false) || CartTakes(MaxCartLines, false) || !CartTakes(MaxCartLines, true) {
+		t.Error("a full cart's room told wrong")
+	}
 	if l.Accepted = 400; !l.PriceChanged() {
 		t.Error("a changed price is not seen")
 	}
