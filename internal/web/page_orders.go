@@ -104,7 +104,11 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 		}
 	}
 	if e := shop.AsError(err); e != nil && e.Kind == shop.KindInvalid {
-		return s.renderCart(w, r, http.StatusUnprocessableEntity, "That quantity cannot go in your cart.", e.Fields)
+		flash := "That quantity cannot go in your cart."
+		if len(e.Fields) > 0 && e.Fields[0].Field == "cart" {
+			flash = "Your cart is full."
+		}
+		return s.renderCart(w, r, http.StatusUnprocessableEntity, flash, e.Fields)
 	}
 	if err != nil {
 		return err
