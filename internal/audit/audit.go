@@ -141,7 +141,10 @@ func (v *Verifier) Add(e Event, detailText string) {
 // Finish compares the end of the walk with the chain head kept beside the log.
 func (v *Verifier) Finish(headSeq int64, headHash string) []Problem {
 	if headSeq == NoHead && v.nextSeq == 1 {
-		return v.Problems // nothing was ever written to the chain
+		// Nothing was ever written to the chain. A chain deleted whole, head and all, looks the
+		// same from inside it: what shows that a store existed is the platform chain's
+		// store.create.
+		return v.Problems
 	}
 	if headSeq != v.nextSeq-1 || headHash != v.prevHash {
 		v.Problems = append(v.Problems, Problem{v.Chain, headSeq, "",
