@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +81,7 @@ func NewServer(cfg Config) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *")
+	w.Header().Set("Content-Security-Policy", csp(""))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	s.mux.ServeHTTP(w, r)
@@ -300,8 +301,26 @@ func (s *Server) render(w http.ResponseWriter, status int, ss *session, step, me
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// Its forms post here, and paying sends the customer back to the shop: the one other place
+	// they may lead (browsers check form-action on the redirect too).
+	w.Header().Set("Content-Security-Policy", csp(origin(ss.SuccessURL)))
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, d)
+}
+
+// csp is the pages' policy: nothing loads but their own inline style, nothing frames them, and
+// their forms lead only here or to also.
+func csp(also string) string {
+	return strings.TrimSpace("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' " + also)
+}
+
+// origin is scheme://host of an absolute URL ("" for anything else).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {

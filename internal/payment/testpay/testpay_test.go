@@ -114,7 +114,7 @@ func TestTestpay_PayOnItsPageAndBeToldByWebhook(t *testing.T) {
 	}
 	body, _ := io.ReadAll(page.Body)
 	_ = page.Body.Close()
-	if page.StatusCode != 200 || !strings.Contains(string(body), "£12.50") || !strings.Contains(page.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+	if page.StatusCode != 200 || !strings.Contains(string(body), "£12.50") || page.Header.Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' https://shop.example" {
 		t.Fatalf("card page %d:\n%s", page.StatusCode, body)
 	}
 	if resp := payWith(t, s.RedirectURL, "4242 4242 4242 4242"); resp.StatusCode != http.StatusSeeOther ||
