@@ -17,7 +17,7 @@ func checkout(ld load, s *server, c []*loadConn, ids []string, bare Result, rep 
 		return c[i].do("PUT", "/api/v1/stores/demo/cart/items/"+target, tokens[i], `{"quantity":1}`, 200)
 	}
 	rep.add(ld.measure("add to cart", fill), bare)
-	const card = `{"payment":{"card_number":"4242424242424242","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+	const card = `{}`
 	pay := func(i int) error {
 		return c[i].do("POST", "/api/v1/stores/demo/checkout", tokens[i], card, 201)
 	}

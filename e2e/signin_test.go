@@ -46,6 +46,7 @@ func startDemoApp(t *testing.T) (string, []app.DemoCredential, string, *app.App)
 	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "secret.key")
 	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	cfg.TestpayListen = "127.0.0.1:0" // testpay on its own port: its pages have an origin of their own
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +168,14 @@ func (j *journey) navigate(what, sel, want string) {
 	}
 	j.must(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) `+want)))
 	fitsWindow(j.t, j.ctx, "after "+what)
+}
+
+// card fills a card into testpay's payment page.
+func (j *journey) card(number string) {
+	j.t.Helper()
+	j.must("fill the card", chromedp.Clear(chromedp.CSS("#number")), chromedp.SendKeys(chromedp.CSS("#number"), number),
+		chromedp.Clear(chromedp.CSS("#exp")), chromedp.SendKeys(chromedp.CSS("#exp"), "12/34"),
+		chromedp.Clear(chromedp.CSS("#cvc")), chromedp.SendKeys(chromedp.CSS("#cvc"), "123"))
 }
 
 // text is the visible text of sel.

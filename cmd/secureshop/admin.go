@@ -5,12 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
+	"secureshop/internal/payment/testpay"
 	"secureshop/internal/shop"
 	"secureshop/internal/tenancy"
 )
@@ -291,4 +297,73 @@ func describe(err error) error {
 		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
 	}
 	return errors.New(msg)
+}
+
+func paymentsCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{Use: "payments", Short: "Work with payments"}
+	var since time.Duration
+	reconcile := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Ask the payment provider about every payment still pending and repair what a lost webhook left behind",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.PaymentProvider == "testpay" && cfg.TestpayURL == "" {
+				return errors.New("the shop's own testpay keeps its payments in the serving process: reconcile runs there by itself; give --testpay-url to reach a testpay service")
+			}
+			a, err := open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			r, err := a.Orders.Reconcile(cmd.Context(), since)
+			_, _ = fmt.Fprintf(stdout, "orders with a payment pending: %d; repaired: %d\n", r.Orders, r.Repairs)
+			return err
+		},
+	}
+	reconcile.Flags().DurationVar(&since, "since", 7*24*time.Hour, "how far back to look for payments still pending")
+	c.AddCommand(reconcile)
+	return c
+}
+
+// testpayCmd serves testpay on its own, for shops that reach it at --testpay-url (several
+// instances sharing one provider, a shop restarted while payments are open).
+func testpayCmd(stdout io.Writer) *cobra.Command {
+	var listen, webhookURL, baseURL string
+	c := &cobra.Command{
+		Use:   "testpay",
+		Short: "Serve testpay, the test payment provider, on its own (SHOP_TESTPAY_KEY and SHOP_TESTPAY_WEBHOOK_SECRET are its secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, secret := os.Getenv("SHOP_TESTPAY_KEY"), os.Getenv("SHOP_TESTPAY_WEBHOOK_SECRET")
+			if len(key) < 16 || len(secret) < 16 || webhookURL == "" {
+				return errors.New("testpay needs SHOP_TESTPAY_KEY and SHOP_TESTPAY_WEBHOOK_SECRET (16 characters or more) and --webhook-url")
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			if baseURL == "" {
+				baseURL = "http://" + ln.Addr().String()
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			p := testpay.NewServer(testpay.Config{SecretKey: key, WebhookSecret: secret, WebhookURL: webhookURL, BaseURL: baseURL, Log: log})
+			defer p.Close()
+			srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+			_, _ = fmt.Fprintf(stdout, "testpay is serving on %s/\n", baseURL)
+			go func() {
+				<-cmd.Context().Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8081", "address to listen on")
+	c.Flags().StringVar(&webhookURL, "webhook-url", "", "where its webhooks go: the shop's /api/v1/payments/webhooks/testpay")
+	c.Flags().StringVar(&baseURL, "base-url", "", "its public address (default http://LISTEN)")
+	return c
 }

@@ -20,7 +20,7 @@ func TestCheckDeploy_NamesEachFinding(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("check --deploy on a development setup: exit %d\n%s", code, out)
 	}
-	for _, name := range []string{"no-tls", "base-url", "secret-key-readable", "mail-to-files", "debug", "demo", "cors"} {
+	for _, name := range []string{"no-tls", "base-url", "secret-key-readable", "mail-to-files", "debug", "demo", "cors", "payment-testpay"} {
 		if !strings.Contains(out, "FINDING "+name+":") {
 			t.Errorf("finding %s not named:\n%s", name, out)
 		}
@@ -31,7 +31,9 @@ func TestCheckDeploy_NamesEachFinding(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	t.Setenv("SHOP_SMTP_URL", "smtps://shop:pw@mail.example.com:465")
-	code, out, _ = c.run("", "check", "--deploy", "--tls-cert", cert, "--tls-key", key, "--http-redirect", ":8081",
+	t.Setenv("SHOP_STRIPE_SECRET_KEY", "sk_live_"+strings.Repeat("4f", 12))
+	t.Setenv("SHOP_STRIPE_WEBHOOK_SECRET", "whsec_"+strings.Repeat("9c", 16))
+	code, out, _ = c.run("", "check", "--deploy", "--payment-provider", "stripe", "--tls-cert", cert, "--tls-key", key, "--http-redirect", ":8081",
 		"--base-url", "https://shop.example.com", "--listen", "0.0.0.0:8443", "--metrics-listen", "127.0.0.1:9090")
 	if code != 0 {
 		t.Fatalf("a production setup still has findings: exit %d\n%s", code, out)
@@ -47,6 +49,8 @@ func TestCheckDeploy_NamesWeakSettings(t *testing.T) {
 	t.Setenv("SHOP_SECRET_KEY", strings.Repeat("00", 32))
 	t.Setenv("SHOP_SMTP_URL", "smtps://shop:pw@mail.example.com:465")
 	t.Setenv("SHOP_METRICS_TOKEN", "x")
+	t.Setenv("SHOP_STRIPE_SECRET_KEY", "sk_test_"+strings.Repeat("4f", 12))
+	t.Setenv("SHOP_STRIPE_WEBHOOK_SECRET", "whsec_"+strings.Repeat("9c", 16))
 	base := []string{"check", "--deploy", "--base-url", "https://shop.example.com"}
 	cases := map[string][]string{
 		"trusted-proxies-too-broad": {"--trusted-proxies", "0.0.0.0/0"},
@@ -58,6 +62,8 @@ func TestCheckDeploy_NamesWeakSettings(t *testing.T) {
 		"redis-no-password":         {"--redis", "redis://cache.example.com:6379/0"},
 		"database-no-tls":           {"--migrate-database", "postgres://owner:pw@db.example.com/shop?sslmode=prefer"},
 		"cors-wildcard":             {"--cors-origins", "*"},
+		"stripe-test-key":           {"--payment-provider", "stripe"},
+		"payment-testpay":           nil,
 	}
 	for name, args := range cases {
 		code, out, _ := c.run("", append(append(append([]string{}, base...), "--trusted-proxies", "10.0.0.0/8"), args...)...)
@@ -73,9 +79,10 @@ func TestCheckDeploy_NamesWeakSettings(t *testing.T) {
 	// A narrow proxy list, a random key, remote servers over TLS with passwords: none of these.
 	t.Setenv("SHOP_SECRET_KEY", "9f3a1c77e0b24d58a6c913f0e2d47b85c1f6093ae7d42b18f5c7e30a96d2b4e1")
 	t.Setenv("SHOP_METRICS_TOKEN", strings.Repeat("k7", 20))
-	_, out, _ = c.run("", append(append([]string{}, base...), "--trusted-proxies", "10.0.0.0/8,192.0.2.10", "--redis", "rediss://:pw@cache.example.com:6380/0",
+	t.Setenv("SHOP_STRIPE_SECRET_KEY", "sk_live_"+strings.Repeat("4f", 12))
+	_, out, _ = c.run("", append(append([]string{}, base...), "--payment-provider", "stripe", "--trusted-proxies", "10.0.0.0/8,192.0.2.10", "--redis", "rediss://:pw@cache.example.com:6380/0",
 		"--migrate-database", "postgres://owner:pw@db.example.com/shop?sslmode=verify-full", "--cors-origins", "https://app.example.com")...)
-	for _, name := range []string{"trusted-proxies-too-broad", "no-tls", "weak-secret-key", "weak-metrics-token", "redis-no-tls", "redis-no-password", "database-no-tls", "cors-wildcard", "limit-too-high"} {
+	for _, name := range []string{"trusted-proxies-too-broad", "no-tls", "weak-secret-key", "weak-metrics-token", "redis-no-tls", "redis-no-password", "database-no-tls", "cors-wildcard", "limit-too-high", "stripe-test-key", "payment-testpay"} {
 		if strings.Contains(out, "FINDING "+name+":") {
 			t.Errorf("%s on a sound setting:\n%s", name, out)
 		}

@@ -83,6 +83,10 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 			}
 			cfg.SMTPURL = os.Getenv("SHOP_SMTP_URL")
 			cfg.MetricsToken = os.Getenv("SHOP_METRICS_TOKEN")
+			cfg.StripeSecretKey = os.Getenv("SHOP_STRIPE_SECRET_KEY")
+			cfg.StripeWebhookSecret = os.Getenv("SHOP_STRIPE_WEBHOOK_SECRET")
+			cfg.TestpayKey = os.Getenv("SHOP_TESTPAY_KEY")
+			cfg.TestpayWebhookSecret = os.Getenv("SHOP_TESTPAY_WEBHOOK_SECRET")
 			return nil
 		},
 	}
@@ -92,9 +96,14 @@ func newRoot(cfg *app.Config, stdin io.Reader, stdout io.Writer) *cobra.Command 
 	pf.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "file holding the master secret, created if missing (SHOP_SECRET_KEY_FILE)")
 	pf.StringVar(&cfg.LogFormat, "log-format", "", "log format: text or json (default text, json in production) (SHOP_LOG_FORMAT)")
 	pf.StringVar(&cfg.LogLevel, "log-level", "", "log level: debug, info, warn or error (SHOP_LOG_LEVEL)")
+	pf.StringVar(&cfg.PaymentProvider, "payment-provider", cfg.PaymentProvider, "payment provider: testpay (test payments, refused in production) or stripe (SHOP_PAYMENT_PROVIDER; stripe takes SHOP_STRIPE_SECRET_KEY and SHOP_STRIPE_WEBHOOK_SECRET)")
+	pf.StringVar(&cfg.TestpayListen, "testpay-listen", cfg.TestpayListen, "with testpay, where the shop starts it, on its own listener (SHOP_TESTPAY_LISTEN)")
+	pf.StringVar(&cfg.TestpayURL, "testpay-url", "", "with testpay, a testpay service already running there instead (`secureshop testpay`; SHOP_TESTPAY_URL, with SHOP_TESTPAY_KEY and SHOP_TESTPAY_WEBHOOK_SECRET)")
+	pf.StringVar(&cfg.StripeAPIURL, "stripe-api-url", "", "Stripe's API address, for stripe-mock in tests (SHOP_STRIPE_API_URL)")
+	_ = pf.MarkHidden("stripe-api-url")
 
 	root.AddCommand(serveCmd(cfg, stdout), migrateCmd(cfg), storeCmd(cfg, stdout), userCmd(cfg, stdin, stdout), auditCmd(cfg, stdout),
-		checkCmd(cfg, stdout), keysCmd(cfg, stdout), console.Command(stdin, stdout))
+		paymentsCmd(cfg, stdout), testpayCmd(stdout), checkCmd(cfg, stdout), keysCmd(cfg, stdout), console.Command(stdin, stdout))
 	return root
 }
 
@@ -115,9 +124,12 @@ func fromEnv(fs *pflag.FlagSet) error {
 	return err
 }
 
-// open starts the shop's services for a command.
+// open starts the shop's services for a command. A command other than serve starts no testpay on
+// the shop's port (a running shop has it): one of its own, on a port of its own, if any.
 func open(ctx context.Context, cfg *app.Config) (*app.App, error) {
-	return app.Open(ctx, *cfg, app.NewLogger(*cfg))
+	c := *cfg
+	c.TestpayListen = "127.0.0.1:0"
+	return app.Open(ctx, c, app.NewLogger(c))
 }
 
 // startUpMemoryLimit bounds the heap while holdCollections holds the collector back: the demo's
@@ -165,17 +177,21 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 			}
 			settle := holdCollections()
 			defer settle()
-			a, err := open(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = a.Close() }()
-			a.Log.Info("configuration", cfg.Masked()...)
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return err
 			}
 			base := "http://" + ln.Addr().String()
+			if cfg.BaseURL == "" {
+				cfg.BaseURL = base // the links in mail and the payment provider's way back
+			}
+			a, err := app.Open(ctx, *cfg, app.NewLogger(*cfg))
+			if err != nil {
+				_ = ln.Close()
+				return err
+			}
+			defer func() { _ = a.Close() }()
+			a.Log.Info("configuration", cfg.Masked()...)
 			if cfg.Demo {
 				if _, err := a.SeedDemo(ctx, stdout, base); err != nil {
 					_ = ln.Close()
@@ -185,8 +201,8 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 			a.DB.ReleaseMemory(ctx)
 			settle()
 			_, _ = fmt.Fprintf(stdout, "secureshop is serving on %s/\n", base)
-			if cfg.BaseURL == "" {
-				cfg.BaseURL = base
+			if a.Testpay != "" {
+				_, _ = fmt.Fprintf(stdout, "testpay, the test payment provider, is serving on %s/ (cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined, 4000 0027 6000 3184 asks for approval)\n", a.Testpay)
 			}
 			a.Log.Info("listening", "address", ln.Addr().String())
 			return a.Serve(ctx, ln)

@@ -48,11 +48,20 @@ func (p *process) output() string {
 // startProcess runs `secureshop serve` with env on a free port and waits until it is ready.
 func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
+	return startProcessOn(t, testenv.FreePort(t), env, args...)
+}
+
+// startProcessOn runs `secureshop serve` with env on port and waits until it is ready. Unless
+// told of a testpay service, the shop starts its own on a port of its own.
+func startProcessOn(t *testing.T, port int, env []string, args ...string) *process {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := testenv.FreePort(t)
+	if !strings.Contains(strings.Join(append(env, args...), " "), "TESTPAY_URL") {
+		args = append(args, "--testpay-listen", "127.0.0.1:0")
+	}
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...) // #nosec G204 -- the binary we built
 	cmd.Env = append(os.Environ(), env...)
 	out := &lockedWriter{w: &bytes.Buffer{}}
@@ -63,6 +72,9 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 	}
 	p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: out}
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return // killed and waited for by the test
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -84,6 +96,41 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 			t.Fatalf("secureshop serve did not become ready")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testpayProcess is `secureshop testpay` on its own, as several shop instances share it.
+type testpayProcess struct {
+	base string
+	env  []string // what a shop needs to reach it: SHOP_TESTPAY_URL, its key and webhook secret
+}
+
+// startTestpay runs `secureshop testpay` on a free port, sending its webhooks to the shop at shopBase.
+func startTestpay(t *testing.T, shopBase string) testpayProcess {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	key, secret := testenv.RandomName("testpay-key-"), testenv.RandomName("testpay-whsec-")
+	cmd := exec.Command(bin, "testpay", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--webhook-url", shopBase+"/api/v1/payments/webhooks/testpay") // #nosec G204 -- the binary we built
+	cmd.Env = append(os.Environ(), "SHOP_TESTPAY_KEY="+key, "SHOP_TESTPAY_WEBHOOK_SECRET="+secret)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	tp := testpayProcess{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	tp.env = []string{"SHOP_TESTPAY_URL=" + tp.base, "SHOP_TESTPAY_KEY=" + key, "SHOP_TESTPAY_WEBHOOK_SECRET=" + secret}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(tp.base + "/pay/none"); err == nil {
+			_ = resp.Body.Close()
+			return tp
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("secureshop testpay did not start")
+		}
 	}
 }
 
@@ -146,7 +193,10 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 	key := strings.Repeat("ab", 32)
 	env := []string{"SHOP_DATABASE=" + testenv.PostgresURL(t), "SHOP_REDIS=" + testenv.RedisURL(t), "SHOP_SECRET_KEY=" + key,
 		"SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"), "SHOP_ATTEMPTS_PER_IP_MINUTE=100000", "SHOP_LOG_LEVEL=error"}
-	one := startProcess(t, env, "--demo")
+	// One payment provider for both instances; its webhooks reach the shop through the first.
+	port := testenv.FreePort(t)
+	env = append(env, startTestpay(t, fmt.Sprintf("http://127.0.0.1:%d", port)).env...)
+	one := startProcessOn(t, port, env, "--demo")
 	two := startProcess(t, env)
 	m := credRE.FindStringSubmatch(one.output())
 	if m == nil {
@@ -212,7 +262,7 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	statuses := make([]int, buyers)
-	card := `{"payment":{"card_number":"4242424242424242","exp_month":12,"exp_year":2035,"cvc":"123"}}`
+	bodies := make([][]byte, buyers)
 	for i := range tokens {
 		wg.Add(1)
 		go func(i int) {
@@ -221,14 +271,23 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 			if i%2 == 1 {
 				base = two.base
 			}
-			statuses[i], _ = call(t, "POST", base+"/api/v1/stores/demo/checkout", tokens[i], card, "Idempotency-Key", fmt.Sprint("race", i))
+			statuses[i], bodies[i] = call(t, "POST", base+"/api/v1/stores/demo/checkout", tokens[i], "{}", "Idempotency-Key", fmt.Sprint("race", i))
 		}(i)
 	}
 	wg.Wait()
 	paid := 0
-	for _, st := range statuses {
+	for i, st := range statuses {
 		switch st {
-		case 201:
+		case 201: // sent to the one provider, and paid there
+			var o struct {
+				Payment struct {
+					RedirectURL string `json:"redirect_url"`
+				}
+			}
+			_ = json.Unmarshal(bodies[i], &o)
+			if status := testenv.PayOnPage(t, o.Payment.RedirectURL, "4242424242424242"); status != http.StatusSeeOther {
+				t.Fatalf("paying order %d: %d", i, status)
+			}
 			paid++
 		case 409:
 		default:
@@ -241,4 +300,71 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 	if paid != target.Stock || after.Stock != 0 {
 		t.Fatalf("%d orders paid for %d units; stock now %d", paid, target.Stock, after.Stock)
 	}
+}
+
+// TestProcesses_KilledBeforeTheWebhookNeverLosesAPayment: the shop is killed (SIGKILL) with an
+// order pending payment; the customer pays while it is down, so the provider's webhook cannot be
+// handled; restarted, the shop gets the webhook the provider keeps sending, and the order ends
+// paid — once, with one session and one charge — on both databases.
+func TestProcesses_KilledBeforeTheWebhookNeverLosesAPayment(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		dir := t.TempDir()
+		env := []string{"SHOP_DATABASE=" + url, "SHOP_SECRET_KEY=" + strings.Repeat("cd", 32), "SHOP_MAIL_DIR=" + filepath.Join(dir, "mail"),
+			"SHOP_ATTEMPTS_PER_IP_MINUTE=100000", "SHOP_LOG_LEVEL=error", "SHOP_DEMO_PRODUCTS=4"}
+		port := testenv.FreePort(t)
+		env = append(env, startTestpay(t, fmt.Sprintf("http://127.0.0.1:%d", port)).env...)
+		shop := startProcessOn(t, port, env, "--demo")
+		m := credRE.FindStringSubmatch(shop.output())
+		if m == nil {
+			t.Fatalf("no demo credentials printed:\n%s", shop.output())
+		}
+		access, _ := loginTokens(t, shop.base, m[1], m[2])
+		_, b := call(t, "GET", shop.base+"/api/v1/stores/demo/products?limit=1", "", "")
+		var page struct{ Items []struct{ ID string } }
+		_ = json.Unmarshal(b, &page)
+		if st, body := call(t, "PUT", shop.base+"/api/v1/stores/demo/cart/items/"+page.Items[0].ID, access, `{"quantity":1}`); st != 200 {
+			t.Fatalf("cart: %d %s", st, body)
+		}
+		st, b := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, "{}", "Idempotency-Key", "crash-1")
+		var o struct {
+			ID      string
+			Status  string
+			Payment struct {
+				RedirectURL string `json:"redirect_url"`
+			}
+			Payments []struct{ Kind, State string }
+		}
+		if err := json.Unmarshal(b, &o); err != nil || st != 201 {
+			t.Fatalf("checkout: %d %s", st, b)
+		}
+		if err := shop.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = shop.cmd.Wait()
+		if status := testenv.PayOnPage(t, o.Payment.RedirectURL, "4242424242424242"); status != http.StatusSeeOther {
+			t.Fatalf("paying while the shop is down: %d", status)
+		}
+		shop = startProcessOn(t, port, env)
+		access, _ = loginTokens(t, shop.base, m[1], m[2])
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			_, b = call(t, "GET", shop.base+"/api/v1/stores/demo/orders/"+o.ID, access, "")
+			_ = json.Unmarshal(b, &o)
+			if o.Status != "pending_payment" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the payment made while the shop was down never reached it")
+			}
+		}
+		// The checkout retried with its key is the same order: no second session, no second charge.
+		st, again := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, "{}", "Idempotency-Key", "crash-1")
+		if st != 201 || !strings.Contains(string(again), o.ID) {
+			t.Fatalf("the checkout retried: %d %s", st, again)
+		}
+		_, b = call(t, "GET", shop.base+"/api/v1/stores/demo/orders/"+o.ID, access, "")
+		_ = json.Unmarshal(b, &o)
+		if o.Status != "paid" || len(o.Payments) != 1 || o.Payments[0].Kind != "charge" || o.Payments[0].State != "succeeded" {
+			t.Fatalf("after the restart: %s", b)
+		}
+	})
 }

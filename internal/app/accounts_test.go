@@ -63,7 +63,7 @@ func TestRegistration_VerifyAndNoEnumeration(t *testing.T) {
 		}
 		tok := s.loginWith("reg", "new@example.com", "quiet violin harbour 88").AccessToken
 		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/reg/cart/items/"+p.ID, tok, `{"quantity":1}`), 200)
-		a := s.call("POST", "/api/v1/stores/reg/checkout", tok, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+		a := s.call("POST", "/api/v1/stores/reg/checkout", tok, checkoutBody, "Idempotency-Key", testenv.RandomName("k"))
 		expectStatus(t, "unverified checkout", a, 403)
 		if !strings.HasSuffix(a.problemType(t), "email-unverified") {
 			t.Fatalf("problem %s", a.body)
@@ -72,7 +72,7 @@ func TestRegistration_VerifyAndNoEnumeration(t *testing.T) {
 		expectStatus(t, "verify with a wrong token", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", `{"token":"nope"}`), 422)
 		expectStatus(t, "verify", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", map[string]string{"token": token}), 204)
 		expectStatus(t, "verify twice", s.call("POST", "/api/v1/stores/reg/auth/verify-email", "", map[string]string{"token": token}), 422)
-		expectStatus(t, "verified checkout", s.call("POST", "/api/v1/stores/reg/checkout", tok, goodCard, "Idempotency-Key", testenv.RandomName("k")), 201)
+		expectStatus(t, "verified checkout", s.call("POST", "/api/v1/stores/reg/checkout", tok, checkoutBody, "Idempotency-Key", testenv.RandomName("k")), 201)
 	})
 }
 
@@ -146,7 +146,7 @@ func TestAccount_ExportAndDelete(t *testing.T) {
 	p := s.newProduct("gdpr", "G-1", 300, 5)
 	tok := s.login("gdpr", "customer@example.com").AccessToken
 	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/gdpr/cart/items/"+p.ID, tok, `{"quantity":1}`), 200)
-	a := s.call("POST", "/api/v1/stores/gdpr/checkout", tok, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	a := s.call("POST", "/api/v1/stores/gdpr/checkout", tok, checkoutBody, "Idempotency-Key", testenv.RandomName("k"))
 	expectStatus(t, "checkout", a, 201)
 	var o orderJSON
 	a.json(t, &o)

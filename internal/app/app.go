@@ -63,12 +63,22 @@ type Config struct {
 	Demo                 bool
 	DemoProducts         int             // size of the demo catalogue (default 48)
 	HashParams           identity.Params // Argon2id cost; zero for the default
+
+	PaymentProvider      string        // "testpay" (default; refused in production) or "stripe"
+	StripeSecretKey      string        // SHOP_STRIPE_SECRET_KEY
+	StripeWebhookSecret  string        // SHOP_STRIPE_WEBHOOK_SECRET
+	StripeAPIURL         string        // Stripe's API, for tests against stripe-mock (default Stripe's own)
+	TestpayListen        string        // where the shop starts testpay, on its own listener (default 127.0.0.1:8081; :0 picks a port)
+	TestpayURL           string        // or the testpay service already running there ...
+	TestpayKey           string        // ... with its API key (SHOP_TESTPAY_KEY) ...
+	TestpayWebhookSecret string        // ... and its webhook secret (SHOP_TESTPAY_WEBHOOK_SECRET)
+	JobInterval          time.Duration // how often reservations are expired; reconciliation runs every 20 (default 15 s)
 }
 
 // Defaults returns the configuration for a single machine.
 func Defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: "sqlite:data/shop.db", SecretKeyFile: "data/secret.key",
-		MailDir: "data/mail", Env: "development"}
+		MailDir: "data/mail", Env: "development", PaymentProvider: "testpay", TestpayListen: "127.0.0.1:8081"}
 }
 
 // Validate checks the configuration before anything starts.
@@ -92,6 +102,21 @@ func (c Config) Validate() error {
 	if c.LogLevel != "" && level.UnmarshalText([]byte(c.LogLevel)) != nil {
 		errs = append(errs, errors.New("--log-level must be debug, info, warn or error"))
 	}
+	switch c.PaymentProvider {
+	case "testpay":
+		if c.Env == "production" {
+			errs = append(errs, errors.New("--payment-provider testpay is a test provider and is refused in production"))
+		}
+		if c.TestpayURL != "" && (c.TestpayKey == "" || c.TestpayWebhookSecret == "") {
+			errs = append(errs, errors.New("--testpay-url needs SHOP_TESTPAY_KEY and SHOP_TESTPAY_WEBHOOK_SECRET"))
+		}
+	case "stripe":
+		if c.StripeSecretKey == "" || c.StripeWebhookSecret == "" {
+			errs = append(errs, errors.New("--payment-provider stripe needs SHOP_STRIPE_SECRET_KEY and SHOP_STRIPE_WEBHOOK_SECRET"))
+		}
+	default:
+		errs = append(errs, errors.New("--payment-provider must be testpay or stripe"))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
@@ -110,7 +135,19 @@ func (c Config) Masked() []any {
 	if c.SecretKey != "" {
 		secret = "environment"
 	}
-	return []any{"listen", c.Listen, "mail_dir", c.MailDir, "database", db, "redis", c.Redis != "", "secret", secret, "env", c.Env, "demo", c.Demo}
+	return []any{"listen", c.Listen, "mail_dir", c.MailDir, "database", db, "redis", c.Redis != "", "secret", secret, "env", c.Env, "demo", c.Demo,
+		"payment_provider", c.PaymentProvider, "stripe_key", mask(c.StripeSecretKey)}
+}
+
+// mask shows what kind of key a secret is (its prefix), never the key.
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	if i := strings.LastIndex(secret, "_"); i > 0 && i < 12 {
+		return secret[:i+1] + "***"
+	}
+	return "***"
 }
 
 // NewLogger returns the structured logger: JSON in production, text in development.
@@ -141,11 +178,13 @@ type App struct {
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
 	Orders   *orders.Service
-	Gateway  *payment.Dummy // the payment gateway (its books, for tests)
+	Payments payment.Provider // the payment provider
+	Testpay  string           // the address of the testpay service the shop started ("" for none)
 	Web      *web.Server
 	Metrics  *web.Metrics
 	redis    *redis.Client
 	outbox   *mail.Queue
+	testpay  *testpayService
 }
 
 // Open connects to the database, applies migrations and builds the services.
@@ -226,8 +265,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	// Order confirmations go out after the answer; sign-in codes (which the visitor waits for) do not.
 	a.outbox = mail.NewQueue(mailer, 1024, log)
-	a.Gateway = payment.NewDummy()
-	a.Orders = orders.New(db, a.Gateway, a.outbox, visitors, log)
+	if err := a.openPayments(idCfg.BaseURL); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Orders = orders.New(orders.Deps{DB: db, Provider: a.Payments, Mailer: a.outbox, Visitors: visitors, BaseURL: idCfg.BaseURL, Log: log})
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		_ = a.Close()
@@ -235,8 +277,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
 		Limits: limits, LocalLimits: kv.NewMemoryLimits(), HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
-		MetricsElsewhere: cfg.MetricsListen != ""}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Orders: a.Orders, Reports: reports.New(db), Checks: checks, KeyHash: keyHash, Log: log})
+		MetricsElsewhere: cfg.MetricsListen != "", PaymentOrigin: a.paymentOrigin()}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
+		Audit: a.Audit, Orders: a.Orders, Payments: a.Payments, Reports: reports.New(db), Checks: checks, KeyHash: keyHash, Log: log})
 	if err != nil {
 		_ = a.Close()
 		return nil, err
@@ -251,6 +293,9 @@ func (a *App) Close() error {
 	}
 	if a.outbox != nil {
 		a.outbox.Close() // deliver what is queued while the database is still open
+	}
+	if a.testpay != nil {
+		a.testpay.close()
 	}
 	if a.redis != nil {
 		_ = a.redis.Close()
@@ -334,6 +379,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)
+	jobs, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); a.runJobs(jobs) }()
+	defer func() { stopJobs(); <-jobsDone }()
 	if a.Cfg.TLSCert != "" {
 		srv.TLSConfig = tlsConfig(time.Now)
 		go func() { errc <- srv.ServeTLS(ln, a.Cfg.TLSCert, a.Cfg.TLSKey) }()

@@ -176,7 +176,7 @@ func TestCatalog_CachedListingsShowEveryChangeAtOnce(t *testing.T) {
 		one(list())
 		buyer := s.customer("fresh", "figs@example.com").AccessToken
 		expectStatus(t, "add to cart", s.call("PUT", "/api/v1/stores/fresh/cart/items/"+p.ID, buyer, `{"quantity":7}`), http.StatusOK)
-		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, goodCard, "Idempotency-Key", testenv.RandomName("k")), http.StatusCreated)
+		expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/fresh/checkout", buyer, checkoutBody, "Idempotency-Key", testenv.RandomName("k")), http.StatusCreated)
 		if got := list(); got.Stock != 0 || !strings.Contains(storefront(), "Out of stock") {
 			t.Fatalf("after the sale: %+v", got)
 		}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"secureshop/internal/payment/stripe"
 )
 
 // Finding is one setting that is unsafe for production.
@@ -35,6 +37,17 @@ func DeployFindings(cfg Config) []Finding {
 	}
 	if u, err := url.Parse(cfg.BaseURL); cfg.BaseURL == "" || err != nil || u.Scheme != "https" {
 		add("base-url", "--base-url is not an https:// address, so links in mail (verification, password reset) would go over plain HTTP")
+	}
+	switch cfg.PaymentProvider {
+	case "", "testpay":
+		add("payment-testpay", "--payment-provider is testpay, the test provider: no money would move; use stripe with a live key")
+	case "stripe":
+		if stripe.TestMode(cfg.StripeSecretKey) || !strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") && !strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {
+			add("stripe-test-key", "SHOP_STRIPE_SECRET_KEY is not a live key (sk_live_… or rk_live_…): customers could not pay")
+		}
+		if !strings.HasPrefix(cfg.StripeWebhookSecret, "whsec_") {
+			add("stripe-webhook-secret", "SHOP_STRIPE_WEBHOOK_SECRET is not a webhook signing secret (whsec_…): no payment would be confirmed")
+		}
 	}
 	if cfg.SecretKey == "" {
 		if clean(cfg.SecretKeyFile) == clean(Defaults().SecretKeyFile) {

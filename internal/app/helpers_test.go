@@ -63,16 +63,19 @@ func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
 	cfg.Identity = identity.Config{AttemptsPerMinute: 1000, AttemptsPerIPMinute: 1000}
 	cfg.APIRequestsPerMinute = 100_000 // tests that walk every route send thousands from one address
+	cfg.TestpayListen = "127.0.0.1:0"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseURL = "http://" + ln.Addr().String() // where testpay sends customers and webhooks back
 	edit(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		cancel()
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		_ = ln.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -106,14 +109,42 @@ func startShopAsAppRole(t *testing.T) (*testShop, string, string) {
 	return startShopFull(t, appURL, func(c *app.Config) { c.MigrateDatabase = ownerURL }), ownerURL, appURL
 }
 
-// buy puts quantity of a product in the customer's cart and checks out with the test card and a
-// new Idempotency-Key; it returns the checkout's answer, which must be 201.
+// buy puts quantity of a product in the customer's cart, checks out with a new Idempotency-Key and
+// pays on testpay's page with the card that pays; it returns the order once the provider's webhook
+// marked it paid.
 func (s *testShop) buy(slug, token, productID string, quantity int) answer {
 	s.t.Helper()
 	expectStatus(s.t, "cart", s.call("PUT", "/api/v1/stores/"+slug+"/cart/items/"+productID, token, fmt.Sprintf(`{"quantity":%d}`, quantity)), http.StatusOK)
-	a := s.call("POST", "/api/v1/stores/"+slug+"/checkout", token, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	a := s.call("POST", "/api/v1/stores/"+slug+"/checkout", token, checkoutBody, "Idempotency-Key", testenv.RandomName("k"))
 	expectStatus(s.t, "checkout", a, http.StatusCreated)
-	return a
+	return s.pay(slug, token, a, "4242424242424242")
+}
+
+// pay pays the order a checkout answered with on testpay's page with card, and returns the order
+// once the provider's webhook reached the shop (the order is no longer pending payment), or as it
+// is when the card did not pay.
+func (s *testShop) pay(slug, token string, checkout answer, card string) answer {
+	s.t.Helper()
+	var o orderJSON
+	checkout.json(s.t, &o)
+	if o.Payment.RedirectURL == nil {
+		s.t.Fatalf("order %s has no payment page: %s", o.ID, checkout.body)
+	}
+	status := testenv.PayOnPage(s.t, *o.Payment.RedirectURL, card)
+	path := "/api/v1/stores/" + slug + "/orders/" + o.ID
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		a := s.call("GET", path, token, nil)
+		expectStatus(s.t, "order", a, http.StatusOK)
+		var now orderJSON
+		a.json(s.t, &now)
+		if status != http.StatusSeeOther || now.Status != "pending_payment" {
+			return a
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("order %s paid on the provider's page, but no webhook marked it paid", o.ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // store creates a store (pricing in GBP) with an admin, a clerk and a customer, all with testPassword.

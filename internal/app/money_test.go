@@ -62,7 +62,9 @@ func TestMoney_MinorUnitsPerCurrency(t *testing.T) {
 	// A paid order: its mail says the yen right, and the sales report's money is {amount, currency}.
 	tok := s.login("yen", "customer@example.com").AccessToken
 	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/yen/cart/items/"+p.ID, tok, `{"quantity":2}`), http.StatusOK)
-	expectStatus(t, "checkout", s.call("POST", "/api/v1/stores/yen/checkout", tok, goodCard, "Idempotency-Key", "yen-1"), http.StatusCreated)
+	co := s.call("POST", "/api/v1/stores/yen/checkout", tok, checkoutBody, "Idempotency-Key", "yen-1")
+	expectStatus(t, "checkout", co, http.StatusCreated)
+	s.pay("yen", tok, co, "4242424242424242")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if body, ok := s.findMail("customer@example.com", "order confirmation"); ok {

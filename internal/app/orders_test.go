@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
@@ -18,10 +19,14 @@ type orderJSON struct {
 		UnitPrice shop.Money `json:"unit_price"`
 	} `json:"items"`
 	Payment struct {
-		Brand string `json:"brand"`
-		Last4 string `json:"last4"`
+		State       string  `json:"state"`
+		Provider    string  `json:"provider"`
+		Reference   string  `json:"reference"`
+		RedirectURL *string `json:"redirect_url"`
 	} `json:"payment"`
-	History []struct {
+	Paid          shop.Money `json:"paid"`
+	ReservedUntil *time.Time `json:"reserved_until"`
+	History       []struct {
 		From string `json:"from"`
 		To   string `json:"to"`
 	} `json:"history"`
@@ -35,8 +40,9 @@ func TestOrders_OtherCustomersAndStoresSeeNothing(t *testing.T) {
 		p := s.newProduct("own", "X-1", 100, 10)
 		alice := s.login("own", "customer@example.com").AccessToken
 		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/own/cart/items/"+p.ID, alice, `{"quantity":1}`), 200)
-		a := s.call("POST", "/api/v1/stores/own/checkout", alice, goodCard, "Idempotency-Key", "a")
+		a := s.call("POST", "/api/v1/stores/own/checkout", alice, checkoutBody, "Idempotency-Key", "a")
 		expectStatus(t, "checkout", a, 201)
+		a = s.pay("own", alice, a, "4242424242424242")
 		var o orderJSON
 		a.json(t, &o)
 
@@ -53,7 +59,7 @@ func TestOrders_OtherCustomersAndStoresSeeNothing(t *testing.T) {
 		otherCustomer := s.login("other", "customer@example.com").AccessToken
 		expectStatus(t, "other store's customer cancels", s.call("POST", "/api/v1/stores/other/orders/"+o.ID+"/cancel", otherCustomer, nil), 404)
 		expectStatus(t, "other store's customer puts own store's product in cart", s.call("PUT", "/api/v1/stores/other/cart/items/"+p.ID, otherCustomer, `{"quantity":1}`), 404)
-		expectStatus(t, "clerk checks out", s.call("POST", "/api/v1/stores/own/checkout", s.login("own", "clerk@example.com").AccessToken, goodCard), 403)
+		expectStatus(t, "clerk checks out", s.call("POST", "/api/v1/stores/own/checkout", s.login("own", "clerk@example.com").AccessToken, checkoutBody), 403)
 
 		// Alice cancels: the stock comes back; the order's history shows every move.
 		a = s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/cancel", alice, nil)
@@ -76,13 +82,14 @@ func TestOrders_StateMachine(t *testing.T) {
 	cust := s.login("flow", "customer@example.com").AccessToken
 	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/flow/cart/items/"+p.ID, cust, `{"quantity":1}`), 200)
 	// The contract requires an Idempotency-Key: without one, a clear 400 naming the header.
-	a := s.call("POST", "/api/v1/stores/flow/checkout", cust, goodCard)
+	a := s.call("POST", "/api/v1/stores/flow/checkout", cust, checkoutBody)
 	expectStatus(t, "checkout without a key", a, 400)
 	if !strings.HasSuffix(a.problemType(t), "idempotency-key-required") || !strings.Contains(string(a.body), `"field":"Idempotency-Key"`) {
 		t.Fatalf("checkout without a key: %s", a.body)
 	}
-	a = s.call("POST", "/api/v1/stores/flow/checkout", cust, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	a = s.call("POST", "/api/v1/stores/flow/checkout", cust, checkoutBody, "Idempotency-Key", testenv.RandomName("k"))
 	expectStatus(t, "checkout with a key", a, 201)
+	a = s.pay("flow", cust, a, "4242424242424242")
 	var o orderJSON
 	a.json(t, &o)
 	clerk := s.login("flow", "clerk@example.com").AccessToken

@@ -126,14 +126,14 @@ func TestCheckout_AChangedPriceIsRefusedOverTheAPI(t *testing.T) {
 	if !strings.Contains(string(cart.body), `"previous_unit_price":{"amount":5000,"currency":"GBP"}`) || !strings.Contains(string(cart.body), `"price_changed":true`) {
 		t.Fatalf("the cart does not show the change: %s", cart.body)
 	}
-	a := s.call("POST", "/api/v1/stores/price/checkout", tok, goodCard, "Idempotency-Key", "p-1")
+	a := s.call("POST", "/api/v1/stores/price/checkout", tok, checkoutBody, "Idempotency-Key", "p-1")
 	expectStatus(t, "checkout at a changed price", a, http.StatusConflict)
 	if !strings.HasSuffix(a.problemType(t), "price-changed") || !strings.Contains(string(a.body), "£70.00 (was £50.00)") {
 		t.Fatalf("conflict: %s", a.body)
 	}
-	a = s.call("POST", "/api/v1/stores/price/checkout", tok, goodCard, "Idempotency-Key", "p-2")
+	a = s.call("POST", "/api/v1/stores/price/checkout", tok, checkoutBody, "Idempotency-Key", "p-2")
 	expectStatus(t, "checkout again, accepting the price", a, http.StatusCreated)
-	if !strings.Contains(string(a.body), `"paid":{"amount":7000`) {
+	if !strings.Contains(string(a.body), `"total":{"amount":7000`) || !strings.Contains(string(a.body), `"amount":{"amount":7000,"currency":"GBP"}`) {
 		t.Fatalf("order: %s", a.body)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"secureshop/internal/app"
 	"secureshop/internal/identity"
+	"secureshop/internal/payment/testpay"
 	"secureshop/internal/testenv"
 )
 
@@ -67,7 +68,7 @@ func TestScaleOut_TwoInstancesShareSessionsLimitsAndStock(t *testing.T) {
 			if i%2 == 1 {
 				s = two
 			}
-			statuses[i] = s.call("POST", "/api/v1/stores/scale/checkout", tokens[i], goodCard, "Idempotency-Key", fmt.Sprint("k", i)).status
+			statuses[i] = s.call("POST", "/api/v1/stores/scale/checkout", tokens[i], checkoutBody, "Idempotency-Key", fmt.Sprint("k", i)).status
 		}(i)
 	}
 	wg.Wait()
@@ -177,13 +178,14 @@ func TestMetrics_CountRequestsFailuresAndOrders(t *testing.T) {
 	s.call("POST", "/api/v1/stores/metrics/auth/login", "", map[string]string{"email": "customer@example.com", "password": "wrong wrong wrong"})
 	tok := s.login("metrics", "customer@example.com").AccessToken
 	s.call("PUT", "/api/v1/stores/metrics/cart/items/"+p.ID, tok, `{"quantity":1}`)
-	s.call("POST", "/api/v1/stores/metrics/checkout", tok, declinedCard, "Idempotency-Key", testenv.RandomName("k"))
-	s.call("POST", "/api/v1/stores/metrics/checkout", tok, goodCard, "Idempotency-Key", testenv.RandomName("k"))
+	s.call("POST", "/api/v1/stores/metrics/checkout", tok, checkoutBody, "Idempotency-Key", testenv.RandomName("k"))
+	forged := s.call("POST", "/api/v1/payments/webhooks/testpay", "", `{"id":"evt_1","type":"session.paid"}`, testpay.SignatureHeader, "t=1,v1=00")
+	expectStatus(t, "a forged webhook", forged, http.StatusBadRequest)
 	expectStatus(t, "metrics without the token", s.call("GET", "/metrics", "", nil), 401)
 	a := s.call("GET", "/metrics", "metrics-secret", nil)
 	expectStatus(t, "metrics", a, 200)
 	body := string(a.body)
-	for _, want := range []string{"shop_signin_failures_total 1", "shop_orders_total 1", "shop_payment_declines_total 1",
+	for _, want := range []string{"shop_signin_failures_total 1", "shop_orders_total 1", "shop_payment_webhooks_refused_total 1",
 		`shop_http_requests_total{code="201",route="POST /api/v1/stores/{store}/checkout"} 1`, "shop_http_request_duration_seconds_bucket",
 		"go_sql_open_connections"} {
 		if !strings.Contains(body, want) {
@@ -222,7 +224,7 @@ func TestOutage_DatabaseAndRedisRestartUnderLoad(t *testing.T) {
 				cart := s.call("PUT", "/api/v1/stores/outage-pg/cart/items/"+p.ID, tok, `{"quantity":1}`)
 				a := cart
 				if cart.status == 200 {
-					a = s.call("POST", "/api/v1/stores/outage-pg/checkout", tok, goodCard, "Idempotency-Key", fmt.Sprint(tok[len(tok)-8:], n))
+					a = s.call("POST", "/api/v1/stores/outage-pg/checkout", tok, checkoutBody, "Idempotency-Key", fmt.Sprint(tok[len(tok)-8:], n))
 				}
 				mu.Lock()
 				statuses[a.status]++

@@ -49,7 +49,11 @@ type Order struct {
 	Paid          Money  `json:"paid"`
 	Refunded      Money  `json:"refunded"`
 	RefundPending Money  `json:"refund_pending"`
-	Items         []struct {
+	Payment       struct {
+		State       string  `json:"state"`
+		RedirectURL *string `json:"redirect_url"`
+	} `json:"payment"`
+	Items []struct {
 		ID         string `json:"id"`
 		SKU        string `json:"sku"`
 		Name       string `json:"name"`
@@ -193,14 +197,9 @@ var ops = []op{
 			err := c.do(ctx, "DELETE", c.storePath("/cart/items/"+url.PathEscape(v["product"])), nil, &cart)
 			return cart, err
 		}, show: showCart},
-	{name: "checkout", title: "Check out and pay", roles: "customer",
-		params: []param{{"card", "Card number", secret, ""}, {"exp-month", "Expiry month (1-12)", number, ""},
-			{"exp-year", "Expiry year (e.g. 2030)", number, ""}, {"cvc", "Security code (CVC)", secret, ""}},
-		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
-			m, _ := strconv.Atoi(v["exp-month"])
-			y, _ := strconv.Atoi(v["exp-year"])
-			body := map[string]any{"payment": map[string]any{"card_number": v["card"], "exp_month": m, "exp_year": y, "cvc": v["cvc"]}}
-			return checkout(ctx, c, body)
+	{name: "checkout", title: "Check out", roles: "customer",
+		run: func(ctx context.Context, c *Client, _ map[string]string) (any, error) {
+			return checkout(ctx, c, map[string]any{})
 		}, show: showOrder},
 	{name: "orders", title: "Orders", roles: "customer admin clerk", params: []param{{"status", "Status filter (empty for all)", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
@@ -480,6 +479,9 @@ func showOrder(w io.Writer, r any) {
 		_, _ = fmt.Fprintf(w, ", refund pending %s", o.RefundPending)
 	}
 	_, _ = fmt.Fprintln(w)
+	if o.Payment.RedirectURL != nil {
+		_, _ = fmt.Fprintf(w, "  Pay in your browser: %s\n", *o.Payment.RedirectURL)
+	}
 	for i, it := range o.Items {
 		_, _ = fmt.Fprintf(w, "  %d. %d × %s  %s", i+1, it.Quantity, it.Name, it.LineTotal)
 		if it.Returned > 0 {

@@ -9,16 +9,14 @@ import (
 	"time"
 
 	"secureshop/internal/access"
-	"secureshop/internal/mail"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
 )
 
-// CheckoutRequest is a checkout: the card, the total the customer was shown (optional; the cart's
-// accepted prices are checked either way), and the request's Idempotency-Key, which is required.
+// CheckoutRequest is a checkout: the total the customer was shown (optional; the cart's accepted
+// prices are checked either way) and the request's Idempotency-Key, which is required.
 type CheckoutRequest struct {
-	Card          payment.Card
 	ExpectedTotal *shop.Money
 	Idempotency   shop.Idempotency
 }
@@ -27,37 +25,26 @@ type CheckoutRequest struct {
 var (
 	ErrCartEmpty  = shop.Errorf(shop.KindConflict, "Your cart is empty.")
 	ErrUnverified = &shop.Error{Kind: shop.KindForbidden, Code: shop.CodeEmailUnverified, Message: "Verify your e-mail address before you check out."}
-	// ErrKeyInUse: a request with the same key is still being worked on.
-	ErrKeyInUse = &shop.Error{Kind: shop.KindConflict, Code: shop.CodeKeyInUse, RetryAfter: time.Second,
-		Message: "A request with this Idempotency-Key is still being processed; retry it in a moment."}
-	// ErrPaymentPending: the gateway did not answer; the order and its stock are kept for a retry.
+	// ErrPaymentPending: the provider did not open the payment page; the order and its stock are
+	// kept for a retry with the same key (or the order page's Pay button).
 	ErrPaymentPending = &shop.Error{Kind: shop.KindUnavailable, Code: shop.CodePaymentPending, RetryAfter: 5 * time.Second,
-		Message: "The payment could not be confirmed yet. Your order is kept: retry with the same Idempotency-Key to finish it."}
+		Message: "The payment page could not be opened yet. Your order is kept: retry with the same Idempotency-Key, or pay it from its page."}
 	errKeyInFlight = errors.New("idempotency key taken by a concurrent checkout")
 )
 
-// How long a retry waits for the first request with its key to finish, and after how long a
-// payment still pending is taken to be one whose request died (the request timeout is 30 s): a
-// retry then finishes it, asking the gateway again under the same idempotency key.
-const (
-	keyWait     = 5 * time.Second
-	resumeAfter = 40 * time.Second
-)
-
-// Checkout turns the customer's cart into a paid order, in two write transactions and a gateway
-// call between them. The first re-prices every line from the catalogue (refusing a price the
-// customer did not accept), takes the stock with a conditional update — it can never go below
-// zero —, writes the order pending payment with its price snapshots and records the charge as
-// pending. After its commit the gateway is asked, with the charge's id as idempotency key. The
-// second applies the answer: paid (and the cart emptied), or — declined — cancelled with its stock
-// back and the cart as it was. A retry with the same Idempotency-Key and body is answered with the
-// first request's order (replayed = true); with another body it is refused.
+// Checkout turns the customer's cart into an order pending payment and opens the provider's
+// payment page for it. One write transaction re-prices every line from the catalogue (refusing a
+// price the customer did not accept), takes the stock with a conditional update — it can never go
+// below zero —, writes the order with its price snapshots and its reservation deadline (the
+// store's setting), records the charge pending (the payment intent), empties the cart and keeps
+// the Idempotency-Key. After its commit the provider is asked for a session, with the charge's id
+// as idempotency key, and the page's address recorded: the customer is sent there
+// (Order.Charge().RedirectURL). The provider's webhook, the return page or reconciliation marks the
+// order paid; the expiry job cancels it at its deadline. A retry with the same key and body is
+// answered with the first request's order (replayed = true), its page opened if the first request
+// could not; with another body it is refused.
 func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (o shop.Order, replayed bool, err error) {
 	if err := access.CheckStore(actor, st.ID, access.CartUse, "Store"); err != nil {
-		return shop.Order{}, false, err
-	}
-	card := req.Card.Normalize()
-	if err := card.Validate(s.now()); err != nil {
 		return shop.Order{}, false, err
 	}
 	if err := req.Idempotency.Check(true); err != nil {
@@ -68,7 +55,7 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 	}
 	var r reservation
 	for attempt := 0; ; attempt++ {
-		r, err = s.reserve(ctx, actor, st, card, req)
+		r, err = s.reserve(ctx, actor, st, req)
 		if !errors.Is(err, errKeyInFlight) || attempt > 0 {
 			break
 		}
@@ -77,24 +64,27 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 	if err != nil {
 		return shop.Order{}, false, err
 	}
+	o = r.order
+	if r.replay == "" && o.Status == shop.OrderPaid { // nothing to pay: confirmed as it is placed
+		s.notify(context.WithoutCancel(ctx), st.ID, o, "paid")
+	}
 	if r.replay != "" {
-		return s.replayCheckout(ctx, actor, st, card, r.replay)
+		if o, err = s.read(ctx, st.ID, r.replay); err != nil {
+			return o, true, err
+		}
 	}
-	if o, err = s.pay(ctx, actor, st, r.order, card); err != nil {
-		return o, false, err
-	}
-	s.confirm(ctx, actor, st, o)
-	return o, false, nil
+	o, err = s.openSession(ctx, actor, st, o)
+	return o, r.replay != "", err
 }
 
-// reservation is what checkout's first transaction made: an order pending payment, or the order
-// an earlier request with the same key made.
+// reservation is what checkout's transaction made: an order pending payment, or the order an
+// earlier request with the same key made.
 type reservation struct {
 	order  shop.Order
 	replay string
 }
 
-func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, req CheckoutRequest) (reservation, error) {
+func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (reservation, error) {
 	var r reservation
 	var refused error // a refusal that still commits: the cart's prices, brought up to date
 	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
@@ -109,14 +99,18 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		if len(lines) == 0 {
 			return ErrCartEmpty
 		}
-		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: shop.OrderPendingPayment, Currency: st.Currency,
-			CardBrand: card.Brand(), CardLast4: card.Last4()}
+		minutes, err := tx.ReservationMinutes(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		until := tx.Now().Add(time.Duration(minutes) * time.Minute)
+		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: shop.OrderPendingPayment, Currency: st.Currency, ReservedUntil: &until}
 		for _, l := range lines {
 			if !l.Status.ForSale() {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
 			}
 			if l.Stock < l.Quantity {
-				return outOfStock(l.Name) // before anything is charged
+				return outOfStock(l.Name) // before the customer is sent to pay
 			}
 			// Prices come from the catalogue, never from the client.
 			line := shop.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
@@ -140,14 +134,22 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		var moves []shop.OrderMove
 		if o.TotalAmount == 0 { // nothing to charge: paid as it is placed
 			moves = append(moves, shop.OrderMove{To: shop.OrderPaid, Note: "nothing to pay"})
+			o.ReservedUntil = nil
 		}
 		if err := tx.InsertOrder(ctx, st.ID, &o, actor, moves...); err != nil {
 			return err
 		}
-		if o.TotalAmount == 0 {
-			if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
+		// The order holds the cart's lines now: paying it or letting it lapse, the cart is done.
+		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
+			return err
+		}
+		if o.TotalAmount > 0 { // the payment intent: the charge the provider's session will take
+			c := shop.Payment{OrderID: o.ID, Kind: shop.PaymentCharge, Amount: o.TotalAmount, Currency: o.Currency,
+				Provider: s.provider.Name(), ActorID: string(actor.UserID)}
+			if err := tx.InsertPayment(ctx, st.ID, &c); err != nil {
 				return err
 			}
+			o.Payments = []shop.Payment{c}
 		}
 		// Stock is taken in product order, so two carts sharing products cannot deadlock, and last:
 		// the stock rows are what concurrent checkouts of the same product wait for (on PostgreSQL),
@@ -201,139 +203,71 @@ func priceCheck(lines []shop.CartLine, total int64, currency string, expected *s
 	return &shop.Error{Kind: shop.KindConflict, Code: shop.CodePriceChanged, Message: msg, Fields: fields}
 }
 
-// pay asks the gateway for the reserved order's charge and applies the answer. The order's id is
-// the charge's idempotency key: asked again (a retry finishing a payment left pending), the gateway
-// charges once.
-func (s *Service) pay(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order, card payment.Card) (shop.Order, error) {
-	if o.Status != shop.OrderPendingPayment {
-		return o, nil // nothing to pay
+// openSession opens the provider's payment page for an order pending payment whose charge has
+// none yet, outside any transaction, and records it. Asked again (a retry, the Pay button), the
+// provider answers with the same session: the charge's id is its idempotency key.
+func (s *Service) openSession(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order) (shop.Order, error) {
+	c, ok := o.Charge()
+	if o.Status != shop.OrderPendingPayment || !ok || c.State != shop.PaymentPending || c.RedirectURL != "" {
+		return o, nil
 	}
-	ref, err := s.gateway.Charge(ctx, payment.Charge{Amount: o.TotalAmount, Currency: o.Currency, Card: card, OrderID: o.ID, IdempotencyKey: o.ID})
-	declined := errors.Is(err, payment.ErrDeclined)
-	if err != nil && !declined {
-		s.log.ErrorContext(ctx, "charge failed; the order waits for a retry with its key", "order_id", o.ID, "err", err)
+	req := payment.SessionRequest{StoreID: string(st.ID), OrderID: o.ID, Amount: c.Amount, Currency: c.Currency,
+		Description: st.Name + " — order " + shortID(o.ID), CustomerEmail: actor.Email, IdempotencyKey: c.ID}
+	req.SuccessURL, req.CancelURL = s.returnURLs(st, o.ID)
+	if o.ReservedUntil != nil && o.ReservedUntil.After(s.now()) {
+		req.ExpiresAt = *o.ReservedUntil // the page closes when the stock goes back
+	}
+	ps, err := s.provider.CreateSession(ctx, req)
+	if err != nil {
+		s.log.ErrorContext(ctx, "payment session not opened; the order waits for a retry", "order_id", o.ID, "err", err)
 		return o, &shop.Error{Kind: ErrPaymentPending.Kind, Code: ErrPaymentPending.Code, Message: ErrPaymentPending.Message,
 			RetryAfter: ErrPaymentPending.RetryAfter, Err: err}
 	}
-	refund, err := s.settleCharge(ctx, actor, st.ID, &o, ref, declined)
-	if errors.Is(err, sqlstore.ErrSettled) { // another request finished this payment first
-		read, rerr := s.read(ctx, st.ID, o.ID)
-		if rerr != nil {
-			return o, rerr
-		}
-		return read, chargeOutcome(read)
-	}
+	err = s.db.Update(context.WithoutCancel(ctx), st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.SetPaymentSession(ctx, st.ID, &c, ps.ID, ps.RedirectURL)
+	})
 	if err != nil {
 		return o, err
 	}
-	if refund != nil { // the order was cancelled while it was being paid for: the money goes back
-		if err := s.refund(ctx, actor, st.ID, ref, *refund); err != nil {
-			s.log.ErrorContext(ctx, "refund of an order cancelled while paid failed; it is recorded as failed", "order_id", o.ID, "err", err)
+	for i := range o.Payments {
+		if o.Payments[i].ID == c.ID {
+			o.Payments[i] = c
 		}
-		return s.read(ctx, st.ID, o.ID)
-	}
-	if declined {
-		return o, payment.ErrDeclined
 	}
 	return o, nil
 }
 
-// settleCharge records the gateway's answer to o's charge in the payments ledger, once, and moves
-// the order: paid (the cart emptied), or cancelled with its stock back when the card was declined.
-// The order's conditional move out of pending_payment is what makes it once: a request that finds
-// the order moved meanwhile gets ErrSettled — unless the order was cancelled while it was being
-// paid for, when a successful charge is recorded with its refund, pending, returned for the caller
-// to ask of the gateway. o is updated as the database now has it.
-func (s *Service) settleCharge(ctx context.Context, actor shop.Principal, store shop.StoreID, o *shop.Order, ref string, declined bool) (*shop.Payment, error) {
-	var refund *shop.Payment
-	charge := shop.Payment{OrderID: o.ID, Kind: shop.PaymentCharge, State: shop.PaymentSucceeded, Amount: o.TotalAmount,
-		Currency: o.Currency, Provider: s.gateway.Name(), ProviderRef: ref, ActorID: string(actor.UserID)}
-	to, note := shop.OrderPaid, "payment "+ref
-	if declined {
-		charge.State, charge.Failure, to, note = shop.PaymentFailed, "declined", shop.OrderCancelled, "payment declined"
+// Pay answers with the page a customer's order pending payment is paid on, opening it if need be.
+func (s *Service) Pay(ctx context.Context, actor shop.Principal, st shop.Store, id string) (shop.Order, error) {
+	o, err := s.Get(ctx, actor, st.ID, id)
+	if err != nil {
+		return o, err
 	}
-	next := *o
-	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
-		next = *o
-		next.History = slices.Clone(o.History)
-		c := charge
-		now := tx.Now()
-		c.SettledAt = &now
-		err := tx.MoveOrder(ctx, store, &next, to, actor, note)
-		if errors.Is(err, sqlstore.ErrStatusChanged) {
-			cur, err := tx.OrderForUpdate(ctx, store, o.ID)
-			if err != nil {
-				return err
-			}
-			if _, ok := cur.Charge(); ok || cur.Status != shop.OrderCancelled {
-				return sqlstore.ErrSettled
-			}
-			if err := tx.InsertPayment(ctx, store, &c); err != nil || declined { // declined: its stock went back with the cancellation
-				return err
-			}
-			refund = &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: c.Amount, Currency: c.Currency,
-				Provider: s.gateway.Name(), Reason: "order cancelled while it was being paid for", ActorID: string(actor.UserID)}
-			return tx.InsertPayment(ctx, store, refund)
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.InsertPayment(ctx, store, &c); err != nil {
-			return err
-		}
-		next.Payments = []shop.Payment{c}
-		if declined {
-			for _, l := range o.Lines {
-				if err := tx.ReturnLine(ctx, store, o.ID, l, l.Quantity, "payment declined", string(actor.UserID)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		next.PaidAmount = c.Amount
-		return tx.ClearCart(ctx, store, actor.UserID)
-	})
-	if err == nil {
-		*o = next
+	if o.CustomerID != actor.UserID {
+		return shop.Order{}, shop.NotFound("Order")
 	}
-	return refund, err
+	if o.Status != shop.OrderPendingPayment {
+		return o, shop.Errorf(shop.KindConflict, "An order that is %s cannot be paid.", o.Status.Label())
+	}
+	if o.ReservedUntil != nil && !s.now().Before(*o.ReservedUntil) {
+		return o, shop.Errorf(shop.KindConflict, "The time to pay this order has run out; its items went back on the shelf.")
+	}
+	return s.openSession(ctx, actor, st, o)
 }
 
-// chargeOutcome is the answer a finished checkout gives: nil for a paid order, ErrDeclined for one
-// whose card was declined.
-func chargeOutcome(o shop.Order) error {
-	if c, ok := o.Charge(); ok && c.State == shop.PaymentFailed && c.Failure == "declined" && o.Status == shop.OrderCancelled {
-		return payment.ErrDeclined
-	}
-	return nil
+// returnURLs are where the provider sends the customer back: the order's page, told that they
+// come back from paying, or without.
+func (s *Service) returnURLs(st shop.Store, orderID string) (success, cancel string) {
+	page := s.baseURL + "/s/" + st.Slug + "/orders/" + orderID
+	return page + "?paid=1", page
 }
 
-// replayCheckout answers a retry of a checkout with the order its key made. While the first
-// request is still paying, the retry waits a moment for it; a payment left pending by a request
-// that died is finished here, under the order's own idempotency key, so it is charged once.
-func (s *Service) replayCheckout(ctx context.Context, actor shop.Principal, st shop.Store, card payment.Card, orderID string) (shop.Order, bool, error) {
-	deadline := s.now().Add(keyWait)
-	for {
-		o, err := s.read(ctx, st.ID, orderID)
-		if err != nil {
-			return o, true, err
-		}
-		if o.Status != shop.OrderPendingPayment {
-			return o, true, chargeOutcome(o)
-		}
-		if s.now().Sub(o.CreatedAt) > resumeAfter {
-			o, err = s.pay(ctx, actor, st, o, card)
-			return o, true, err
-		}
-		if s.now().After(deadline) {
-			return o, true, ErrKeyInUse
-		}
-		select {
-		case <-ctx.Done():
-			return o, true, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+// shortID is the part of an order id a customer reads.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
 	}
+	return id
 }
 
 // outOfStock names the first of lines that there is no longer enough of (another buyer took
@@ -357,21 +291,4 @@ func (s *Service) outOfStock(ctx context.Context, store shop.StoreID, lines []sh
 
 func outOfStock(name string) error {
 	return shop.Errorf(shop.KindConflict, "Not enough %s in stock for your order; lower the quantity and try again.", name)
-}
-
-// confirm mails the customer their order. A mail failure does not undo the order.
-func (s *Service) confirm(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order) {
-	if s.mailer == nil || actor.Email == "" {
-		return
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Thank you for your order at %s.\n\nOrder %s\n\n", st.Name, o.ID)
-	for _, l := range o.Lines {
-		fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, shop.M(l.LineTotal, o.Currency))
-	}
-	fmt.Fprintf(&b, "\nTotal: %s, paid by %s ending %s.\n", shop.M(o.TotalAmount, o.Currency), o.CardBrand, o.CardLast4)
-	err := s.mailer.Send(context.WithoutCancel(ctx), mail.Message{To: actor.Email, Subject: st.Name + ": order confirmation", Body: b.String()})
-	if err != nil {
-		s.log.ErrorContext(ctx, "order confirmation mail failed", "order_id", o.ID, "err", err)
-	}
 }

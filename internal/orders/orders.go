@@ -22,20 +22,33 @@ type Mailer interface {
 }
 
 // Service runs carts, checkout, orders and their money: every charge and refund is a row of the
-// payments ledger, recorded pending in a write transaction, asked of the gateway after the commit,
-// and settled in another — nothing waits on the gateway while the database's writer is held.
+// payments ledger, recorded pending in a write transaction, asked of the payment provider after
+// the commit, and settled in another (or by the provider's webhook) — nothing waits on the
+// provider while the database's writer is held.
 type Service struct {
 	db       *sqlstore.DB
-	gateway  payment.Gateway
+	provider payment.Provider
 	mailer   Mailer
 	visitors VisitorCarts
+	baseURL  string
 	now      func() time.Time
 	log      *slog.Logger
 }
 
+// Deps is what the service works with.
+type Deps struct {
+	DB       *sqlstore.DB
+	Provider payment.Provider // the hosted payment provider
+	Mailer   Mailer
+	Visitors VisitorCarts
+	BaseURL  string // the shop's public address: the provider sends customers back to it
+	Log      *slog.Logger
+}
+
 // New returns the orders service.
-func New(db *sqlstore.DB, gateway payment.Gateway, mailer Mailer, visitors VisitorCarts, log *slog.Logger) *Service {
-	return &Service{db: db, gateway: gateway, mailer: mailer, visitors: visitors, now: time.Now, log: log}
+func New(d Deps) *Service {
+	return &Service{db: d.DB, provider: d.Provider, mailer: d.Mailer, visitors: d.Visitors, baseURL: strings.TrimSuffix(d.BaseURL, "/"),
+		now: time.Now, log: d.Log}
 }
 
 // Get returns one order. A customer sees only their own; anything else is not found.
@@ -169,7 +182,7 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 	}
 	if refund != nil {
 		if err := s.refund(ctx, actor, store, chargeRef, *refund); err != nil {
-			s.log.ErrorContext(ctx, "refund of a cancelled order failed; it is recorded as failed", "order_id", id, "err", err)
+			s.log.ErrorContext(ctx, "refund of a cancelled order not made", "order_id", id, "err", err)
 		}
 	}
 	o, err := s.read(ctx, store, id)
@@ -177,9 +190,17 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 }
 
 // cancelled does what cancelling o means, in the transaction that cancelled it: every unit not yet
-// returned goes back on the shelf, and what was paid and not yet refunded is recorded as a pending
-// refund, returned for the caller to ask of the gateway after the commit.
+// returned goes back on the shelf, a charge still waiting for its payment fails (should it be paid
+// after all, that payment is refunded when it arrives), and what was paid and not yet refunded is
+// recorded as a pending refund, returned for the caller to ask of the provider after the commit.
 func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o shop.Order, reason string) (*shop.Payment, error) {
+	for _, p := range o.Payments {
+		if p.Kind == shop.PaymentCharge && p.State == shop.PaymentPending {
+			if err := tx.SettlePayment(ctx, o.StoreID, &p, shop.PaymentFailed, "", failureOf(reason)); err != nil && !errors.Is(err, sqlstore.ErrSettled) {
+				return nil, err
+			}
+		}
+	}
 	for _, l := range o.Lines {
 		if n := l.Returnable(); n > 0 {
 			if err := tx.ReturnLine(ctx, o.StoreID, o.ID, l, n, reason, string(actor.UserID)); err != nil {
@@ -192,6 +213,14 @@ func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Pri
 		return nil, nil
 	}
 	p := &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: left, Currency: o.Currency,
-		Provider: s.gateway.Name(), Reason: reason, ActorID: string(actor.UserID)}
+		Provider: s.provider.Name(), Reason: reason, ActorID: string(actor.UserID)}
 	return p, tx.InsertPayment(ctx, o.StoreID, p)
+}
+
+// failureOf is the ledger's short code for why a charge waiting for its payment failed.
+func failureOf(reason string) string {
+	if reason == reasonExpired {
+		return "expired"
+	}
+	return "cancelled"
 }

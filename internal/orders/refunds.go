@@ -117,7 +117,7 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 			back = append(back, fmt.Sprintf("%d × %s", r.Quantity, l.SKU))
 		}
 		refund = shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: amount, Currency: o.Currency,
-			Provider: s.gateway.Name(), Reason: reason, ActorID: string(actor.UserID)}
+			Provider: s.provider.Name(), Reason: reason, ActorID: string(actor.UserID)}
 		if err := tx.InsertPayment(ctx, store, &refund); err != nil {
 			return err
 		}
@@ -147,52 +147,74 @@ func (s *Service) Refund(ctx context.Context, actor shop.Principal, store shop.S
 	return o, false, err
 }
 
-// refund asks the gateway for a pending refund, after the transaction that recorded it, and
-// records the answer: succeeded (and the order's status follows what is now refunded) or failed.
+// refund asks the provider for a pending refund, after the transaction that recorded it, with the
+// refund's id as idempotency key, and records the answer: succeeded (the order's status follows
+// what is now refunded), refused (failed), or not yet known — the refund stays pending until the
+// provider's webhook or reconciliation settles it.
 func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.StoreID, chargeRef string, p shop.Payment) error {
-	ref, gerr := s.gateway.Refund(ctx, payment.Refund{PaymentRef: chargeRef, Amount: p.Amount, Currency: p.Currency, IdempotencyKey: p.ID})
+	rs, perr := s.provider.RefundSession(ctx, payment.SessionRefund{StoreID: string(store), OrderID: p.OrderID, PaymentRef: chargeRef,
+		Amount: p.Amount, Reason: p.Reason, IdempotencyKey: p.ID})
 	state, failure := shop.PaymentSucceeded, ""
-	if gerr != nil {
+	switch {
+	case errors.Is(perr, payment.ErrRefused) || (perr == nil && rs.Status == "failed"):
 		state, failure = shop.PaymentFailed, "refused"
-		if !errors.Is(gerr, payment.ErrRefused) {
-			failure = "error"
+		s.log.ErrorContext(ctx, "refund refused", "order_id", p.OrderID, "refund_id", p.ID, "err", perr)
+	case perr != nil || rs.Status != "succeeded":
+		if perr != nil {
+			s.log.WarnContext(ctx, "refund not confirmed yet; it stays pending", "order_id", p.OrderID, "refund_id", p.ID, "err", perr)
 		}
-		s.log.ErrorContext(ctx, "refund failed", "order_id", p.OrderID, "refund_id", p.ID, "err", gerr)
+		return nil // pending: the webhook or reconciliation settles it
 	}
 	err := s.db.Update(context.WithoutCancel(ctx), store, func(ctx context.Context, tx *sqlstore.Tx) error {
-		if err := tx.SettlePayment(ctx, store, &p, state, ref, failure); err != nil {
-			if errors.Is(err, sqlstore.ErrSettled) {
-				return nil // settled by a retry already
-			}
+		// The order first, as every transaction that changes an order's payments takes it: the
+		// provider's webhook settling this refund at the same moment waits here, not in a deadlock.
+		if _, err := tx.OrderForUpdate(ctx, store, p.OrderID); err != nil {
 			return err
 		}
-		if gerr != nil {
-			_, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.refund.failed", TargetType: "order", TargetID: p.OrderID,
-				Detail: map[string]string{"refund_id": p.ID, "amount": strconv.FormatInt(p.Amount, 10), "failure": failure}})
-			return err
-		}
-		o, err := tx.OrderByID(ctx, store, p.OrderID)
-		if err != nil {
-			return err
-		}
-		to := shop.OrderPartiallyRefunded
-		if o.RefundedAmount >= o.PaidAmount {
-			to = shop.OrderRefunded
-		}
-		if !o.Status.CanMove(to) {
-			return nil // a cancelled order stays cancelled: its refund is in the ledger
-		}
-		note := "refund " + shop.M(p.Amount, p.Currency).String() + ": " + p.Reason
-		if err := tx.MoveOrder(ctx, store, &o, to, actor, note); err != nil && !errors.Is(err, sqlstore.ErrStatusChanged) {
-			return err
-		}
-		return nil
+		return s.settleRefund(ctx, tx, actor, store, &p, state, rs.Ref, failure)
 	})
 	if err != nil {
 		return err
 	}
-	if gerr != nil {
-		return &shop.Error{Kind: ErrRefundFailed.Kind, Code: ErrRefundFailed.Code, Message: ErrRefundFailed.Message, Err: gerr}
+	if state == shop.PaymentFailed {
+		return &shop.Error{Kind: ErrRefundFailed.Kind, Code: ErrRefundFailed.Code, Message: ErrRefundFailed.Message, Err: perr}
+	}
+	return nil
+}
+
+// settleRefund records the provider's answer to a pending refund, once, and moves the order:
+// partially refunded, or refunded when everything paid is. A refund settled before is left alone.
+func (s *Service) settleRefund(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, p *shop.Payment, state shop.PaymentState, ref, failure string) error {
+	if err := tx.SettlePayment(ctx, store, p, state, ref, failure); err != nil {
+		if errors.Is(err, sqlstore.ErrSettled) {
+			return nil // settled by a retry, the webhook or reconciliation already
+		}
+		return err
+	}
+	if state != shop.PaymentSucceeded {
+		_, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.refund.failed", TargetType: "order", TargetID: p.OrderID,
+			Detail: map[string]string{"refund_id": p.ID, "amount": strconv.FormatInt(p.Amount, 10), "failure": failure}})
+		return err
+	}
+	return s.followRefunds(ctx, tx, actor, store, p.OrderID, "refund "+shop.M(p.Amount, p.Currency).String()+": "+p.Reason)
+}
+
+// followRefunds moves an order to what its succeeded refunds make it: partially refunded, or
+// refunded when everything paid is. A cancelled order stays cancelled: its refund is in the ledger.
+func (s *Service) followRefunds(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, orderID, note string) error {
+	o, err := tx.OrderByID(ctx, store, orderID)
+	if err != nil {
+		return err
+	}
+	to := shop.OrderPartiallyRefunded
+	if o.RefundedAmount >= o.PaidAmount {
+		to = shop.OrderRefunded
+	}
+	if o.RefundedAmount == 0 || !o.Status.CanMove(to) {
+		return nil
+	}
+	if err := tx.MoveOrder(ctx, store, &o, to, actor, note); err != nil && !errors.Is(err, sqlstore.ErrStatusChanged) {
+		return err
 	}
 	return nil
 }

@@ -26,7 +26,8 @@ type Provider interface {
 
 // SessionRequest asks for a payment page for an order.
 type SessionRequest struct {
-	OrderID        string // the shop's order, carried back in the provider's events
+	StoreID        string // the store and ...
+	OrderID        string // ... its order, carried back in the provider's events
 	Amount         int64  // minor units of Currency
 	Currency       string // ISO 4217
 	Description    string // what the customer sees they pay for
@@ -56,6 +57,7 @@ const (
 // SessionState is what the provider says of a session.
 type SessionState struct {
 	ID         string
+	StoreID    string
 	OrderID    string
 	Status     Status
 	Amount     int64
@@ -79,15 +81,18 @@ type Event struct {
 	ID        string // the provider's event id: an event applied once, however often it comes
 	Kind      EventKind
 	Session   SessionState
-	RefundRef string // for EventRefunded
+	RefundRef string // for EventRefunded: the provider's reference of the refund ...
+	RefundKey string // ... and the idempotency key the shop asked for it with ("" for one made elsewhere)
+	Amount    int64  // for EventRefunded: how much
 }
 
 // SessionRefund asks for money back from a paid session.
 type SessionRefund struct {
-	PaymentRef     string // the payment to refund (SessionState.PaymentRef)
-	Amount         int64  // minor units; the whole payment when it is all that is left
-	Reason         string
-	IdempotencyKey string // asked again with the same key, the provider refunds once
+	StoreID, OrderID string // carried back in the refund's events
+	PaymentRef       string // the payment to refund (SessionState.PaymentRef)
+	Amount           int64  // minor units; the whole payment when it is all that is left
+	Reason           string
+	IdempotencyKey   string // asked again with the same key, the provider refunds once
 }
 
 // RefundState is what the provider says of a refund: pending until it confirms.
@@ -99,3 +104,7 @@ type RefundState struct {
 // ErrBadSignature refuses a webhook whose signature does not verify against the shop's secret
 // (forged, altered, or older than the provider's tolerance).
 var ErrBadSignature = errors.New("payment: the webhook's signature does not verify")
+
+// ErrRefused is the provider's refusal of a request it understood (a refund of more than is left,
+// an unknown payment): asking again will not change its answer. Any other error may be passing.
+var ErrRefused = errors.New("payment: the provider refused the request")

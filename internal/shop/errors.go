@@ -37,7 +37,7 @@ const (
 const (
 	CodeAuditUnavailable      = "audit-unavailable"        // what must be audited could not be (503)
 	CodeCSRF                  = "csrf"                     // a form without its session's token (403)
-	CodeCardDeclined          = "card-declined"            // the card was declined (402)
+	CodeBadSignature          = "bad-signature"            // a webhook whose signature does not verify (400)
 	CodeEmailUnverified       = "email-unverified"         // checkout before the e-mail address is verified (403)
 	CodeKeyInUse              = "idempotency-key-in-use"   // a retry while the first request with its key runs (409)
 	CodeKeyRequired           = "idempotency-key-required" // a POST that must carry an Idempotency-Key did not (400)
@@ -46,9 +46,9 @@ const (
 	CodeMFAInvalid            = "mfa-invalid"              // a wrong, expired or used second-factor code (401)
 	CodeMethodNotAllowed      = "method-not-allowed"       // a method the path does not take (405)
 	CodePayloadTooLarge       = "payload-too-large"        // a body over the limit (413)
-	CodePaymentPending        = "payment-pending"          // the gateway did not answer; the order waits for a retry (503)
+	CodePaymentPending        = "payment-pending"          // the provider did not open the payment page; the order waits for a retry (503)
 	CodePriceChanged          = "price-changed"            // a price changed between the cart and checkout (409)
-	CodeRefundFailed          = "refund-failed"            // the gateway refused or did not confirm a refund
+	CodeRefundFailed          = "refund-failed"            // the provider refused a refund
 	CodeStorageFull           = "storage-full"             // a write refused for want of room: a full disk (503, Retry-After)
 	CodeStoreSuspended        = "store-suspended"          // the store is not trading
 	CodeUnsupportedMediaType  = "unsupported-media-type"   // a body of a content type the endpoint does not take (415)

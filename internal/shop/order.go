@@ -96,10 +96,10 @@ type Order struct {
 	Status      OrderStatus
 	Currency    string
 	TotalAmount int64
-	CardBrand   string
-	CardLast4   string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// ReservedUntil is when an order pending payment gives its stock back, unpaid.
+	ReservedUntil *time.Time
 
 	PaidAmount     int64 // succeeded charges
 	RefundedAmount int64 // succeeded refunds
@@ -214,9 +214,20 @@ type Payment struct {
 	Currency    string
 	Provider    string
 	ProviderRef string
-	Failure     string // a short code: declined, refused, error
+	Failure     string // a short code: expired, refused, error
 	Reason      string // for refunds: why
 	ActorID     string
 	CreatedAt   time.Time
 	SettledAt   *time.Time
+	// For a charge: the provider's payment session and the page the customer pays on.
+	SessionID   string
+	RedirectURL string
+}
+
+// Payable reports whether the customer can still pay the order on the provider's page: pending
+// payment, before its reservation ends, with a session made.
+func (o Order) Payable(now time.Time) bool {
+	c, ok := o.Charge()
+	return o.Status == OrderPendingPayment && ok && c.State == PaymentPending && c.RedirectURL != "" &&
+		(o.ReservedUntil == nil || now.Before(*o.ReservedUntil))
 }

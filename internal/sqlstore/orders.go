@@ -21,9 +21,9 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *shop.Order
 		events = append(events, shop.OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
 	}
 	o.Status = events[len(events)-1].To
-	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, card_brand,
-		card_last4, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
-	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, o.CardBrand, o.CardLast4,
+	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, reserved_until,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, nullTS(o.ReservedUntil),
 		ts(tx.now), ts(tx.now)}}
 	if len(o.Lines) > 0 {
 		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total) VALUES `
@@ -99,17 +99,17 @@ func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.S
 }
 
 // orderCols are an order's columns and its sums over the payments ledger.
-const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.card_brand, o.card_last4, o.created_at, o.updated_at,
+const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.reserved_until, o.created_at, o.updated_at,
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'pending'), 0)`
 
 func scanOrder(store shop.StoreID, scan func(...any) error) (shop.Order, error) {
 	o := shop.Order{StoreID: store}
-	var created, updated dbTime
-	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &o.CardBrand,
-		&o.CardLast4, &created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
-	o.CreatedAt, o.UpdatedAt = created.T, updated.T
+	var reserved, created, updated dbTime
+	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &reserved,
+		&created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
+	o.ReservedUntil, o.CreatedAt, o.UpdatedAt = reserved.ptr(), created.T, updated.T
 	return o, err
 }
 

@@ -1,11 +1,11 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"time"
 
 	"secureshop/internal/orders"
-	"secureshop/internal/payment"
 	"secureshop/internal/shop"
 )
 
@@ -75,18 +75,20 @@ type orderView struct {
 	RefundPending shop.Money       `json:"refund_pending"`
 	Refundable    shop.Money       `json:"refundable"` // paid, less what is refunded or being refunded
 	Payment       paymentView      `json:"payment"`
+	ReservedUntil *time.Time       `json:"reserved_until"` // pending payment: when its stock goes back unpaid
 	Payments      []paymentRowView `json:"payments"`
 	History       []orderEventView `json:"history"`
 	CreatedAt     time.Time        `json:"created_at"`
 	UpdatedAt     time.Time        `json:"updated_at"`
 }
 
-// paymentView is how the order was paid: the card's brand and last four digits, and the charge.
+// paymentView is the order's charge: where it stands, the provider taking it, its reference there
+// once paid, and — while it can be paid — the provider's page to send the customer to.
 type paymentView struct {
-	Brand     string `json:"brand"`
-	Last4     string `json:"last4"`
-	State     string `json:"state"`
-	Reference string `json:"reference"`
+	State       string  `json:"state"`
+	Provider    string  `json:"provider"`
+	Reference   string  `json:"reference"`
+	RedirectURL *string `json:"redirect_url"`
 }
 
 // paymentRowView is a row of the payments ledger: a charge or a refund of the order.
@@ -106,10 +108,16 @@ func viewOrder(o shop.Order) orderView {
 	m := func(a int64) shop.Money { return shop.M(a, o.Currency) }
 	v := orderView{ID: o.ID, Status: o.Status, CustomerID: o.CustomerID, Items: []orderLineView{}, Total: m(o.TotalAmount),
 		Paid: m(o.PaidAmount), Refunded: m(o.RefundedAmount), RefundPending: m(o.RefundPending), Refundable: m(max(o.Refundable(), 0)),
-		Payment: paymentView{Brand: o.CardBrand, Last4: o.CardLast4}, Payments: []paymentRowView{}, History: []orderEventView{},
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		Payments: []paymentRowView{}, History: []orderEventView{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if o.Status == shop.OrderPendingPayment {
+		v.ReservedUntil = o.ReservedUntil
+	}
+	v.Payment.State = "none" // nothing to pay
 	if c, ok := o.Charge(); ok {
-		v.Payment.State, v.Payment.Reference = string(c.State), c.ProviderRef
+		v.Payment.State, v.Payment.Provider, v.Payment.Reference = string(c.State), c.Provider, c.ProviderRef
+		if o.Payable(time.Now()) {
+			v.Payment.RedirectURL = &c.RedirectURL
+		}
 	}
 	for _, l := range o.Lines {
 		v.Items = append(v.Items, orderLineView{l.ID, l.ProductID, l.SKU, l.Name, m(l.UnitPrice), l.Quantity, m(l.LineTotal), l.Returned, l.Returnable()})
@@ -161,29 +169,21 @@ func (s *Server) apiRemoveCartItem(w http.ResponseWriter, r *http.Request) error
 }
 
 type checkoutBody struct {
-	Payment *struct {
-		CardNumber string `json:"card_number"`
-		ExpMonth   int    `json:"exp_month"`
-		ExpYear    int    `json:"exp_year"`
-		CVC        string `json:"cvc"`
-	} `json:"payment"`
 	ExpectedTotal *shop.Money `json:"expected_total"`
 }
 
-// apiCheckout pays for the cart. It needs an Idempotency-Key; the raw body goes into the key's
-// hash, so that a retry can be told from a different request.
+// apiCheckout turns the cart into an order pending payment and answers with it and the provider's
+// page to pay it on (payment.redirect_url). It needs an Idempotency-Key; the raw body goes into
+// the key's hash, so that a retry can be told from a different request. No card is taken: a body
+// with one is refused as having fields it may not have.
 func (s *Server) apiCheckout(w http.ResponseWriter, r *http.Request) error {
 	var in checkoutBody
 	raw, err := decodeRaw(r, &in)
 	if err != nil {
 		return err
 	}
-	if in.Payment == nil {
-		return shop.Invalid(shop.FieldError{Field: "payment", Message: "is required"})
-	}
 	info := infoOf(r)
 	o, replayed, err := s.orders.Checkout(r.Context(), info.principal, *info.store, orders.CheckoutRequest{
-		Card:          payment.Card{Number: in.Payment.CardNumber, ExpMonth: in.Payment.ExpMonth, ExpYear: in.Payment.ExpYear, CVC: in.Payment.CVC},
 		ExpectedTotal: in.ExpectedTotal, Idempotency: s.idempotency(r, raw),
 	})
 	if err != nil {
@@ -192,6 +192,39 @@ func (s *Server) apiCheckout(w http.ResponseWriter, r *http.Request) error {
 	replayedHeader(w, replayed)
 	w.Header().Set("Location", "/api/v1/stores/"+info.store.Slug+"/orders/"+o.ID)
 	return writeJSON(w, http.StatusCreated, viewOrder(o))
+}
+
+// apiPayOrder answers with the customer's order pending payment and the provider's page to pay it
+// on, opening the page if checkout could not.
+func (s *Server) apiPayOrder(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, err := s.orders.Pay(r.Context(), info.principal, *info.store, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewOrder(o))
+}
+
+// apiPaymentWebhook takes the payment provider's signed events. A signature that does not verify
+// is refused (400) and changes nothing; a verified event is applied once before it is
+// acknowledged, so that the provider sends it again until the shop has it.
+func (s *Server) apiPaymentWebhook(w http.ResponseWriter, r *http.Request) error {
+	if s.payments == nil || r.PathValue("provider") != s.payments.Name() {
+		return shop.NotFound("Payment provider")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
+	if err != nil {
+		return shop.Errorf(shop.KindBadRequest, "The body could not be read.")
+	}
+	ev, err := s.payments.ParseWebhook(body, r.Header)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "payment webhook refused", "err", err)
+		return &shop.Error{Kind: shop.KindBadRequest, Code: shop.CodeBadSignature, Message: "The webhook's signature does not verify."}
+	}
+	if err := s.orders.ApplyEvent(r.Context(), ev); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "received"})
 }
 
 // replayedHeader marks an answer given again to a retried Idempotency-Key.

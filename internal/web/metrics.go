@@ -20,7 +20,7 @@ type Metrics struct {
 	signinFails prometheus.Counter
 	rateLimited prometheus.Counter
 	orders      prometheus.Counter
-	declines    prometheus.Counter
+	forged      prometheus.Counter
 	Lockouts    prometheus.Counter
 }
 
@@ -33,10 +33,10 @@ func NewMetrics() *Metrics {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"route"})
 	m.signinFails = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_signin_failures_total", Help: "Refused sign-ins and second factors."})
 	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_rate_limited_total", Help: "Requests refused with 429."})
-	m.orders = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_orders_total", Help: "Orders placed and paid."})
-	m.declines = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_payment_declines_total", Help: "Checkouts whose card was declined."})
+	m.orders = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_orders_total", Help: "Orders placed: checkouts that took their stock (paid or sent to pay)."})
+	m.forged = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_payment_webhooks_refused_total", Help: "Payment webhooks refused: their signature does not verify."})
 	m.Lockouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "shop_lockouts_total", Help: "Accounts locked after failed attempts in a row."})
-	m.Registry.MustRegister(m.requests, m.latency, m.signinFails, m.rateLimited, m.orders, m.declines, m.Lockouts,
+	m.Registry.MustRegister(m.requests, m.latency, m.signinFails, m.rateLimited, m.orders, m.forged, m.Lockouts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -59,9 +59,9 @@ func (m *Metrics) observe(route string, status int, d time.Duration) {
 	case strings.HasSuffix(route, "/checkout") && strings.HasPrefix(route, "POST"):
 		if status == http.StatusCreated || status == http.StatusSeeOther {
 			m.orders.Inc()
-		} else if status == http.StatusPaymentRequired {
-			m.declines.Inc()
 		}
+	case strings.Contains(route, "/payments/webhooks/") && status == http.StatusBadRequest:
+		m.forged.Inc()
 	}
 }
 

@@ -212,8 +212,10 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		// Forms post here, and the checkout and Pay forms lead on to the payment provider's page
+		// (browsers check form-action on the redirect too): the one other place a form may lead.
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; "+
-			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			strings.TrimSpace("form-action 'self' "+s.cfg.PaymentOrigin)+"; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"secureshop/internal/orders"
-	"secureshop/internal/payment"
 	"secureshop/internal/shop"
 )
 
@@ -118,10 +118,10 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 }
 
 func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
-	return s.renderCheckout(w, r, http.StatusOK, checkoutForm{}, "", nil)
+	return s.renderCheckout(w, r, http.StatusOK, "", nil)
 }
 
-func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, f checkoutForm, flash string, fields []shop.FieldError) error {
+func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, flash string, fields []shop.FieldError) error {
 	info := infoOf(r)
 	c, err := s.orders.Cart(r.Context(), info.principal, info.store.ID)
 	if err != nil {
@@ -132,36 +132,60 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 		return nil
 	}
 	v := viewCart(c, info.store.Currency)
-	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Checkout: f, Flash: flash, Alert: flash != "", Errors: fields})
+	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Flash: flash, Alert: flash != "", Errors: fields})
 	return nil
 }
 
-// pageCheckoutPost pays for the cart from the checkout form. The form's key makes a double
-// submission one order, and the total it showed is the total the customer accepted. Card details
-// are never echoed back into the page; after any refusal the form comes back with a new key.
+// pageCheckoutPost places the order from the checkout page and sends the customer to the payment
+// provider's page. The form's key makes a double submission one order, and the total it showed is
+// the total the customer accepted. The shop's own pages never ask for a card.
 func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	f := checkoutForm{ExpMonth: r.PostFormValue("exp_month"), ExpYear: r.PostFormValue("exp_year")}
-	month, _ := strconv.Atoi(f.ExpMonth)
-	year, _ := strconv.Atoi(f.ExpYear)
-	card := payment.Card{Number: r.PostFormValue("card_number"), ExpMonth: month, ExpYear: year, CVC: r.PostFormValue("cvc")}
-	req := orders.CheckoutRequest{Card: card, Idempotency: s.idempotency(r, formBody(r))}
+	req := orders.CheckoutRequest{Idempotency: s.idempotency(r, formBody(r))}
 	if t, err := strconv.ParseInt(r.PostFormValue("expected_total"), 10, 64); err == nil {
 		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
 	}
 	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
-	if e := shop.AsError(err); e != nil {
+	if e := shop.AsError(err); e != nil && o.ID == "" {
 		switch e.Kind {
-		case shop.KindInvalid, shop.KindPaymentRequired, shop.KindConflict, shop.KindBadRequest:
+		case shop.KindInvalid, shop.KindConflict, shop.KindBadRequest:
 			status, _, _ := statusOf(err)
-			return s.renderCheckout(w, r, status, f, e.Message, e.Fields)
+			return s.renderCheckout(w, r, status, e.Message, e.Fields)
 		}
+	}
+	return s.toPayment(w, r, o, err)
+}
+
+// toPayment sends the customer on to pay their order: to the provider's page, or — when it could
+// not be opened, or there is nothing to pay — to the order's own page, which says so.
+func (s *Server) toPayment(w http.ResponseWriter, r *http.Request, o shop.Order, err error) error {
+	info := infoOf(r)
+	page := "/s/" + info.store.Slug + "/orders/" + o.ID
+	if shop.AsError(err) != nil && shop.AsError(err).Code == shop.CodePaymentPending && o.ID != "" {
+		http.Redirect(w, r, page+"?unopened=1", http.StatusSeeOther)
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/s/"+info.store.Slug+"/orders/"+o.ID+"?placed=1", http.StatusSeeOther)
+	if c, ok := o.Charge(); ok && o.Payable(time.Now()) {
+		http.Redirect(w, r, c.RedirectURL, http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, page+"?paid=1", http.StatusSeeOther)
 	return nil
+}
+
+// pageOrderPay sends the customer back to the provider's page to pay an order pending payment.
+func (s *Server) pageOrderPay(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, err := s.orders.Pay(r.Context(), info.principal, *info.store, r.PathValue("id"))
+	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
+		v := viewOrder(o)
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message, Alert: true})
+		return nil
+	}
+	return s.toPayment(w, r, o, err)
 }
 
 func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
@@ -183,14 +207,28 @@ func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pageOrder(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	o, err := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	q := r.URL.Query()
+	returned := q.Get("paid") == "1" // back from the provider's page
+	var o shop.Order
+	var err error
+	if returned {
+		o, err = s.orders.Refresh(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	} else {
+		o, err = s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	}
 	if err != nil {
 		return err
 	}
 	v := viewOrder(o)
 	d := pageData{Title: "Order " + strings.SplitN(o.ID, "-", 2)[0], Order: &v}
-	if r.URL.Query().Get("placed") == "1" {
-		d.Flash = "Thank you! Your order is placed and paid. A confirmation is on its way by e-mail."
+	switch {
+	case returned && o.Status == shop.OrderPendingPayment:
+		// The provider has not told the shop yet: the page asks again by itself, without JavaScript.
+		d.Flash, d.Refresh = "Payment pending: we are waiting for the payment provider to confirm it. This page refreshes itself.", 3
+	case returned && o.Status == shop.OrderPaid:
+		d.Flash = "Thank you! Your payment is confirmed and your order is placed. A confirmation is on its way by e-mail."
+	case q.Get("unopened") == "1" && o.Status == shop.OrderPendingPayment:
+		d.Flash, d.Alert = "Your order is kept, but the payment page could not be opened just now. Press Pay to try again.", true
 	}
 	return s.render(w, r, "order", d)
 }

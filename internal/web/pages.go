@@ -38,7 +38,7 @@ type pageData struct {
 	Login      loginForm
 	Query      queryState
 	Cart       *cartView
-	Checkout   checkoutForm
+	Refresh    int // seconds after which the page reloads itself (a payment being confirmed); 0 for never
 	Orders     []orderView
 	Order      *orderView
 	Flash      string // a message for the visitor: what went wrong, or what just happened
@@ -74,11 +74,6 @@ type queryState struct {
 	Text     string
 	Category string
 	Sort     string
-}
-
-type checkoutForm struct {
-	ExpMonth string
-	ExpYear  string
 }
 
 type categoryView struct {

@@ -59,10 +59,14 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/v1/stores/{store}/checkout", API: true, Perm: access.CartUse, h: s.apiCheckout},
 		{Method: "GET", Path: "/api/v1/stores/{store}/orders", API: true, Perm: access.OrdersRead, h: s.apiOrders},
 		{Method: "GET", Path: "/api/v1/stores/{store}/orders/{id}", API: true, Perm: access.OrdersRead, h: s.apiOrder},
+		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/pay", API: true, Perm: access.OrdersCancelOwn, h: s.apiPayOrder},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/cancel", API: true, Perm: access.OrdersCancelOwn, h: s.apiCancelOrder},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/status", API: true, Perm: access.OrdersUpdateStatus, h: s.apiOrderStatus},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/refunds", API: true, Perm: access.OrdersRefund, h: s.apiRefund},
 		{Method: "GET", Path: "/api/v1/stores/{store}/reports/sales", API: true, Perm: access.ReportsRead, h: s.apiSalesReport},
+
+		// The payment provider's events (verified by their signature, not by a session).
+		{Method: "POST", Path: "/api/v1/payments/webhooks/{provider}", API: true, h: s.apiPaymentWebhook},
 
 		// Back office.
 		{Method: "GET", Path: "/api/v1/stores/{store}/users", API: true, Perm: access.UsersRead, h: s.apiUsers},
@@ -147,6 +151,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/s/{store}/checkout", Perm: access.CartUse, h: s.pageCheckoutPost},
 		{Method: "GET", Path: "/s/{store}/orders", Perm: access.OrdersRead, h: s.pageOrders},
 		{Method: "GET", Path: "/s/{store}/orders/{id}", Perm: access.OrdersRead, h: s.pageOrder},
+		{Method: "POST", Path: "/s/{store}/orders/{id}/pay", Perm: access.OrdersCancelOwn, h: s.pageOrderPay},
 		{Method: "POST", Path: "/s/{store}/orders/{id}/cancel", Perm: access.OrdersCancelOwn, h: s.pageOrderCancel},
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"secureshop/internal/identity"
 	"secureshop/internal/memo"
 	"secureshop/internal/orders"
+	"secureshop/internal/payment"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
 	"secureshop/internal/tenancy"
@@ -39,6 +40,7 @@ type Config struct {
 	Metrics           *Metrics       // Prometheus metrics; nil for none
 	MetricsToken      string         // bearer token /metrics asks for on the main listener
 	MetricsElsewhere  bool           // /metrics is served on its own listener instead
+	PaymentOrigin     string         // scheme://host of the payment provider's pages, where checkout sends customers
 }
 
 // RateLimiter counts requests in sliding windows.
@@ -58,6 +60,7 @@ type Server struct {
 	listings     *memo.Cache[[]byte]        // listings encoded as JSON, see apiProducts
 	audit        *auditlog.Service
 	orders       *orders.Service
+	payments     WebhookParser
 	reports      *reports.Service
 	checks       []func(context.Context) error
 	keyHash      func(string) string
@@ -73,6 +76,13 @@ type Database interface {
 	Writable(ctx context.Context) error
 }
 
+// WebhookParser is the payment provider's side the web layer needs: its name in the webhook's
+// path, and the verification of its signed events.
+type WebhookParser interface {
+	Name() string
+	ParseWebhook(payload []byte, header http.Header) (payment.Event, error)
+}
+
 // Deps are the services the web layer calls.
 type Deps struct {
 	DB       Database
@@ -81,6 +91,7 @@ type Deps struct {
 	Catalog  *catalog.Service
 	Audit    *auditlog.Service
 	Orders   *orders.Service
+	Payments WebhookParser // the payment provider, whose webhooks the shop takes
 	Reports  *reports.Service
 	Checks   []func(context.Context) error // readiness of backing services besides the database
 	KeyHash  func(string) string           // keyed hash of a request, for Idempotency-Key replays
@@ -98,7 +109,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.Limits != nil && cfg.LocalLimits == nil {
 		return nil, errors.New("web: shared rate limits need a local fallback (Config.LocalLimits)")
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, payments: d.Payments, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
 		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {

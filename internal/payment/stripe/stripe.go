@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v84/webhook"
 
 	"secureshop/internal/payment"
+	"secureshop/internal/shop"
 )
 
 // Config is what the provider needs: the secret API key and the webhook endpoint's signing secret
@@ -69,12 +70,15 @@ func (p *Provider) Name() string { return "stripe" }
 
 // CreateSession makes a Checkout Session in payment mode for the order's total, one line.
 func (p *Provider) CreateSession(ctx context.Context, r payment.SessionRequest) (payment.Session, error) {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return payment.Session{}, err // nothing waits on Stripe while the writer is held
+	}
 	params := &stripego.CheckoutSessionCreateParams{
 		Mode:              stripego.String(string(stripego.CheckoutSessionModePayment)),
 		ClientReferenceID: stripego.String(r.OrderID),
 		SuccessURL:        stripego.String(r.SuccessURL),
 		CancelURL:         stripego.String(r.CancelURL),
-		Metadata:          map[string]string{"order_id": r.OrderID},
+		Metadata:          map[string]string{"order_id": r.OrderID, "store_id": r.StoreID},
 		LineItems: []*stripego.CheckoutSessionCreateLineItemParams{{
 			Quantity: stripego.Int64(1),
 			PriceData: &stripego.CheckoutSessionCreateLineItemPriceDataParams{
@@ -83,13 +87,19 @@ func (p *Provider) CreateSession(ctx context.Context, r payment.SessionRequest) 
 				ProductData: &stripego.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripego.String(r.Description)},
 			},
 		}},
-		PaymentIntentData: &stripego.CheckoutSessionCreatePaymentIntentDataParams{Metadata: map[string]string{"order_id": r.OrderID}},
+		PaymentIntentData: &stripego.CheckoutSessionCreatePaymentIntentDataParams{Metadata: map[string]string{"order_id": r.OrderID, "store_id": r.StoreID}},
 	}
 	if r.CustomerEmail != "" {
 		params.CustomerEmail = stripego.String(r.CustomerEmail)
 	}
 	if !r.ExpiresAt.IsZero() {
-		params.ExpiresAt = stripego.Int64(r.ExpiresAt.Unix())
+		// Stripe keeps a session open 30 minutes at least: a shorter reservation ends first, and a
+		// payment made after it is refunded by the shop.
+		at := r.ExpiresAt
+		if soonest := time.Now().Add(31 * time.Minute); at.Before(soonest) {
+			at = soonest
+		}
+		params.ExpiresAt = stripego.Int64(at.Unix())
 	}
 	params.IdempotencyKey = stripego.String(r.IdempotencyKey)
 	s, err := p.client.V1CheckoutSessions.Create(ctx, params)
@@ -101,6 +111,9 @@ func (p *Provider) CreateSession(ctx context.Context, r payment.SessionRequest) 
 
 // Session reads a Checkout Session and its payment.
 func (p *Provider) Session(ctx context.Context, id string) (payment.SessionState, error) {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return payment.SessionState{}, err // nothing waits on Stripe while the writer is held
+	}
 	s, err := p.client.V1CheckoutSessions.Retrieve(ctx, id, nil)
 	if err != nil {
 		return payment.SessionState{}, fmt.Errorf("stripe: read session: %w", err)
@@ -114,6 +127,7 @@ func state(s *stripego.CheckoutSession) payment.SessionState {
 	if st.OrderID == "" {
 		st.OrderID = s.Metadata["order_id"]
 	}
+	st.StoreID = s.Metadata["store_id"]
 	switch {
 	case s.PaymentStatus == stripego.CheckoutSessionPaymentStatusPaid:
 		st.Status = payment.StatusPaid
@@ -128,13 +142,22 @@ func state(s *stripego.CheckoutSession) payment.SessionState {
 
 // RefundSession refunds part or all of a payment; Stripe refunds once per idempotency key.
 func (p *Provider) RefundSession(ctx context.Context, r payment.SessionRefund) (payment.RefundState, error) {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return payment.RefundState{}, err // nothing waits on Stripe while the writer is held
+	}
 	params := &stripego.RefundCreateParams{PaymentIntent: stripego.String(r.PaymentRef), Amount: stripego.Int64(r.Amount)}
+	// The refund's events carry these back: which order of which store, and which of the shop's refunds.
+	params.Metadata = map[string]string{"store_id": r.StoreID, "order_id": r.OrderID, "shop_refund_id": r.IdempotencyKey}
 	if r.Reason != "" {
-		params.Metadata = map[string]string{"reason": r.Reason}
+		params.Metadata["reason"] = r.Reason
 	}
 	params.IdempotencyKey = stripego.String(r.IdempotencyKey)
 	rf, err := p.client.V1Refunds.Create(ctx, params)
 	if err != nil {
+		var se *stripego.Error
+		if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != http.StatusTooManyRequests {
+			return payment.RefundState{}, fmt.Errorf("%w: stripe: refund: %w", payment.ErrRefused, err)
+		}
 		return payment.RefundState{}, fmt.Errorf("stripe: refund: %w", err)
 	}
 	st := "pending"
@@ -176,7 +199,8 @@ func (p *Provider) ParseWebhook(payload []byte, header http.Header) (payment.Eve
 			return payment.Event{}, fmt.Errorf("stripe: event %s: %w", e.ID, err)
 		}
 		if rf.Status == stripego.RefundStatusSucceeded {
-			ev.Kind, ev.RefundRef = payment.EventRefunded, rf.ID
+			ev.Kind, ev.RefundRef, ev.RefundKey, ev.Amount = payment.EventRefunded, rf.ID, rf.Metadata["shop_refund_id"], rf.Amount
+			ev.Session.StoreID, ev.Session.OrderID = rf.Metadata["store_id"], rf.Metadata["order_id"]
 			if rf.PaymentIntent != nil {
 				ev.Session.PaymentRef = rf.PaymentIntent.ID
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"secureshop/internal/payment"
+	"secureshop/internal/shop"
 )
 
 // Client is the shop's side of testpay: payment.Provider over HTTP.
@@ -32,6 +33,9 @@ func NewClient(base, key, webhookSecret string) *Client {
 func (c *Client) Name() string { return "testpay" }
 
 func (c *Client) call(ctx context.Context, method, path, key string, in, out any) error {
+	if err := shop.OutsideWriteTransaction(ctx); err != nil {
+		return err // nothing waits on the provider while the database's writer is held
+	}
 	var body bytes.Buffer
 	if in != nil {
 		if err := json.NewEncoder(&body).Encode(in); err != nil {
@@ -55,14 +59,18 @@ func (c *Client) call(ctx context.Context, method, path, key string, in, out any
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("testpay: %s %s: %d %s", method, path, resp.StatusCode, e.Error)
+		err := fmt.Errorf("testpay: %s %s: %d %s", method, path, resp.StatusCode, e.Error)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			err = fmt.Errorf("%w: %w", payment.ErrRefused, err)
+		}
+		return err
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // CreateSession asks for a payment page for the order.
 func (c *Client) CreateSession(ctx context.Context, r payment.SessionRequest) (payment.Session, error) {
-	in := sessionRequest{OrderID: r.OrderID, Amount: r.Amount, Currency: r.Currency, Description: r.Description,
+	in := sessionRequest{StoreID: r.StoreID, OrderID: r.OrderID, Amount: r.Amount, Currency: r.Currency, Description: r.Description,
 		CustomerEmail: r.CustomerEmail, SuccessURL: r.SuccessURL, CancelURL: r.CancelURL}
 	if !r.ExpiresAt.IsZero() {
 		in.ExpiresAt = r.ExpiresAt.Unix()
@@ -97,7 +105,7 @@ func (c *Client) ParseWebhook(payload []byte, header http.Header) (payment.Event
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return payment.Event{}, fmt.Errorf("testpay: webhook: %w", err)
 	}
-	ev := payment.Event{ID: e.ID, Session: e.Session, RefundRef: e.RefundRef, Kind: payment.EventOther}
+	ev := payment.Event{ID: e.ID, Session: e.Session, RefundRef: e.RefundRef, RefundKey: e.RefundKey, Amount: e.Amount, Kind: payment.EventOther}
 	switch e.Type {
 	case "session.paid":
 		ev.Kind = payment.EventPaid

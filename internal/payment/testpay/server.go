@@ -59,6 +59,8 @@ type event struct {
 	Type      string               `json:"type"` // session.paid, session.expired, refund.succeeded
 	Session   payment.SessionState `json:"session"`
 	RefundRef string               `json:"refund_ref,omitempty"`
+	RefundKey string               `json:"refund_key,omitempty"`
+	Amount    int64                `json:"amount,omitempty"`
 }
 
 // NewServer starts the service's webhook sender; Close stops it.
@@ -87,6 +89,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// Refunded is what the provider's own books say was refunded of the payment ref, and how many
+// refunds it made in all: for tests to compare with the shop's ledger.
+func (s *Server) Refunded(ref string) (amount int64, refunds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refunded[ref], len(s.refunds)
+}
+
+// Sessions is how many payment sessions the provider made.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
 // Close stops the webhook sender; webhooks not yet acknowledged are dropped.
 func (s *Server) Close() {
 	close(s.quit)
@@ -111,6 +128,7 @@ func (s *Server) api(h func(r *http.Request) (int, any)) http.HandlerFunc {
 func apiError(status int, msg string) (int, any) { return status, map[string]string{"error": msg} }
 
 type sessionRequest struct {
+	StoreID       string `json:"store_id"`
 	OrderID       string `json:"order_id"`
 	Amount        int64  `json:"amount"`
 	Currency      string `json:"currency"`
@@ -140,7 +158,7 @@ func (s *Server) createSession(r *http.Request) (int, any) {
 	if id, ok := s.keys[key]; ok {
 		return http.StatusOK, s.answer(s.sessions[id])
 	}
-	ss := &session{SessionState: payment.SessionState{ID: newID("ses"), OrderID: in.OrderID, Status: payment.StatusOpen,
+	ss := &session{SessionState: payment.SessionState{ID: newID("ses"), StoreID: in.StoreID, OrderID: in.OrderID, Status: payment.StatusOpen,
 		Amount: in.Amount, Currency: strings.ToUpper(in.Currency)}, Description: in.Description, SuccessURL: in.SuccessURL,
 		CancelURL: in.CancelURL, ExpiresAt: s.now().Add(time.Hour)}
 	if in.ExpiresAt > 0 {
@@ -211,7 +229,7 @@ func (s *Server) createRefund(r *http.Request) (int, any) {
 	s.refunded[in.PaymentRef] += in.Amount
 	rf := refund{ID: newID("ref"), Status: "succeeded"}
 	s.refunds[key] = rf
-	s.emit(event{Type: "refund.succeeded", Session: paid.SessionState, RefundRef: rf.ID})
+	s.emit(event{Type: "refund.succeeded", Session: paid.SessionState, RefundRef: rf.ID, RefundKey: key, Amount: in.Amount})
 	return http.StatusOK, rf
 }
 
@@ -381,8 +399,8 @@ func (s *Server) paid(w http.ResponseWriter, r *http.Request, ss *session) {
 }
 
 // cardOf reads the page's card fields (never kept, never logged).
-func cardOf(number, exp, cvc string) payment.Card {
-	c := payment.Card{Number: number, CVC: cvc}
+func cardOf(number, exp, cvc string) Card {
+	c := Card{Number: number, CVC: cvc}
 	if m, y, ok := strings.Cut(strings.TrimSpace(exp), "/"); ok {
 		c.ExpMonth, _ = strconv.Atoi(strings.TrimSpace(m))
 		if c.ExpYear, _ = strconv.Atoi(strings.TrimSpace(y)); c.ExpYear < 100 {
