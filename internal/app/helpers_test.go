@@ -54,6 +54,12 @@ func startShopWith(t *testing.T, url string, idc identity.Config) *testShop {
 // startShopFull starts the shop after edit adjusts the test configuration.
 func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
 	t.Helper()
+	return startShopLogged(t, url, edit, io.Discard)
+}
+
+// startShopLogged starts the shop logging everything (debug and up) to logs.
+func startShopLogged(t *testing.T, url string, edit func(*app.Config), logs io.Writer) *testShop {
+	t.Helper()
 	secret := make([]byte, 32)
 	copy(secret, testenv.RandomName("k"))
 	cfg := app.Defaults()
@@ -71,7 +77,10 @@ func startShopFull(t *testing.T, url string, edit func(*app.Config)) *testShop {
 	cfg.BaseURL = "http://" + ln.Addr().String() // where testpay sends customers and webhooks back
 	edit(&cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if logs == io.Discard {
+		log = slog.New(slog.DiscardHandler)
+	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		cancel()
