@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v84/webhook"
+
+	"secureshop/internal/app"
+	"secureshop/internal/shop"
+	"secureshop/internal/testenv"
+)
+
+const stripeWebhookSecret = "whsec_app_test_secret"
+
+// postWebhook sends a payment provider's event to the shop as the provider does, signed with
+// secret (none when empty), and returns the shop's status.
+func (s *testShop) postWebhook(provider, payload, secret string) int {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/payments/webhooks/"+provider, bytes.NewReader([]byte(payload)))
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret, Timestamp: time.Now()})
+		req.Header.Set("Stripe-Signature", sp.Header)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	checkContract(s.t, req, answer{resp.StatusCode, resp.Header, body})
+	return resp.StatusCode
+}
+
+// TestWebhooks_StripeEventsAreVerifiedAndAppliedOnce runs the shop on Stripe — its requests
+// answered by stripe-mock, which checks each against Stripe's API description — and sends it
+// Stripe's events signed with stripe-go: one signed with another secret answers 400 and changes
+// nothing; the paid event marks the order paid; sent again, it changes nothing; a refund goes to
+// Stripe with its idempotency key and settles.
+func TestWebhooks_StripeEventsAreVerifiedAndAppliedOnce(t *testing.T) {
+	s := startShopFull(t, testenv.SQLiteURL(t), func(c *app.Config) {
+		c.PaymentProvider, c.StripeSecretKey, c.StripeWebhookSecret = "stripe", "sk_test_123", stripeWebhookSecret
+		c.StripeAPIURL = testenv.StripeMockURL(t)
+	})
+	st, _ := s.store("stripe")
+	p := s.newProduct("stripe", "S-1", 1250, 5)
+	tok := s.login("stripe", "customer@example.com").AccessToken
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/stripe/cart/items/"+p.ID, tok, `{"quantity":1}`), 200)
+	a := s.call("POST", "/api/v1/stores/stripe/checkout", tok, checkoutBody, "Idempotency-Key", "s-1")
+	expectStatus(t, "checkout through Stripe", a, http.StatusCreated)
+	var o orderJSON
+	a.json(t, &o)
+	if o.Payment.Provider != "stripe" || o.Payment.RedirectURL == nil || !strings.HasPrefix(*o.Payment.RedirectURL, "https://") {
+		t.Fatalf("order: %s", a.body)
+	}
+	var session string
+	for _, pm := range s.orderPayments(t, st.ID, o.ID) {
+		session = pm.SessionID
+	}
+	if session == "" {
+		t.Fatal("no Stripe session recorded")
+	}
+	paid := fmt.Sprintf(`{"id":"evt_paid_1","object":"event","api_version":"2025-01-01","type":"checkout.session.completed","data":{"object":
+		{"id":%q,"object":"checkout.session","client_reference_id":%q,"amount_total":1250,"currency":"gbp","payment_status":"paid",
+		"status":"complete","payment_intent":"pi_app_1","metadata":{"order_id":%q,"store_id":%q}}}}`, session, o.ID, o.ID, st.ID)
+	order := func() orderJSON {
+		var got orderJSON
+		s.call("GET", "/api/v1/stores/stripe/orders/"+o.ID, tok, nil).json(t, &got)
+		return got
+	}
+	if code := s.postWebhook("stripe", paid, "whsec_someone_else"); code != http.StatusBadRequest {
+		t.Fatalf("an event signed with another secret: %d", code)
+	}
+	if code := s.postWebhook("stripe", paid, ""); code != http.StatusBadRequest {
+		t.Fatalf("an unsigned event: %d", code)
+	}
+	if code := s.postWebhook("testpay", paid, stripeWebhookSecret); code != http.StatusNotFound {
+		t.Fatalf("an event for a provider the shop does not use: %d", code)
+	}
+	if got := order(); got.Status != "pending_payment" || got.Paid.Amount != 0 {
+		t.Fatalf("a refused event changed the order: %+v", got)
+	}
+	for range 3 {
+		if code := s.postWebhook("stripe", paid, stripeWebhookSecret); code != http.StatusOK {
+			t.Fatalf("the paid event: %d", code)
+		}
+	}
+	got := order()
+	if got.Status != "paid" || got.Paid.Amount != 1250 || got.Payment.Reference != "pi_app_1" || len(got.History) != 2 {
+		t.Fatalf("after the paid event three times: %+v", got)
+	}
+	admin := s.login("stripe", "admin@example.com").AccessToken
+	r := s.call("POST", "/api/v1/stores/stripe/orders/"+o.ID+"/refunds", admin, `{"amount":{"amount":250,"currency":"GBP"},"reason":"dented"}`, "Idempotency-Key", "r-1")
+	expectStatus(t, "a refund through Stripe", r, http.StatusCreated)
+	if !strings.Contains(string(r.body), `"refunded":{"amount":250`) || !strings.Contains(string(r.body), `"status":"partially_refunded"`) {
+		t.Fatalf("refund: %s", r.body)
+	}
+}
+
+// orderPayments reads an order's rows of the payments ledger as the shop keeps them.
+func (s *testShop) orderPayments(t *testing.T, store shop.StoreID, id string) []shop.Payment {
+	t.Helper()
+	o, err := s.app.Orders.Get(context.Background(), shop.System(), store, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.Payments
+}
