@@ -27,6 +27,7 @@ type harness struct {
 	bin          string
 	dirs         []string
 	stopPostgres func()
+	creds        map[string][][]string // the demo's accounts, by database: printed only when it is made
 }
 
 // failure stops a run: fail panics with it, run recovers it as the run's error.
@@ -97,6 +98,8 @@ func (h *harness) measure(db string) Report {
 	checkout(ld, s, conns, ids, bare, &rep)
 	signIn(ld, load{clients: h.cfg.FloodReaders, duration: h.cfg.Duration}, s, conns, bare, &rep)
 	rep.PeakRSSMiB = rssMiB(s.cmd.Process.Pid, "VmHWM")
+	s.stop()
+	hostedPayments(h, db, &rep) // a shop of its own (on PostgreSQL the same database: the demo is made once)
 	return rep
 }
 
@@ -112,8 +115,8 @@ type server struct {
 	adminTok         string
 }
 
-// start runs `secureshop serve --demo` on a fresh database and waits until it answers.
-func (h *harness) start(db string) *server {
+// start runs `secureshop serve --demo` (with args) on a fresh database and waits until it answers.
+func (h *harness) start(db string, args ...string) *server {
 	dir := h.tempDir("shop-bench-run-")
 	s := &server{dir: dir, bin: h.bin, fileMicros: fileCreation(dir), dbURL: "sqlite:" + filepath.Join(dir, "shop.db")}
 	if db == "postgres" {
@@ -124,7 +127,9 @@ func (h *harness) start(db string) *server {
 	s.env = append(os.Environ(), "SHOP_DATABASE="+s.dbURL, "SHOP_SECRET_KEY_FILE="+filepath.Join(dir, "secret.key"),
 		"SHOP_MAIL_DIR="+filepath.Join(dir, "mail"), "SHOP_ATTEMPTS_PER_MINUTE=100000000", "SHOP_ATTEMPTS_PER_IP_MINUTE=100000000",
 		"SHOP_API_REQUESTS_PER_MINUTE=1000000000", "SHOP_LOG_LEVEL=error", "SHOP_MAX_SESSIONS=1000")
-	s.cmd = exec.Command(h.bin, "serve", "--demo", "--demo-products", strconv.Itoa(h.cfg.Products), "--listen", fmt.Sprintf("127.0.0.1:%d", port)) // #nosec G204 -- our own binary
+	args = append([]string{"serve", "--demo", "--demo-products", strconv.Itoa(h.cfg.Products), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--testpay-listen", "127.0.0.1:0"}, args...)
+	s.cmd = exec.Command(h.bin, args...) // #nosec G204 -- our own binary
 	s.cmd.Env = s.env
 	var out lockedBuffer
 	s.cmd.Stdout = &out
@@ -137,6 +142,13 @@ func (h *harness) start(db string) *server {
 		time.Sleep(50 * time.Millisecond) // the output pipe is copied by another goroutine
 	}
 	s.creds = regexp.MustCompile(`(admin|customer)\s+(\S+@\S+)\s+(\S+)`).FindAllStringSubmatch(out.String(), -1)
+	if len(s.creds) < 2 && h.creds[s.dbURL] != nil {
+		s.creds = h.creds[s.dbURL] // the demo was made by an earlier start on this database
+	}
+	if h.creds == nil {
+		h.creds = map[string][][]string{}
+	}
+	h.creds[s.dbURL] = s.creds
 	if len(s.creds) < 2 {
 		s.stop()
 		failf("no demo credentials in:\n%s", out.String())
@@ -194,17 +206,23 @@ func get(url string) []byte {
 }
 
 // customers makes n customers of the demo store with the shop's console command and signs each in.
-func (s *server) customers(n int) []string {
+func (s *server) customers(n int) []string { return s.customersOf("demo", "bench", n) }
+
+// customersOf makes n customers of store, their addresses starting with prefix, and signs each in.
+func (s *server) customersOf(store, prefix string, n int) []string {
 	tokens := make([]string, n)
 	for i := range tokens {
 		email := customerEmail(i)
-		cmd := exec.Command(s.bin, "user", "create", "--store", "demo", "--email", email, "--role", "customer", "--password-stdin") // #nosec G204 -- our own binary
+		if prefix != "bench" {
+			email = fmt.Sprintf("%s%03d@example.com", prefix, i)
+		}
+		cmd := exec.Command(s.bin, "user", "create", "--store", store, "--email", email, "--role", "customer", "--password-stdin") // #nosec G204 -- our own binary
 		cmd.Env = s.env
 		cmd.Stdin = strings.NewReader("velvet comet lantern 3\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			failf("user create: %v %s", err, out)
 		}
-		st, b := call("POST", s.base+"/api/v1/stores/demo/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"velvet comet lantern 3"}`, email))
+		st, b := call("POST", s.base+"/api/v1/stores/"+store+"/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"velvet comet lantern 3"}`, email))
 		if st != 200 {
 			failf("login: %d %s", st, b)
 		}

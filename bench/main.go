@@ -110,6 +110,9 @@ type Report struct {
 	// FileCreateMicros is what creating a small file in the shop's data directory cost before the
 	// run (each order's confirmation mail is one).
 	FileCreateMicros float64 `json:"file_create_us"`
+	// The p99 of cart writes in another store, alone and while checkouts wait on a slow provider.
+	CartP99Alone  float64 `json:"cart_p99_ms_other_store_alone"`
+	CartP99During float64 `json:"cart_p99_ms_other_store_during_checkout"`
 }
 
 // add records r as a ratio to baseline.
@@ -129,6 +132,8 @@ func print(r Report) {
 		fmt.Printf("%-42s %10.0f %9.2f %9.2f %7d %s\n", x.Name, x.RPS, x.P50ms, x.P99ms, x.Errors, ratio)
 	}
 	fmt.Printf("oversell check: %d paid for %d units, stock after %d\n", r.OversellPaid, r.OversellUnit, r.StockAfter)
+	fmt.Printf("cart writes in another store, p99: %.2f ms alone, %.2f ms during checkouts on a provider answering in %s (%.2f×)\n",
+		r.CartP99Alone, r.CartP99During, providerLatency, r.CartP99During/r.CartP99Alone)
 	fmt.Printf("creating a file in the data directory before the run: %.0f µs", r.FileCreateMicros)
 	if r.FileCreateMicros > 200 {
 		fmt.Print(" — slow: the disk is still paying for files removed lately (bench/RESULTS.md); checkout's figure is low")

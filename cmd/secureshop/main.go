@@ -209,6 +209,8 @@ func serveCmd(cfg *app.Config, stdout io.Writer) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (SHOP_LISTEN)")
+	c.Flags().DurationVar(&cfg.TestpayLatency, "testpay-latency", 0, "how long the testpay the shop starts takes to answer, as a real provider does (the benchmark)")
+	_ = c.Flags().MarkHidden("testpay-latency")
 	c.Flags().StringVar(&cfg.Redis, "redis", "", "Redis URL for shared sessions; unset keeps them in process (SHOP_REDIS)")
 	c.Flags().BoolVar(&cfg.Demo, "demo", false, "create the demo store, users and catalogue once and print the credentials (SHOP_DEMO)")
 	c.Flags().StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate file (SHOP_TLS_CERT)")

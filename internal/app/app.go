@@ -73,6 +73,7 @@ type Config struct {
 	TestpayKey           string        // ... with its API key (SHOP_TESTPAY_KEY) ...
 	TestpayWebhookSecret string        // ... and its webhook secret (SHOP_TESTPAY_WEBHOOK_SECRET)
 	JobInterval          time.Duration // how often reservations are expired; reconciliation runs every 20 (default 15 s)
+	TestpayLatency       time.Duration // how long the testpay the shop starts takes to answer (the benchmark's provider)
 }
 
 // Defaults returns the configuration for a single machine.

@@ -53,7 +53,7 @@ func (a *App) openPayments(base string) error {
 	addr := "http://" + ln.Addr().String()
 	key, secret := newKey(), newKey()
 	provider := testpay.NewServer(testpay.Config{SecretKey: key, WebhookSecret: secret, BaseURL: addr,
-		WebhookURL: base + "/api/v1/payments/webhooks/testpay", Log: a.Log})
+		WebhookURL: base + "/api/v1/payments/webhooks/testpay", Log: a.Log, Latency: cfg.TestpayLatency})
 	srv := &http.Server{Handler: provider, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

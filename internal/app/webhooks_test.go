@@ -113,3 +113,39 @@ func (s *testShop) orderPayments(t *testing.T, store shop.StoreID, id string) []
 	}
 	return o.Payments
 }
+
+// TestSettings_ReservationTime: a store's admin sets how long an unpaid order holds its stock
+// (5 minutes to a day); a checkout's deadline follows it; nobody else may change it.
+func TestSettings_ReservationTime(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("hold")
+	p := s.newProduct("hold", "H-1", 100, 5)
+	admin := s.login("hold", "admin@example.com").AccessToken
+	cust := s.login("hold", "customer@example.com").AccessToken
+	a := s.call("GET", "/api/v1/stores/hold/settings", admin, nil)
+	if !strings.Contains(string(a.body), `"reservation_minutes":15`) {
+		t.Fatalf("default settings: %s", a.body)
+	}
+	for _, bad := range []string{`{"reservation_minutes":4}`, `{"reservation_minutes":1441}`, `{"reservation_minutes":"30"}`} {
+		if a := s.call("PATCH", "/api/v1/stores/hold/settings", admin, bad); a.status != http.StatusUnprocessableEntity || !strings.Contains(string(a.body), "reservation_minutes") {
+			t.Fatalf("%s: %d %s", bad, a.status, a.body)
+		}
+	}
+	expectStatus(t, "a customer sets it", s.call("PATCH", "/api/v1/stores/hold/settings", cust, `{"reservation_minutes":60}`), http.StatusForbidden)
+	a = s.call("PATCH", "/api/v1/stores/hold/settings", admin, `{"reservation_minutes":45}`)
+	if a.status != http.StatusOK || !strings.Contains(string(a.body), `"reservation_minutes":45`) || !strings.Contains(string(a.body), `"password_composition":false`) {
+		t.Fatalf("set to 45: %d %s", a.status, a.body)
+	}
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/hold/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+	before := time.Now()
+	a = s.call("POST", "/api/v1/stores/hold/checkout", cust, checkoutBody, "Idempotency-Key", "h-1")
+	expectStatus(t, "checkout", a, http.StatusCreated)
+	var o orderJSON
+	a.json(t, &o)
+	if o.ReservedUntil == nil || o.ReservedUntil.Sub(before) < 44*time.Minute || o.ReservedUntil.Sub(before) > 46*time.Minute {
+		t.Fatalf("reserved until %v, want 45 minutes on", o.ReservedUntil)
+	}
+	if !strings.Contains(string(s.call("GET", "/api/v1/stores/hold/audit-events", admin, nil).body), "reservation_minutes_after") {
+		t.Fatal("the change is not in the audit log")
+	}
+}

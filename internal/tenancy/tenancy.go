@@ -4,6 +4,7 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,7 +163,14 @@ func (s *Service) BySlug(ctx context.Context, slug string) (shop.Store, error) {
 // Settings are the rules a store's admin sets for it.
 type Settings struct {
 	PasswordComposition bool `json:"password_composition"` // passwords must mix upper, lower, digit and symbol
+	ReservationMinutes  int  `json:"reservation_minutes"`  // how long an unpaid order holds its stock
 }
+
+// How long a store may hold an unpaid order's stock (stores.reservation_minutes' check).
+const (
+	MinReservationMinutes = 5
+	MaxReservationMinutes = 1440
+)
 
 // Settings returns a store's settings.
 func (s *Service) Settings(ctx context.Context, actor shop.Principal, store shop.StoreID) (Settings, error) {
@@ -171,8 +179,45 @@ func (s *Service) Settings(ctx context.Context, actor shop.Principal, store shop
 	}
 	var out Settings
 	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) (err error) {
-		out.PasswordComposition, err = tx.PasswordComposition(ctx, store)
+		out, err = settings(ctx, tx, store)
 		return
+	})
+	return out, err
+}
+
+func settings(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID) (Settings, error) {
+	var out Settings
+	var err error
+	if out.PasswordComposition, err = tx.PasswordComposition(ctx, store); err != nil {
+		return out, err
+	}
+	out.ReservationMinutes, err = tx.ReservationMinutes(ctx, store)
+	return out, err
+}
+
+// SetReservationMinutes sets how long an order waiting for its payment holds its stock before it
+// is cancelled: from 5 minutes to a day. Orders placed before keep their deadline.
+func (s *Service) SetReservationMinutes(ctx context.Context, actor shop.Principal, store shop.StoreID, minutes int) (Settings, error) {
+	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
+		return Settings{}, err
+	}
+	if minutes < MinReservationMinutes || minutes > MaxReservationMinutes {
+		return Settings{}, shop.Invalid(shop.FieldError{Field: "reservation_minutes",
+			Message: fmt.Sprintf("must be from %d to %d minutes", MinReservationMinutes, MaxReservationMinutes)})
+	}
+	var out Settings
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		before, err := settings(ctx, tx, store)
+		if out = before; err != nil || before.ReservationMinutes == minutes {
+			return err
+		}
+		if err := tx.SetReservationMinutes(ctx, store, minutes); err != nil {
+			return err
+		}
+		out.ReservationMinutes = minutes
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.settings", TargetType: "store", TargetID: string(store),
+			Detail: map[string]string{"reservation_minutes_before": strconv.Itoa(before.ReservationMinutes), "reservation_minutes_after": strconv.Itoa(minutes)}})
+		return err
 	})
 	return out, err
 }
@@ -182,10 +227,15 @@ func (s *Service) SetPasswordComposition(ctx context.Context, actor shop.Princip
 	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
 		return Settings{}, err
 	}
+	var out Settings
 	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
-		before, err := tx.PasswordComposition(ctx, store)
-		if err != nil || before == on {
+		var err error
+		if out, err = settings(ctx, tx, store); err != nil {
 			return err
+		}
+		before := out.PasswordComposition
+		if out.PasswordComposition = on; before == on {
+			return nil
 		}
 		if err := tx.SetPasswordComposition(ctx, store, on); err != nil {
 			return err
@@ -194,5 +244,5 @@ func (s *Service) SetPasswordComposition(ctx context.Context, actor shop.Princip
 			Detail: map[string]string{"password_composition_before": strconv.FormatBool(before), "password_composition_after": strconv.FormatBool(on)}})
 		return err
 	})
-	return Settings{PasswordComposition: on}, err
+	return out, err
 }

@@ -56,17 +56,26 @@ func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apiUpdateSettings(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		PasswordComposition *bool `json:"password_composition"`
+		ReservationMinutes  *int  `json:"reservation_minutes"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	info := infoOf(r)
-	if in.PasswordComposition == nil {
+	if in.PasswordComposition == nil && in.ReservationMinutes == nil {
 		return s.apiSettings(w, r)
 	}
-	st, err := s.stores.SetPasswordComposition(r.Context(), info.principal, info.store.ID, *in.PasswordComposition)
-	if err != nil {
-		return err
+	var st tenancy.Settings
+	var err error
+	if in.ReservationMinutes != nil {
+		if st, err = s.stores.SetReservationMinutes(r.Context(), info.principal, info.store.ID, *in.ReservationMinutes); err != nil {
+			return err
+		}
+	}
+	if in.PasswordComposition != nil {
+		if st, err = s.stores.SetPasswordComposition(r.Context(), info.principal, info.store.ID, *in.PasswordComposition); err != nil {
+			return err
+		}
 	}
 	return writeJSON(w, http.StatusOK, st)
 }

@@ -26,6 +26,9 @@ type Config struct {
 	WebhookURL    string
 	BaseURL       string // where the service is reached: its pages' addresses start with it
 	Log           *slog.Logger
+	// Latency is how long its API takes to answer, as a real provider's does (100-500 ms): for
+	// the benchmark, which measures checkout against it.
+	Latency time.Duration
 }
 
 // Server is the provider's service. Its state is in memory: a development and test provider.
@@ -77,8 +80,10 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("GET /pay/{id}", s.page)
 	s.mux.HandleFunc("POST /pay/{id}", s.pay)
 	s.mux.HandleFunc("POST /pay/{id}/approve", s.approve)
-	s.sender.Add(1)
-	go s.send()
+	for range senders {
+		s.sender.Add(1)
+		go s.send()
+	}
 	return s
 }
 
@@ -116,6 +121,9 @@ func (s *Server) api(h func(r *http.Request) (int, any)) http.HandlerFunc {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		status, body := http.StatusUnauthorized, any(map[string]string{"error": "a valid API key is required"})
 		if subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.SecretKey)) == 1 && s.cfg.SecretKey != "" {
+			if s.cfg.Latency > 0 {
+				time.Sleep(s.cfg.Latency)
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			status, body = h(r)
 		}
@@ -243,8 +251,12 @@ func (s *Server) emit(e event) {
 	}
 }
 
-// send delivers webhooks in order, each until the shop answers 2xx, waiting longer after each
-// failure (100 ms doubling to 5 s).
+// senders is how many webhooks are on their way at once. As with a real provider, events may
+// arrive out of order (a refund's before its payment's): the shop must take them so.
+const senders = 8
+
+// send delivers webhooks, each until the shop answers 2xx, waiting longer after each failure
+// (100 ms doubling to 5 s).
 func (s *Server) send() {
 	defer s.sender.Done()
 	for {
