@@ -67,6 +67,7 @@ type fixture struct {
 	gw       *recorder       // the shop's side of the provider
 	pay      *testpay.Server // the provider's own books
 	events   chan payment.Event
+	seen     []payment.Event // applied, not yet awaited
 	svc      *orders.Service
 }
 
@@ -191,9 +192,16 @@ func (f *fixture) paid(t *testing.T) shop.Order {
 	return f.order(t, o.ID)
 }
 
-// await waits for the provider's webhook of kind about order to be applied.
+// await waits for the provider's webhook of kind about order to be applied. Webhooks come in any
+// order: those it passes by are kept for the next await.
 func (f *fixture) await(t *testing.T, kind payment.EventKind, order string) payment.Event {
 	t.Helper()
+	for i, ev := range f.seen {
+		if ev.Kind == kind && ev.Session.OrderID == order {
+			f.seen = append(f.seen[:i], f.seen[i+1:]...)
+			return ev
+		}
+	}
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
@@ -201,6 +209,7 @@ func (f *fixture) await(t *testing.T, kind payment.EventKind, order string) paym
 			if ev.Kind == kind && ev.Session.OrderID == order {
 				return ev
 			}
+			f.seen = append(f.seen, ev)
 		case <-timeout:
 			t.Fatalf("no %s webhook for order %s", kind, order)
 		}
