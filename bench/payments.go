@@ -152,6 +152,15 @@ func (s *server) orderStatus(c *http.Client, token, id string) (string, error) {
 
 // stockUp adds units of a product, through the shop's storage code.
 func (s *server) stockUp(slug, product string, units int) {
+	s.inStore(slug, func(ctx context.Context, tx *sqlstore.Tx, st shop.Store) error {
+		_, err := tx.MoveStock(ctx, st.ID, product, units, "bench", "", "")
+		return err
+	})
+}
+
+// inStore runs fn in a write transaction of the store slug, through the shop's storage code on
+// its database.
+func (s *server) inStore(slug string, fn func(context.Context, *sqlstore.Tx, shop.Store) error) {
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, s.dbURL, sqlstore.Options{})
 	if err != nil {
@@ -161,10 +170,7 @@ func (s *server) stockUp(slug, product string, units int) {
 	var st shop.Store
 	err = db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreBySlug(ctx, slug); return })
 	if err == nil {
-		err = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			_, err := tx.MoveStock(ctx, st.ID, product, units, "bench", "", "")
-			return err
-		})
+		err = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return fn(ctx, tx, st) })
 	}
 	if err != nil {
 		fail(err)
@@ -179,26 +185,13 @@ func (s *server) otherStore(n int) (string, []string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		failf("store create: %v %s", err, out)
 	}
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, s.dbURL, sqlstore.Options{})
-	if err != nil {
-		fail(err)
-	}
-	defer func() { _ = db.Close() }()
-	var st shop.Store
 	p := shop.Product{SKU: "OTHER-1", Name: "Other tea", PriceAmount: 300}
-	err = db.View(ctx, "", func(tx *sqlstore.Tx) (err error) { st, err = tx.StoreBySlug(ctx, "other"); return })
-	if err == nil {
-		err = db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
-				return err
-			}
-			_, err := tx.MoveStock(ctx, st.ID, p.ID, 1000, "bench", "", "")
+	s.inStore("other", func(ctx context.Context, tx *sqlstore.Tx, st shop.Store) error {
+		if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
 			return err
-		})
-	}
-	if err != nil {
-		fail(err)
-	}
+		}
+		_, err := tx.MoveStock(ctx, st.ID, p.ID, 1000, "bench", "", "")
+		return err
+	})
 	return p.ID, s.customersOf("other", "other", n)
 }
