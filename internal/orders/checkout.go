@@ -237,19 +237,20 @@ func (s *Service) openSession(ctx context.Context, actor shop.Principal, st shop
 	return o, nil
 }
 
-// Pay answers with the page a customer's order pending payment is paid on, opening it if need be.
+// Pay answers with the page a customer's own order pending payment is paid on, opening it if need
+// be. Anyone else's order is not found.
 func (s *Service) Pay(ctx context.Context, actor shop.Principal, st shop.Store, id string) (shop.Order, error) {
-	o, err := s.Get(ctx, actor, st.ID, id)
-	if err != nil {
-		return o, err
+	if err := access.CheckStore(actor, st.ID, access.OrdersCancelOwn, "Order"); err != nil {
+		return shop.Order{}, err
 	}
-	if o.CustomerID != actor.UserID {
+	o, err := s.read(ctx, st.ID, id)
+	if err != nil || o.CustomerID != actor.UserID {
 		return shop.Order{}, shop.NotFound("Order")
 	}
-	if o.Status != shop.OrderPendingPayment {
+	switch {
+	case o.Status != shop.OrderPendingPayment:
 		return o, shop.Errorf(shop.KindConflict, "An order that is %s cannot be paid.", o.Status.Label())
-	}
-	if o.ReservedUntil != nil && !s.now().Before(*o.ReservedUntil) {
+	case !o.AwaitsPayment(s.now()):
 		return o, shop.Errorf(shop.KindConflict, "The time to pay this order has run out; its items went back on the shelf.")
 	}
 	return s.openSession(ctx, actor, st, o)

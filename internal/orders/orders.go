@@ -153,7 +153,7 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			return err
 		}
 		if to == shop.OrderCancelled {
-			if refund, err = s.cancelled(ctx, tx, actor, o, "order cancelled"); err != nil {
+			if refund, err = s.cancelled(ctx, tx, actor, o, "order cancelled", "cancelled"); err != nil {
 				return err
 			}
 			if c, ok := o.Charge(); ok {
@@ -193,10 +193,11 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 // returned goes back on the shelf, a charge still waiting for its payment fails (should it be paid
 // after all, that payment is refunded when it arrives), and what was paid and not yet refunded is
 // recorded as a pending refund, returned for the caller to ask of the provider after the commit.
-func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o shop.Order, reason string) (*shop.Payment, error) {
+// failure is the ledger's short code for the charge that fails: expired, or cancelled.
+func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, o shop.Order, reason, failure string) (*shop.Payment, error) {
 	for _, p := range o.Payments {
 		if p.Kind == shop.PaymentCharge && p.State == shop.PaymentPending {
-			if err := tx.SettlePayment(ctx, o.StoreID, &p, shop.PaymentFailed, "", failureOf(reason)); err != nil && !errors.Is(err, sqlstore.ErrSettled) {
+			if err := tx.SettlePayment(ctx, o.StoreID, &p, shop.PaymentFailed, "", failure); err != nil && !errors.Is(err, sqlstore.ErrSettled) {
 				return nil, err
 			}
 		}
@@ -215,12 +216,4 @@ func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Pri
 	p := &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: left, Currency: o.Currency,
 		Provider: s.provider.Name(), Reason: reason, ActorID: string(actor.UserID)}
 	return p, tx.InsertPayment(ctx, o.StoreID, p)
-}
-
-// failureOf is the ledger's short code for why a charge waiting for its payment failed.
-func failureOf(reason string) string {
-	if reason == reasonExpired {
-		return "expired"
-	}
-	return "cancelled"
 }

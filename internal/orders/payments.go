@@ -51,7 +51,7 @@ func (s *Service) ApplyEvent(ctx context.Context, ev payment.Event) error {
 		case payment.EventExpired:
 			after, err = s.applyExpired(ctx, tx, o, ev.Session.ID)
 		case payment.EventRefunded:
-			err = s.applyRefunded(ctx, tx, o, ev)
+			after, err = s.applyRefunded(ctx, tx, o, ev)
 		}
 		return err
 	})
@@ -157,7 +157,7 @@ func (s *Service) applyExpired(ctx context.Context, tx *sqlstore.Tx, o shop.Orde
 		}
 		return afterwards{}, err
 	}
-	if _, err := s.cancelled(ctx, tx, shop.System(), o, reasonExpired); err != nil {
+	if _, err := s.cancelled(ctx, tx, shop.System(), o, reasonExpired, "expired"); err != nil {
 		return afterwards{}, err
 	}
 	return afterwards{order: o, mail: "cancelled"}, nil
@@ -166,19 +166,25 @@ func (s *Service) applyExpired(ctx context.Context, tx *sqlstore.Tx, o shop.Orde
 // applyRefunded settles a refund the provider made: the shop's own refund, pending (matched by the
 // idempotency key it was asked with, or by the provider's reference), or one made at the provider,
 // recorded as it is. A refund that comes before the payment it returns (events out of order)
-// records the payment first.
-func (s *Service) applyRefunded(ctx context.Context, tx *sqlstore.Tx, o shop.Order, ev payment.Event) error {
-	actor := shop.System()
+// records the payment first (and what that leaves to do: the confirmation mail).
+func (s *Service) applyRefunded(ctx context.Context, tx *sqlstore.Tx, o shop.Order, ev payment.Event) (afterwards, error) {
+	var paid afterwards
 	if c, ok := o.Charge(); ok && c.State == shop.PaymentPending && ev.Session.PaymentRef != "" {
 		st := payment.SessionState{ID: c.SessionID, Status: payment.StatusPaid, Amount: c.Amount, Currency: c.Currency, PaymentRef: ev.Session.PaymentRef}
-		if _, err := s.applyPaid(ctx, tx, o, st); err != nil {
-			return err
-		}
 		var err error
+		if paid, err = s.applyPaid(ctx, tx, o, st); err != nil {
+			return paid, err
+		}
 		if o, err = tx.OrderForUpdate(ctx, o.StoreID, o.ID); err != nil {
-			return err
+			return paid, err
 		}
 	}
+	return paid, s.refunded(ctx, tx, o, ev)
+}
+
+// refunded records a refund's event on an order whose payment is recorded.
+func (s *Service) refunded(ctx context.Context, tx *sqlstore.Tx, o shop.Order, ev payment.Event) error {
+	actor := shop.System()
 	for _, p := range o.Payments {
 		if p.Kind != shop.PaymentRefund || (p.ID != ev.RefundKey && (p.ProviderRef == "" || p.ProviderRef != ev.RefundRef)) {
 			continue
@@ -290,7 +296,7 @@ func (s *Service) expire(ctx context.Context, store shop.StoreID, id string) err
 		if err != nil {
 			return err
 		}
-		if o.ReservedUntil == nil || s.now().Before(*o.ReservedUntil) {
+		if !o.ReservationOver(s.now()) {
 			return nil
 		}
 		after, err = s.applyExpired(ctx, tx, o, "")

@@ -224,10 +224,22 @@ type Payment struct {
 	RedirectURL string
 }
 
-// Payable reports whether the customer can still pay the order on the provider's page: pending
-// payment, before its reservation ends, with a session made.
-func (o Order) Payable(now time.Time) bool {
+// ReservationOver reports whether the order's reservation had ended by now: unpaid, its stock may
+// go back to the shelf.
+func (o Order) ReservationOver(now time.Time) bool {
+	return o.ReservedUntil != nil && !now.Before(*o.ReservedUntil)
+}
+
+// AwaitsPayment reports whether the order can still be paid: pending payment, its charge pending,
+// its reservation not over.
+func (o Order) AwaitsPayment(now time.Time) bool {
 	c, ok := o.Charge()
-	return o.Status == OrderPendingPayment && ok && c.State == PaymentPending && c.RedirectURL != "" &&
-		(o.ReservedUntil == nil || now.Before(*o.ReservedUntil))
+	return o.Status == OrderPendingPayment && ok && c.State == PaymentPending && !o.ReservationOver(now)
+}
+
+// Payable reports whether the customer can pay the order on the provider's page now: it awaits
+// payment, and the page is open.
+func (o Order) Payable(now time.Time) bool {
+	c, _ := o.Charge()
+	return o.AwaitsPayment(now) && c.RedirectURL != ""
 }

@@ -1,6 +1,9 @@
 package shop
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestOrderStatus_Moves(t *testing.T) {
 	legal := [][2]OrderStatus{{OrderPendingPayment, OrderPaid}, {OrderPaid, OrderProcessing}, {OrderProcessing, OrderShipped},
@@ -56,5 +59,37 @@ func TestCartLine_Rules(t *testing.T) {
 	}
 	if l.Accepted = 400; !l.PriceChanged() {
 		t.Error("a changed price is not seen")
+	}
+}
+
+// An order can be paid while it waits for its payment and its reservation runs; on the provider's
+// page once that page is open.
+func TestOrder_AwaitsPaymentUntilItsReservationEnds(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	until := now.Add(time.Minute)
+	pending := Payment{Kind: PaymentCharge, State: PaymentPending, RedirectURL: "https://pay.example/s1"}
+	cases := []struct {
+		name                  string
+		o                     Order
+		at                    time.Time
+		over, awaits, payable bool
+	}{
+		{"pending, in time", Order{Status: OrderPendingPayment, ReservedUntil: &until, Payments: []Payment{pending}}, now, false, true, true},
+		{"pending, at the deadline", Order{Status: OrderPendingPayment, ReservedUntil: &until, Payments: []Payment{pending}}, until, true, false, false},
+		{"pending, no page yet", Order{Status: OrderPendingPayment, ReservedUntil: &until, Payments: []Payment{{Kind: PaymentCharge, State: PaymentPending}}}, now, false, true, false},
+		{"paid", Order{Status: OrderPaid, Payments: []Payment{{Kind: PaymentCharge, State: PaymentSucceeded}}}, now, false, false, false},
+		{"cancelled unpaid", Order{Status: OrderCancelled, ReservedUntil: &until, Payments: []Payment{{Kind: PaymentCharge, State: PaymentFailed}}}, now, false, false, false},
+		{"nothing to pay", Order{Status: OrderPaid}, now, false, false, false},
+	}
+	for _, c := range cases {
+		if got := c.o.ReservationOver(c.at); got != c.over {
+			t.Errorf("%s: ReservationOver %v", c.name, got)
+		}
+		if got := c.o.AwaitsPayment(c.at); got != c.awaits {
+			t.Errorf("%s: AwaitsPayment %v", c.name, got)
+		}
+		if got := c.o.Payable(c.at); got != c.payable {
+			t.Errorf("%s: Payable %v", c.name, got)
+		}
 	}
 }
