@@ -49,6 +49,7 @@ func TestOrders_OtherCustomersAndStoresSeeNothing(t *testing.T) {
 		bob := s.customer("own", "bob@example.com").AccessToken
 		expectStatus(t, "bob reads alice's order", s.call("GET", "/api/v1/stores/own/orders/"+o.ID, bob, nil), 404)
 		expectStatus(t, "bob cancels alice's order", s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/cancel", bob, nil), 404)
+		expectStatus(t, "bob asks for alice's payment page", s.call("POST", "/api/v1/stores/own/orders/"+o.ID+"/pay", bob, nil), 404)
 		a = s.call("GET", "/api/v1/stores/own/orders", bob, nil)
 		if strings.Contains(string(a.body), o.ID) {
 			t.Fatal("alice's order in bob's list")

@@ -149,3 +149,37 @@ func TestSettings_ReservationTime(t *testing.T) {
 		t.Fatal("the change is not in the audit log")
 	}
 }
+
+// TestPayments_TestProviderAndItsPagesAreFencedIn: production refuses the test provider (no money
+// would move) and a Stripe setup without its secrets; the shop's forms may lead only to the shop
+// and to the provider's pages — the one origin its checkout sends customers to.
+func TestPayments_TestProviderAndItsPagesAreFencedIn(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Env = "production"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "testpay") {
+		t.Fatalf("production with testpay: %v", err)
+	}
+	cfg.PaymentProvider = "stripe"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "SHOP_STRIPE_SECRET_KEY") {
+		t.Fatalf("stripe without its secrets: %v", err)
+	}
+	cfg.StripeSecretKey, cfg.StripeWebhookSecret = "sk_live_x", "whsec_x"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("stripe with its secrets: %v", err)
+	}
+
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("fence")
+	for _, path := range []string{"/s/fence/", "/s/fence/login", "/api/v1/stores/fence/products"} {
+		a := s.call("GET", path, "", nil)
+		var formAction string
+		for _, d := range strings.Split(a.header.Get("Content-Security-Policy"), ";") {
+			if f := strings.Fields(d); len(f) > 0 && f[0] == "form-action" {
+				formAction = strings.Join(f[1:], " ")
+			}
+		}
+		if want := "'self' " + s.app.Testpay; formAction != want {
+			t.Errorf("%s: form-action %q, want %q", path, formAction, want)
+		}
+	}
+}

@@ -449,6 +449,33 @@ func TestCheckout_EventsOutOfOrderEndRight(t *testing.T) {
 	})
 }
 
+// TestCheckout_APaymentOfAnotherAmountIsNotTaken: an event saying the session was paid with another
+// amount or currency than the order's charge (a provider's mistake, or a session that is not this
+// order's) is refused — the provider is told to send it again, and someone must look — and the
+// order stays unpaid.
+func TestCheckout_APaymentOfAnotherAmountIsNotTaken(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		f := setUp(t, url, 5, 2)
+		o, err := f.checkout(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := o.Charge()
+		for i, st := range []payment.SessionState{
+			{Amount: 1, Currency: "GBP"},
+			{Amount: 900, Currency: "EUR"},
+		} {
+			st.ID, st.StoreID, st.OrderID, st.Status, st.PaymentRef = c.SessionID, string(f.st.ID), o.ID, payment.StatusPaid, "pay_x"
+			if err := f.svc.ApplyEvent(context.Background(), payment.Event{ID: fmt.Sprint("evt_", i), Kind: payment.EventPaid, Session: st}); err == nil {
+				t.Errorf("paid %d %s for an order of 900 GBP: accepted", st.Amount, st.Currency)
+			}
+		}
+		if got := f.order(t, o.ID); got.Status != shop.OrderPendingPayment || got.PaidAmount != 0 {
+			t.Fatalf("after payments of another amount: %+v", got)
+		}
+	})
+}
+
 // TestCheckout_KeyIsRequiredAndReplays: checkout needs an Idempotency-Key; the same key and body
 // answer the first order again, with the same page, made once; the same key with another body is
 // refused.
