@@ -19,11 +19,13 @@ import (
 	"secureshop/internal/shop"
 )
 
-// Message is one plain-text e-mail.
+// Message is one e-mail: plain text, and — when HTML is set — the same as HTML, the two sent as
+// alternatives (multipart/alternative), so every mail program shows one of them.
 type Message struct {
 	To      string
 	Subject string
 	Body    string
+	HTML    string // escaped by its maker (html/template)
 }
 
 // Dir writes messages as .eml files into a directory.
@@ -85,5 +87,8 @@ func build(from string, m Message, at time.Time) (*gomail.Msg, error) {
 	}
 	msg.SetMessageIDWithValue(strings.ToLower(rand.Text()) + "@" + domain)
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
 	return msg, nil
 }

@@ -66,7 +66,7 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 	}
 	o = r.order
 	if r.replay == "" && o.Status == shop.OrderPaid { // nothing to pay: confirmed as it is placed
-		s.notify(context.WithoutCancel(ctx), st.ID, o, "paid")
+		s.notify(context.WithoutCancel(ctx), st.ID, o, notice{kind: mailPaid})
 	}
 	if r.replay != "" {
 		if o, err = s.read(ctx, st.ID, r.replay); err != nil {
@@ -259,8 +259,13 @@ func (s *Service) Pay(ctx context.Context, actor shop.Principal, st shop.Store, 
 // returnURLs are where the provider sends the customer back: the order's page, told that they
 // come back from paying, or without.
 func (s *Service) returnURLs(st shop.Store, orderID string) (success, cancel string) {
-	page := s.baseURL + "/s/" + st.Slug + "/orders/" + orderID
+	page := s.orderPage(st, orderID)
 	return page + "?paid=1", page
+}
+
+// orderPage is the address of the order's page in the shop.
+func (s *Service) orderPage(st shop.Store, orderID string) string {
+	return s.baseURL + "/s/" + st.Slug + "/orders/" + orderID
 }
 
 // shortID is the part of an order id a customer reads.

@@ -186,6 +186,13 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 		}
 	}
 	o, err := s.read(ctx, store, id)
+	if err == nil && (to == shop.OrderShipped || to == shop.OrderCancelled) {
+		n := notice{kind: mailShipped}
+		if to == shop.OrderCancelled {
+			n = notice{kind: mailCancelled, amount: o.PaidAmount}
+		}
+		s.notify(context.WithoutCancel(ctx), store, o, n)
+	}
 	return o, false, err
 }
 

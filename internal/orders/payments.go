@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"secureshop/internal/mail"
 	"secureshop/internal/payment"
 	"secureshop/internal/shop"
 	"secureshop/internal/sqlstore"
@@ -71,7 +70,7 @@ type afterwards struct {
 	order     shop.Order
 	refund    *shop.Payment
 	chargeRef string
-	mail      string // "paid", "cancelled", "late"
+	mails     []notice
 }
 
 // finish does what a committed payment change leaves to do. Its failures are logged: the refund
@@ -83,8 +82,8 @@ func (s *Service) finish(ctx context.Context, store shop.StoreID, a afterwards) 
 			s.log.ErrorContext(ctx, "refund not made", "order_id", a.refund.OrderID, "err", err)
 		}
 	}
-	if a.mail != "" {
-		s.notify(ctx, store, a.order, a.mail)
+	for _, n := range a.mails {
+		s.notify(ctx, store, a.order, n)
 	}
 }
 
@@ -122,7 +121,7 @@ func (s *Service) applyPaid(ctx context.Context, tx *sqlstore.Tx, o shop.Order, 
 			return afterwards{}, err
 		}
 		o.PaidAmount += intent.Amount
-		return afterwards{order: o, mail: "paid"}, nil
+		return afterwards{order: o, mails: []notice{{kind: mailPaid}}}, nil
 	}
 	// The money moved for an order that no longer waits for it: it is on record, and goes back.
 	now := tx.Now()
@@ -141,7 +140,7 @@ func (s *Service) applyPaid(ctx context.Context, tx *sqlstore.Tx, o shop.Order, 
 	if err := tx.InsertPayment(ctx, o.StoreID, refund); err != nil {
 		return afterwards{}, err
 	}
-	return afterwards{order: o, refund: refund, chargeRef: st.PaymentRef, mail: "late"}, nil
+	return afterwards{order: o, refund: refund, chargeRef: st.PaymentRef, mails: []notice{{kind: mailLate, amount: charge.Amount}}}, nil
 }
 
 // applyExpired cancels an order whose payment session ended unpaid: its stock goes back, once (the
@@ -160,7 +159,7 @@ func (s *Service) applyExpired(ctx context.Context, tx *sqlstore.Tx, o shop.Orde
 	if _, err := s.cancelled(ctx, tx, shop.System(), o, reasonExpired, "expired"); err != nil {
 		return afterwards{}, err
 	}
-	return afterwards{order: o, mail: "cancelled"}, nil
+	return afterwards{order: o, mails: []notice{{kind: mailExpired}}}, nil
 }
 
 // applyRefunded settles a refund the provider made: the shop's own refund, pending (matched by the
@@ -179,36 +178,45 @@ func (s *Service) applyRefunded(ctx context.Context, tx *sqlstore.Tx, o shop.Ord
 			return paid, err
 		}
 	}
-	return paid, s.refunded(ctx, tx, o, ev)
+	n, err := s.refunded(ctx, tx, o, ev)
+	if n != nil {
+		paid.order, paid.mails = o, append(paid.mails, *n)
+	}
+	return paid, err
 }
 
-// refunded records a refund's event on an order whose payment is recorded.
-func (s *Service) refunded(ctx context.Context, tx *sqlstore.Tx, o shop.Order, ev payment.Event) error {
+// refunded records a refund's event on an order whose payment is recorded, and returns the mail
+// to send when a refund went through.
+func (s *Service) refunded(ctx context.Context, tx *sqlstore.Tx, o shop.Order, ev payment.Event) (*notice, error) {
 	actor := shop.System()
 	for _, p := range o.Payments {
 		if p.Kind != shop.PaymentRefund || (p.ID != ev.RefundKey && (p.ProviderRef == "" || p.ProviderRef != ev.RefundRef)) {
 			continue
 		}
 		if p.State != shop.PaymentPending {
-			return nil // settled before
+			return nil, nil // settled before
 		}
-		return s.settleRefund(ctx, tx, actor, o.StoreID, &p, shop.PaymentSucceeded, ev.RefundRef, "")
+		settled, err := s.settleRefund(ctx, tx, actor, o.StoreID, &p, shop.PaymentSucceeded, ev.RefundRef, "")
+		if !settled || err != nil {
+			return nil, err
+		}
+		return &notice{kind: mailRefunded, amount: p.Amount}, nil
 	}
 	// Made at the provider (its dashboard): on record as it is, never more than is left.
 	if ev.Amount <= 0 || o.PaidAmount <= 0 {
-		return nil
+		return nil, nil
 	}
 	amount := min(ev.Amount, o.PaidAmount-o.RefundedAmount)
 	if amount <= 0 {
-		return nil
+		return nil, nil
 	}
 	now := tx.Now()
 	p := shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, State: shop.PaymentSucceeded, Amount: amount, Currency: o.Currency,
 		Provider: s.provider.Name(), ProviderRef: ev.RefundRef, Reason: "refunded at the payment provider", ActorID: string(actor.UserID), SettledAt: &now}
 	if err := tx.InsertPayment(ctx, o.StoreID, &p); err != nil {
-		return err
+		return nil, err
 	}
-	return s.followRefunds(ctx, tx, actor, o.StoreID, o.ID, "refund "+shop.M(amount, o.Currency).String()+" made at the payment provider")
+	return &notice{kind: mailRefunded, amount: amount}, s.followRefunds(ctx, tx, actor, o.StoreID, o.ID, "refund "+shop.M(amount, o.Currency).String()+" made at the payment provider")
 }
 
 // Refresh is the return page's question: for the customer's order still pending payment, it asks
@@ -372,56 +380,4 @@ func changed(a, b shop.Order) bool {
 		}
 	}
 	return false
-}
-
-// notify mails the order's customer what happened to it, in the store's name. A mail failure does
-// not undo anything.
-func (s *Service) notify(ctx context.Context, store shop.StoreID, o shop.Order, what string) {
-	if s.mailer == nil {
-		return
-	}
-	var st shop.Store
-	var to string
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		var err error
-		if st, err = tx.StoreByID(ctx, store); err != nil {
-			return err
-		}
-		u, err := tx.UserByID(ctx, store, o.CustomerID)
-		to = u.Email
-		return err
-	})
-	if err != nil || to == "" {
-		s.log.WarnContext(ctx, "order mail not sent: no customer address", "order_id", o.ID, "err", err)
-		return
-	}
-	m := orderMail(st, o, what)
-	m.To = to
-	if err := s.mailer.Send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "order mail failed", "order_id", o.ID, "err", err)
-	}
-}
-
-// orderMail is the mail telling a customer what happened to their order.
-func orderMail(st shop.Store, o shop.Order, what string) mail.Message {
-	var b strings.Builder
-	subject := st.Name + ": "
-	switch what {
-	case "paid":
-		subject += "order confirmation"
-		fmt.Fprintf(&b, "Thank you for your order at %s.\n\nOrder %s\n\n", st.Name, o.ID)
-		for _, l := range o.Lines {
-			fmt.Fprintf(&b, "  %d × %s  %s\n", l.Quantity, l.Name, shop.M(l.LineTotal, o.Currency))
-		}
-		fmt.Fprintf(&b, "\nTotal paid: %s.\n", shop.M(o.TotalAmount, o.Currency))
-	case "cancelled":
-		subject += "order cancelled"
-		fmt.Fprintf(&b, "Your order %s at %s was not paid in time, so we cancelled it and its items went back on the shelf.\n"+
-			"Nothing was charged. You are welcome to order again.\n", shortID(o.ID), st.Name)
-	case "late":
-		subject += "your payment is being refunded"
-		fmt.Fprintf(&b, "Your payment of %s for order %s at %s arrived after the order had been cancelled.\n"+
-			"We are refunding all of it to you; you do not need to do anything.\n", shop.M(o.TotalAmount, o.Currency), shortID(o.ID), st.Name)
-	}
-	return mail.Message{Subject: subject, Body: b.String()}
 }

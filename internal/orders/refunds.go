@@ -165,16 +165,22 @@ func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.S
 		}
 		return nil // pending: the webhook or reconciliation settles it
 	}
+	settled := false
 	err := s.db.Update(context.WithoutCancel(ctx), store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		// The order first, as every transaction that changes an order's payments takes it: the
 		// provider's webhook settling this refund at the same moment waits here, not in a deadlock.
 		if _, err := tx.OrderForUpdate(ctx, store, p.OrderID); err != nil {
 			return err
 		}
-		return s.settleRefund(ctx, tx, actor, store, &p, state, rs.Ref, failure)
+		var err error
+		settled, err = s.settleRefund(ctx, tx, actor, store, &p, state, rs.Ref, failure)
+		return err
 	})
 	if err != nil {
 		return err
+	}
+	if settled && state == shop.PaymentSucceeded {
+		s.notifyByID(context.WithoutCancel(ctx), store, p.OrderID, notice{kind: mailRefunded, amount: p.Amount})
 	}
 	if state == shop.PaymentFailed {
 		return &shop.Error{Kind: ErrRefundFailed.Kind, Code: ErrRefundFailed.Code, Message: ErrRefundFailed.Message, Err: perr}
@@ -183,20 +189,21 @@ func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.S
 }
 
 // settleRefund records the provider's answer to a pending refund, once, and moves the order:
-// partially refunded, or refunded when everything paid is. A refund settled before is left alone.
-func (s *Service) settleRefund(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, p *shop.Payment, state shop.PaymentState, ref, failure string) error {
+// partially refunded, or refunded when everything paid is. A refund settled before is left alone
+// (settled is false).
+func (s *Service) settleRefund(ctx context.Context, tx *sqlstore.Tx, actor shop.Principal, store shop.StoreID, p *shop.Payment, state shop.PaymentState, ref, failure string) (settled bool, err error) {
 	if err := tx.SettlePayment(ctx, store, p, state, ref, failure); err != nil {
 		if errors.Is(err, sqlstore.ErrSettled) {
-			return nil // settled by a retry, the webhook or reconciliation already
+			return false, nil // settled by a retry, the webhook or reconciliation already
 		}
-		return err
+		return false, err
 	}
 	if state != shop.PaymentSucceeded {
 		_, err := tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.refund.failed", TargetType: "order", TargetID: p.OrderID,
 			Detail: map[string]string{"refund_id": p.ID, "amount": strconv.FormatInt(p.Amount, 10), "failure": failure}})
-		return err
+		return true, err
 	}
-	return s.followRefunds(ctx, tx, actor, store, p.OrderID, "refund "+shop.M(p.Amount, p.Currency).String()+": "+p.Reason)
+	return true, s.followRefunds(ctx, tx, actor, store, p.OrderID, "refund "+shop.M(p.Amount, p.Currency).String()+": "+p.Reason)
 }
 
 // followRefunds moves an order to what its succeeded refunds make it: partially refunded, or

@@ -3,6 +3,7 @@ package testenv
 import (
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"os"
@@ -17,7 +18,8 @@ type Mail struct {
 	File    string
 	To      string // the address alone
 	Subject string
-	Body    string
+	Body    string // the plain text
+	HTML    string // the HTML alternative, when the mail has one
 	Raw     string
 }
 
@@ -44,17 +46,42 @@ func Mails(tb testing.TB, dir string) []Mail {
 		if err != nil {
 			tb.Fatalf("%s: Subject: %v", f, err)
 		}
-		var body io.Reader = m.Body
-		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			body = quotedprintable.NewReader(m.Body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
+		parts := map[string]string{}
+		if err := readParts(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, parts); err != nil {
 			tb.Fatalf("%s: body: %v", f, err)
 		}
-		out = append(out, Mail{File: f, To: to.Address, Subject: subject, Body: strings.ReplaceAll(string(b), "\r\n", "\n"), Raw: string(raw)})
+		out = append(out, Mail{File: f, To: to.Address, Subject: subject, Body: parts["text/plain"], HTML: parts["text/html"], Raw: string(raw)})
 	}
 	return out
+}
+
+// readParts decodes a body of contentType into parts by media type, walking multipart bodies.
+func readParts(contentType, encoding string, body io.Reader, parts map[string]string) error {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = "text/plain"
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		r := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := r.NextRawPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := readParts(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, parts); err != nil {
+				return err
+			}
+		}
+	}
+	if strings.EqualFold(encoding, "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	b, err := io.ReadAll(body)
+	parts[mt] = strings.ReplaceAll(string(b), "\r\n", "\n")
+	return err
 }
 
 // NewestMail returns the newest mail to address whose subject contains subject ("" for any).

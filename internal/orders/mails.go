@@ -1,0 +1,165 @@
+package orders
+
+import (
+	"bytes"
+	"context"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"secureshop/internal/mail"
+	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
+)
+
+// mailKind is what an order's mail tells its customer.
+type mailKind string
+
+// The order mails.
+const (
+	mailPaid      mailKind = "paid"      // the payment is confirmed: the order confirmation
+	mailShipped   mailKind = "shipped"   // the order is on its way
+	mailCancelled mailKind = "cancelled" // cancelled by the customer or the shop (what was paid is refunded)
+	mailExpired   mailKind = "expired"   // not paid in time: cancelled, nothing charged
+	mailLate      mailKind = "late"      // paid after it was cancelled: the payment goes back
+	mailRefunded  mailKind = "refunded"  // a refund went through
+)
+
+// notice is one mail to send about an order: its kind, and the amount it is about (a refund).
+type notice struct {
+	kind   mailKind
+	amount int64
+}
+
+var subjects = map[mailKind]string{
+	mailPaid: "order confirmation", mailShipped: "your order is on its way", mailCancelled: "order cancelled",
+	mailExpired: "order cancelled: not paid in time", mailLate: "your payment is being refunded", mailRefunded: "refund made",
+}
+
+// The mails' words, once for the text and once for the HTML, each kind a template of its name.
+const textMails = `{{define "lines"}}{{range .Lines}}  {{.Quantity}} × {{.Name}}  {{.LineTotal}}
+{{end}}{{end}}
+{{- define "paid"}}Thank you for your order at {{.Store}}.
+
+Order {{.ID}}
+
+{{template "lines" .}}
+Total paid: {{.Total}}.
+
+Follow it at {{.URL}}
+{{end}}
+{{- define "shipped"}}Your order {{.ID}} at {{.Store}} is on its way.
+
+{{template "lines" .}}
+Follow it at {{.URL}}
+{{end}}
+{{- define "cancelled"}}Your order {{.ID}} at {{.Store}} is cancelled, and its items went back on the shelf.
+{{if .Amount}}What you paid, {{.Amount}}, is being refunded to you.
+{{else}}Nothing was charged.
+{{end}}
+{{.URL}}
+{{end}}
+{{- define "expired"}}Your order {{.ID}} at {{.Store}} was not paid in time, so we cancelled it and its items went back on the shelf.
+Nothing was charged. You are welcome to order again.
+
+{{.URL}}
+{{end}}
+{{- define "late"}}Your payment of {{.Amount}} for order {{.ID}} at {{.Store}} arrived after the order had been cancelled.
+We are refunding all of it to you; you do not need to do anything.
+
+{{.URL}}
+{{end}}
+{{- define "refunded"}}We refunded {{.Amount}} for your order {{.ID}} at {{.Store}}. It reaches your account in a few days, as your bank books it.
+
+{{.URL}}
+{{end}}`
+
+const htmlMails = `{{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="margin:0;background:#f4f5f7;font:16px/1.5 system-ui,sans-serif;color:#1c1e21"><div style="max-width:32rem;margin:0 auto;padding:1.5rem;background:#fff">
+<p style="font-weight:700;font-size:1.2rem;margin:0 0 1rem">{{.Store}}</p>{{end}}
+{{- define "foot"}}<p><a href="{{.URL}}" style="color:#2d5bd7">See your order</a></p></div></body></html>{{end}}
+{{- define "lines"}}<table style="width:100%;border-collapse:collapse">{{range .Lines}}<tr><td style="padding:.25rem 0">{{.Quantity}} × {{.Name}}</td><td style="text-align:right">{{.LineTotal}}</td></tr>{{end}}</table>{{end}}
+{{- define "paid"}}{{template "head" .}}<h1 style="font-size:1.3rem">Thank you for your order</h1><p>Order <code>{{.ID}}</code></p>{{template "lines" .}}<p><strong>Total paid: {{.Total}}</strong></p>{{template "foot" .}}{{end}}
+{{- define "shipped"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is on its way</h1><p>Order <code>{{.ID}}</code></p>{{template "lines" .}}{{template "foot" .}}{{end}}
+{{- define "cancelled"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is cancelled</h1><p>Order <code>{{.ID}}</code>: its items went back on the shelf.</p><p>{{if .Amount}}What you paid, {{.Amount}}, is being refunded to you.{{else}}Nothing was charged.{{end}}</p>{{template "foot" .}}{{end}}
+{{- define "expired"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order was not paid in time</h1><p>We cancelled order <code>{{.ID}}</code> and its items went back on the shelf. Nothing was charged; you are welcome to order again.</p>{{template "foot" .}}{{end}}
+{{- define "late"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your payment is being refunded</h1><p>Your payment of {{.Amount}} for order <code>{{.ID}}</code> arrived after the order had been cancelled. We are refunding all of it; you do not need to do anything.</p>{{template "foot" .}}{{end}}
+{{- define "refunded"}}{{template "head" .}}<h1 style="font-size:1.3rem">Refund made</h1><p>We refunded {{.Amount}} for your order <code>{{.ID}}</code>. It reaches your account in a few days, as your bank books it.</p>{{template "foot" .}}{{end}}`
+
+var (
+	textTmpl = texttemplate.Must(texttemplate.New("mails").Parse(textMails))
+	htmlTmpl = htmltemplate.Must(htmltemplate.New("mails").Parse(htmlMails))
+)
+
+// mailData is what a mail's templates show.
+type mailData struct {
+	Store, Subject, ID, URL string
+	Total, Amount           string // Amount is empty when the mail is about no amount
+	Lines                   []mailLine
+}
+
+type mailLine struct {
+	Quantity        int
+	Name, LineTotal string
+}
+
+// orderMail is the mail telling a customer what happened to their order, in the store's name, as
+// text and as HTML.
+func orderMail(st shop.Store, o shop.Order, n notice, orderURL string) (mail.Message, error) {
+	d := mailData{Store: st.Name, Subject: st.Name + ": " + subjects[n.kind], ID: o.ID, URL: orderURL,
+		Total: shop.M(o.TotalAmount, o.Currency).String()}
+	if n.amount > 0 {
+		d.Amount = shop.M(n.amount, o.Currency).String()
+	}
+	for _, l := range o.Lines {
+		d.Lines = append(d.Lines, mailLine{l.Quantity, l.Name, shop.M(l.LineTotal, o.Currency).String()})
+	}
+	var text, html bytes.Buffer
+	if err := textTmpl.ExecuteTemplate(&text, string(n.kind), d); err != nil {
+		return mail.Message{}, err
+	}
+	if err := htmlTmpl.ExecuteTemplate(&html, string(n.kind), d); err != nil {
+		return mail.Message{}, err
+	}
+	return mail.Message{Subject: d.Subject, Body: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
+}
+
+// notify mails the order's customer what happened to it. A mail failure does not undo anything.
+func (s *Service) notify(ctx context.Context, store shop.StoreID, o shop.Order, n notice) {
+	if s.mailer == nil {
+		return
+	}
+	var st shop.Store
+	var to string
+	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
+		var err error
+		if st, err = tx.StoreByID(ctx, store); err != nil {
+			return err
+		}
+		u, err := tx.UserByID(ctx, store, o.CustomerID)
+		to = u.Email
+		return err
+	})
+	if err != nil || to == "" {
+		s.log.WarnContext(ctx, "order mail not sent: no customer address", "order_id", o.ID, "err", err)
+		return
+	}
+	m, err := orderMail(st, o, n, s.orderPage(st, o.ID))
+	if err == nil {
+		m.To = to
+		err = s.mailer.Send(ctx, m)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "order mail failed", "order_id", o.ID, "mail", string(n.kind), "err", err)
+	}
+}
+
+// notifyByID is notify for an order known by its id.
+func (s *Service) notifyByID(ctx context.Context, store shop.StoreID, id string, n notice) {
+	o, err := s.read(ctx, store, id)
+	if err != nil {
+		s.log.WarnContext(ctx, "order mail not sent", "order_id", id, "err", err)
+		return
+	}
+	s.notify(ctx, store, o, n)
+}
