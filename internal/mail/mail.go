@@ -87,8 +87,13 @@ func build(from string, m Message, at time.Time) (*gomail.Msg, error) {
 	}
 	msg.SetMessageIDWithValue(strings.ToLower(rand.Text()) + "@" + domain)
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
-	if m.HTML != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	html := m.HTML
+	if html == "" {
+		var err error
+		if html, err = htmlOf(m); err != nil {
+			return nil, err
+		}
 	}
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
 }

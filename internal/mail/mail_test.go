@@ -31,6 +31,35 @@ func TestDir_WritesEMLAndRefusesHeaderInjection(t *testing.T) {
 	}
 }
 
+// Every mail goes as text and as HTML: one written as text alone gets its HTML alternative — the
+// text escaped, its web addresses links — and one made with its own HTML keeps it.
+func TestDir_EveryMailHasTextAndHTML(t *testing.T) {
+	d := Dir{Path: filepath.Join(t.TempDir(), "mail"), From: "shop <shop@example.com>"}
+	body := "Open this link <now>:\n\nhttps://shop.example/s/a/verify?token=abc\n\nThanks & bye.\n"
+	if err := d.Send(context.Background(), Message{To: "a@example.com", Subject: "Confirm", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Send(context.Background(), Message{To: "a@example.com", Subject: "Made", Body: "text", HTML: "<p>own <b>HTML</b></p>"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.Path, "*.eml"))
+	if len(files) != 2 {
+		t.Fatalf("%d files", len(files))
+	}
+	for i, want := range [][]string{
+		{"multipart/alternative", "text/plain", "text/html", "&lt;now&gt;", `<a href=3D"https://shop.example/s/a/verify?token=3Dabc"`, "Thanks &amp; bye."},
+		{"multipart/alternative", "<p>own <b>HTML</b></p>"},
+	} {
+		b, _ := os.ReadFile(files[i])
+		m := strings.ReplaceAll(string(b), "=\r\n", "") // quoted-printable's soft line breaks
+		for _, w := range want {
+			if !strings.Contains(m, w) {
+				t.Errorf("mail %d lacks %q:\n%s", i, w, m)
+			}
+		}
+	}
+}
+
 func TestNewSMTP_ParsesServerURLs(t *testing.T) {
 	for _, ok := range []string{"smtp://user:pw@mail.example.com:587", "smtps://mail.example.com:465", "smtp://mail.example.com"} {
 		if _, err := NewSMTP(ok, "shop@example.com"); err != nil {
