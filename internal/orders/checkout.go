@@ -99,11 +99,7 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		if len(lines) == 0 {
 			return ErrCartEmpty
 		}
-		minutes, err := tx.ReservationMinutes(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		until := tx.Now().Add(time.Duration(minutes) * time.Minute)
+		until := tx.Now().Add(time.Duration(start.ReservationMinutes) * time.Minute)
 		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: shop.OrderPendingPayment, Currency: st.Currency, ReservedUntil: &until}
 		for _, l := range lines {
 			if !l.Status.ForSale() {

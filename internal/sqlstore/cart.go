@@ -63,11 +63,12 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 
 // CheckoutStart is what checkout reads first: the result of an earlier use of its Idempotency-Key
 // (Replay, an order id, when this request is a retry), whether the customer's e-mail address is
-// verified, and their cart.
+// verified, how long the store holds an unpaid order's stock, and their cart.
 type CheckoutStart struct {
-	Replay   string
-	Verified bool
-	Lines    []shop.CartLine
+	Replay             string
+	Verified           bool
+	ReservationMinutes int // how long the store holds an unpaid order's stock
+	Lines              []shop.CartLine
 }
 
 // CheckoutCart returns what checkout needs to begin, as CheckoutStart tells — one statement, one
@@ -78,10 +79,11 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	if !shop.ValidID(string(user)) {
 		return out, shop.NotFound("User")
 	}
-	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, COALESCE(k.request_hash, ''), COALESCE(CAST(k.result_id AS TEXT), ''),
+	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, s.reservation_minutes, COALESCE(k.request_hash, ''), COALESCE(CAST(k.result_id AS TEXT), ''),
 		k.created_at, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0), COALESCE(p.sku, ''), COALESCE(p.name, ''),
 		COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0), COALESCE(p.status, '')
-		FROM users u LEFT JOIN idempotency_keys k ON k.store_id = u.store_id AND k.user_id = u.id AND k.key = ?
+		FROM users u JOIN stores s ON s.id = u.store_id
+		LEFT JOIN idempotency_keys k ON k.store_id = u.store_id AND k.user_id = u.id AND k.key = ?
 		LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
 		LEFT JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE u.store_id = ? AND u.id = ? ORDER BY c.product_id`, idem.Key, store, user)
@@ -94,7 +96,7 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	var created dbTime
 	for rows.Next() {
 		var l shop.CartLine
-		if err := rows.Scan(&out.Verified, &hash, &result, &created, &l.ProductID, &l.Quantity, &l.SKU, &l.Name,
+		if err := rows.Scan(&out.Verified, &out.ReservationMinutes, &hash, &result, &created, &l.ProductID, &l.Quantity, &l.SKU, &l.Name,
 			&l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
 			return out, translate(err)
 		}
