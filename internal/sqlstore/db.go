@@ -45,6 +45,7 @@ const (
 // one writer); PostgreSQL uses one pool for both.
 type DB struct {
 	dialect Dialect
+	url     string // PostgreSQL: where it is, for the job queue's migrations (pool of their own)
 	read    *sql.DB
 	write   *sql.DB
 	now     func() time.Time
@@ -116,6 +117,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		if _, err := url.Parse(rawURL); err != nil {
 			return nil, errors.New("postgres: malformed URL")
 		}
+		db.url = rawURL
 		pool, err := sql.Open("pgx", rawURL)
 		if err != nil {
 			return nil, err
@@ -175,7 +177,8 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Migrate applies every embedded migration not yet applied. It is idempotent.
+// Migrate applies every embedded migration not yet applied, the job queue's with them. It is
+// idempotent.
 func (db *DB) Migrate(ctx context.Context) error {
 	p, err := db.migrator()
 	if err != nil {
@@ -184,7 +187,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return db.migrateQueue(ctx)
 }
 
 // migrator is goose over this database's embedded migrations.

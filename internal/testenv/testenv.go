@@ -326,6 +326,7 @@ func AppRole(tb testing.TB, dbURL string) string {
 		"CREATE ROLE " + role + " LOGIN NOSUPERUSER NOBYPASSRLS",
 		"GRANT USAGE ON SCHEMA public TO " + role,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role, // the job queue's ids
 	} {
 		if _, err := admin.Exec(q); err != nil {
 			tb.Fatalf("%s: %v", q, err)
