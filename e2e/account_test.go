@@ -14,17 +14,12 @@ import (
 
 var linkRE = regexp.MustCompile(`https?://\S+/verify\?token=[A-Za-z0-9_-]+`)
 
-// verificationLink reads the newest mail to address in the mail directory and returns its link.
+// verificationLink waits for the verification mail to address in the mail directory and returns
+// its link.
 func verificationLink(t *testing.T, dir, address string) string {
 	t.Helper()
-	all := testenv.Mails(t, dir)
-	for i := len(all) - 1; i >= 0; i-- {
-		if link := linkRE.FindString(all[i].Body); all[i].To == address && link != "" {
-			return link
-		}
-	}
-	t.Fatalf("no verification mail to %s in %s", address, dir)
-	return ""
+	m := testenv.AwaitMail(t, dir, func(m testenv.Mail) bool { return m.To == address && linkRE.MatchString(m.Body) })
+	return linkRE.FindString(m.Body)
 }
 
 // TestBrowser_RegisterVerifyEnrolTOTPAndSignInWithIt walks a new customer through registration,

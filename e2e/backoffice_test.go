@@ -130,4 +130,9 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 		t.Fatalf("the audit log: %q", got)
 	}
 	screenshot(t, ctx, "admin-audit")
+	navigate("background jobs", `nav.tabs a[href="/s/demo/admin/jobs"]`, "main h1")
+	if got := text("main"); !strings.Contains(got, "Background jobs") || !strings.Contains(got, "No job has failed") {
+		t.Fatalf("the jobs page: %q", got)
+	}
+	screenshot(t, ctx, "admin-jobs")
 }

@@ -73,6 +73,12 @@ func startDemoApp(t *testing.T) (string, []app.DemoCredential, string, *app.App)
 func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string) {
 	t.Helper()
 	base, creds, _, a := startDemoApp(t)
+	return base, creds, enrolAdminTOTP(t, a, creds)
+}
+
+// enrolAdminTOTP sets up TOTP for the demo admin and returns its secret.
+func enrolAdminTOTP(t *testing.T, a *app.App, creds []app.DemoCredential) string {
+	t.Helper()
 	ctx := context.Background()
 	st, err := a.Stores.BySlug(ctx, "demo")
 	if err != nil {
@@ -91,7 +97,7 @@ func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string)
 	if _, err := a.Identity.ConfirmTOTP(ctx, p, code, identity.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	return base, creds, e.Secret
+	return e.Secret
 }
 
 // screenshot looks at the page as a person would — it must fit the window (fitsWindow) — and keeps

@@ -460,18 +460,13 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 
 var signInCodeRE = regexp.MustCompile(`sign-in code is (\d{6})`)
 
-// mailedCode reads the newest sign-in code mailed to address.
+// mailedCode waits for the sign-in code just mailed to address (each mail's code is handed out once).
 func mailedCode(t *testing.T, dir, address string) string {
 	t.Helper()
-	all := testenv.Mails(t, dir)
-	for i := len(all) - 1; i >= 0; i-- {
-		if m := signInCodeRE.FindStringSubmatch(all[i].Body); all[i].To == address && m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("no sign-in code mailed to %s", address)
-	return ""
+	return mailedCodes.Next(t, dir, address, signInCodeRE)
 }
+
+var mailedCodes testenv.MailedCodes
 
 // rowNumber finds the row number of name in a listing the console printed, which ends at name.
 func rowNumber(t *testing.T, listing, name string) string {

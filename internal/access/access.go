@@ -25,6 +25,7 @@ const (
 	ReportsRead        Permission = "reports.read"
 	AuditRead          Permission = "audit.read"
 	StoreSettings      Permission = "store.settings" // the store's own rules, e.g. password composition
+	JobsManage         Permission = "jobs.manage"    // the store's failed background jobs: list them, have them tried again
 	AccountSelf        Permission = "account.self"   // own profile, password, MFA, sessions
 	PlatformStores     Permission = "platform.stores"
 	PlatformAccount    Permission = "platform.account" // an operator's own account, on the platform's pages
@@ -32,7 +33,7 @@ const (
 
 var grants = map[shop.Role]map[Permission]bool{
 	shop.RoleAdmin: set(CatalogWrite, CatalogArchive, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus,
-		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, StoreSettings, AccountSelf),
+		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, StoreSettings, JobsManage, AccountSelf),
 	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
 	shop.RoleCustomer: set(CartUse, OrdersRead, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
 	shop.RoleOperator: set(PlatformStores, PlatformAccount, AccountSelf),

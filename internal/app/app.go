@@ -26,6 +26,7 @@ import (
 	"secureshop/internal/auditlog"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/jobs"
 	"secureshop/internal/kv"
 	"secureshop/internal/mail"
 	"secureshop/internal/orders"
@@ -72,7 +73,7 @@ type Config struct {
 	TestpayURL           string        // or the testpay service already running there ...
 	TestpayKey           string        // ... with its API key (SHOP_TESTPAY_KEY) ...
 	TestpayWebhookSecret string        // ... and its webhook secret (SHOP_TESTPAY_WEBHOOK_SECRET)
-	JobInterval          time.Duration // how often reservations are expired; reconciliation runs every 20 (default 15 s)
+	JobInterval          time.Duration // how often reservations are expired (a periodic job); reconciliation runs every 20 (default 15 s)
 	TestpayLatency       time.Duration // how long the testpay the shop starts takes to answer (the benchmark's provider)
 }
 
@@ -181,10 +182,10 @@ type App struct {
 	Orders   *orders.Service
 	Payments payment.Provider // the payment provider
 	Testpay  string           // the address of the testpay service the shop started ("" for none)
+	Jobs     *jobs.Queue      // the durable job queue: mails, webhook events, expiry, reconciliation
 	Web      *web.Server
 	Metrics  *web.Metrics
 	redis    *redis.Client
-	outbox   *mail.Queue
 	testpay  *testpayService
 }
 
@@ -221,9 +222,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	queue, err := jobs.New(ctx, db, cfg.Database, jobs.Config{Expiry: cfg.JobInterval, Reconcile: 20 * cfg.JobInterval, Window: reconcileWindow, Vault: v, Log: log})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	var mailer mail.Sender = mail.Dir{Path: cfg.MailDir, From: "secureshop <no-reply@secureshop.localhost>"}
 	if cfg.SMTPURL != "" {
 		if mailer, err = mail.NewSMTP(cfg.SMTPURL, "no-reply@"+mailDomain(cfg)); err != nil {
+			queue.Stop()
 			_ = db.Close()
 			return nil, err
 		}
@@ -232,10 +239,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if idCfg.BaseURL = cfg.BaseURL; idCfg.BaseURL == "" {
 		idCfg.BaseURL = "http://" + cfg.Listen
 	}
-	a := &App{Cfg: cfg, Log: log, DB: db, Metrics: web.NewMetrics()}
+	a := &App{Cfg: cfg, Log: log, DB: db, Jobs: queue, Metrics: web.NewMetrics()}
 	for name, pool := range db.Stats() {
 		a.Metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
+	a.Metrics.Registry.MustRegister(queue.Collector())
 	idCfg.OnLockout = a.Metrics.Lockouts.Inc
 	var sessions identity.SessionStore = kv.NewMemorySessions()
 	var limits interface {
@@ -254,7 +262,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		checks = append(checks, func(ctx context.Context) error { return shared.Ping(ctx) })
 	}
 	a.Identity = identity.New(identity.Deps{DB: db, Sessions: sessions, Limits: limits,
-		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: mailer, DeviceKey: identity.DeriveKey(master, "device"), Log: log}, idCfg)
+		Hasher: identity.NewHasher(params, 0), Signer: signer, Vault: v, Mailer: queue.Mailer(), DeviceKey: identity.DeriveKey(master, "device"), Log: log}, idCfg)
 	a.Stores = tenancy.New(db)
 	a.Catalog = catalog.New(db)
 	a.Audit = auditlog.New(db)
@@ -264,13 +272,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		m.Write([]byte(body))
 		return hex.EncodeToString(m.Sum(nil))
 	}
-	// Order confirmations go out after the answer; sign-in codes (which the visitor waits for) do not.
-	a.outbox = mail.NewQueue(mailer, 1024, log)
 	if err := a.openPayments(idCfg.BaseURL); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
-	a.Orders = orders.New(orders.Deps{DB: db, Provider: a.Payments, Mailer: a.outbox, Visitors: visitors, BaseURL: idCfg.BaseURL, Log: log})
+	a.Orders = orders.New(orders.Deps{DB: db, Provider: a.Payments, Queue: queue, Mailer: mailer, Visitors: visitors, BaseURL: idCfg.BaseURL, Log: log})
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		_ = a.Close()
@@ -279,8 +285,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Web, err = web.New(web.Config{TrustedProxies: proxies, CORSOrigins: cfg.CORSOrigins, APIRequestsPerMin: cfg.APIRequestsPerMinute,
 		Limits: limits, LocalLimits: kv.NewMemoryLimits(), HSTS: cfg.TLSCert != "" || len(proxies) > 0, Metrics: a.Metrics, MetricsToken: cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsListen != "", PaymentOrigin: a.paymentOrigin()}, web.Deps{DB: db, Identity: a.Identity, Stores: a.Stores, Catalog: a.Catalog,
-		Audit: a.Audit, Orders: a.Orders, Payments: a.Payments, Reports: reports.New(db), Checks: checks, KeyHash: keyHash, Log: log})
+		Audit: a.Audit, Orders: a.Orders, Payments: a.Payments, Reports: reports.New(db), Jobs: queue, Checks: checks, KeyHash: keyHash, Log: log})
 	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	// Every process of the shop works jobs: the console's mails go out as the server's do.
+	if err := queue.Start(ctx, jobs.Work{Orders: a.Orders, Mailer: mailer}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
@@ -292,8 +303,8 @@ func (a *App) Close() error {
 	if a.Identity != nil {
 		a.Identity.Close() // its work after answers (reset mails) needs the database still
 	}
-	if a.outbox != nil {
-		a.outbox.Close() // deliver what is queued while the database is still open
+	if a.Jobs != nil {
+		a.Jobs.Stop() // the jobs in hand finish while the database is still open
 	}
 	if a.testpay != nil {
 		a.testpay.close()
@@ -380,10 +391,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)
-	jobs, stopJobs := context.WithCancel(ctx)
-	jobsDone := make(chan struct{})
-	go func() { defer close(jobsDone); a.runJobs(jobs) }()
-	defer func() { stopJobs(); <-jobsDone }()
 	if a.Cfg.TLSCert != "" {
 		srv.TLSConfig = tlsConfig(time.Now)
 		go func() { errc <- srv.ServeTLS(ln, a.Cfg.TLSCert, a.Cfg.TLSKey) }()

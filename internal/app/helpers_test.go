@@ -36,6 +36,7 @@ type testShop struct {
 	app    *app.App
 	base   string
 	secret []byte
+	codes  *testenv.MailedCodes
 }
 
 // startShop starts the shop on database url with a random secret, cheap password hashing and
@@ -96,7 +97,24 @@ func startShopLogged(t *testing.T, url string, edit func(*app.Config), logs io.W
 		}
 		_ = a.Close()
 	})
-	return &testShop{t: t, app: a, base: "http://" + ln.Addr().String(), secret: secret}
+	return &testShop{t: t, app: a, base: "http://" + ln.Addr().String(), secret: secret, codes: &testenv.MailedCodes{}}
+}
+
+// settle waits (up to 10 s) until the job queue has done every job due: none waiting, none running.
+func (s *testShop) settle() {
+	s.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := s.app.DB.JobCounts(context.Background())
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if n["available"]+n["running"] == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the job queue did not settle: %v", n)
+		}
+	}
 }
 
 // startShopAsAppRole serves the shop over a scratch PostgreSQL database migrated by its owner and
@@ -214,17 +232,10 @@ func (s *testShop) enrolTOTP(store shop.StoreID, u shop.User) string {
 
 var codeRE = regexp.MustCompile(`code is (\d{6})`)
 
-// mailedCode returns the newest sign-in code mailed to address.
+// mailedCode waits for the sign-in code just mailed to address (each mail's code is handed out once).
 func (s *testShop) mailedCode(address string) string {
 	s.t.Helper()
-	all := testenv.Mails(s.t, s.app.Cfg.MailDir)
-	for i := len(all) - 1; i >= 0; i-- {
-		if m := codeRE.FindStringSubmatch(all[i].Body); all[i].To == address && m != nil {
-			return m[1]
-		}
-	}
-	s.t.Fatalf("no sign-in code mailed to %s", address)
-	return ""
+	return s.codes.Next(s.t, s.app.Cfg.MailDir, address, codeRE)
 }
 
 type answer struct {

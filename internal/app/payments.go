@@ -86,35 +86,3 @@ func (a *App) paymentOrigin() string {
 
 // reconcileWindow is how far back reconciliation looks for payments still pending.
 const reconcileWindow = 7 * 24 * time.Hour
-
-// runJobs does the shop's periodic payment work until ctx ends: reservations that ran out are
-// cancelled (their stock back) every JobInterval, and payments still pending are reconciled with
-// the provider every 20 intervals. Every step is safe on many instances at once: each move is
-// conditional, and each provider call carries its idempotency key.
-func (a *App) runJobs(ctx context.Context) {
-	every := a.Cfg.JobInterval
-	if every <= 0 {
-		every = 15 * time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if k, err := a.Orders.ExpireReservations(ctx); err != nil {
-			a.Log.ErrorContext(ctx, "expiring reservations", "expired", k, "err", err)
-		} else if k > 0 {
-			a.Log.InfoContext(ctx, "reservations expired", "orders", k)
-		}
-		if n%20 == 0 {
-			if r, err := a.Orders.Reconcile(ctx, reconcileWindow); err != nil {
-				a.Log.ErrorContext(ctx, "reconciling payments", "orders", r.Orders, "repaired", r.Repairs, "err", err)
-			} else if r.Repairs > 0 {
-				a.Log.InfoContext(ctx, "payments reconciled", "orders", r.Orders, "repaired", r.Repairs)
-			}
-		}
-	}
-}

@@ -92,6 +92,7 @@ func TestWebhooks_StripeEventsAreVerifiedAndAppliedOnce(t *testing.T) {
 			t.Fatalf("the paid event: %d", code)
 		}
 	}
+	s.settle() // the events are applied by the job queue, after the webhook's answer
 	got := order()
 	if got.Status != "paid" || got.Paid.Amount != 1250 || got.Payment.Reference != "pi_app_1" || len(got.History) != 2 {
 		t.Fatalf("after the paid event three times: %+v", got)

@@ -97,3 +97,8 @@ func build(from string, m Message, at time.Time) (*gomail.Msg, error) {
 	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
 }
+
+// Sender sends one message.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}

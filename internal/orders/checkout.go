@@ -65,9 +65,6 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 		return shop.Order{}, false, err
 	}
 	o = r.order
-	if r.replay == "" && o.Status == shop.OrderPaid { // nothing to pay: confirmed as it is placed
-		s.notify(context.WithoutCancel(ctx), st.ID, o, notice{kind: mailPaid})
-	}
 	if r.replay != "" {
 		if o, err = s.read(ctx, st.ID, r.replay); err != nil {
 			return o, true, err
@@ -154,6 +151,11 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		slices.SortFunc(byProduct, func(a, b shop.OrderLine) int { return strings.Compare(a.ProductID, b.ProductID) })
 		for _, l := range byProduct {
 			if err := tx.TakeStock(ctx, st.ID, l.ProductID, l.Quantity, string(actor.UserID), o.ID); err != nil {
+				return err
+			}
+		}
+		if o.TotalAmount == 0 {
+			if err := s.queueMail(ctx, tx, st.ID, o.ID, notice{kind: mailPaid}); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package orders
 import (
 	"bytes"
 	"context"
+	"fmt"
 	htmltemplate "html/template"
 	"strings"
 	texttemplate "text/template"
@@ -124,42 +125,39 @@ func orderMail(st shop.Store, o shop.Order, n notice, orderURL string) (mail.Mes
 	return mail.Message{Subject: d.Subject, Body: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
 }
 
-// notify mails the order's customer what happened to it. A mail failure does not undo anything.
-func (s *Service) notify(ctx context.Context, store shop.StoreID, o shop.Order, n notice) {
-	if s.mailer == nil {
-		return
+// SendMail sends the order mail a MailJob asks for (the job queue's worker calls it): written
+// from the order as it is now, in the store's name, to the customer's address. An error is the
+// queue's to retry; an order or customer gone for good is logged and not retried.
+func (s *Service) SendMail(ctx context.Context, j MailJob) error {
+	n := notice{kind: mailKind(j.Mail), amount: j.Amount}
+	if _, ok := subjects[n.kind]; !ok || s.mailer == nil {
+		return fmt.Errorf("no order mail %q", j.Mail)
 	}
 	var st shop.Store
 	var to string
-	err := s.db.View(ctx, store, func(tx *sqlstore.Tx) error {
-		var err error
-		if st, err = tx.StoreByID(ctx, store); err != nil {
+	o, err := s.read(ctx, j.Store, j.Order)
+	if err == nil {
+		err = s.db.View(ctx, j.Store, func(tx *sqlstore.Tx) error {
+			var err error
+			if st, err = tx.StoreByID(ctx, j.Store); err != nil {
+				return err
+			}
+			u, err := tx.UserByID(ctx, j.Store, o.CustomerID)
+			to = u.Email
 			return err
-		}
-		u, err := tx.UserByID(ctx, store, o.CustomerID)
-		to = u.Email
+		})
+	}
+	if shop.KindOf(err) == shop.KindNotFound || (err == nil && to == "") {
+		s.log.WarnContext(ctx, "order mail not sent: no such order or customer", "order_id", j.Order, "mail", j.Mail, "err", err)
+		return nil
+	}
+	if err != nil {
 		return err
-	})
-	if err != nil || to == "" {
-		s.log.WarnContext(ctx, "order mail not sent: no customer address", "order_id", o.ID, "err", err)
-		return
 	}
 	m, err := orderMail(st, o, n, s.orderPage(st, o.ID))
-	if err == nil {
-		m.To = to
-		err = s.mailer.Send(ctx, m)
-	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "order mail failed", "order_id", o.ID, "mail", string(n.kind), "err", err)
+		return err
 	}
-}
-
-// notifyByID is notify for an order known by its id.
-func (s *Service) notifyByID(ctx context.Context, store shop.StoreID, id string, n notice) {
-	o, err := s.read(ctx, store, id)
-	if err != nil {
-		s.log.WarnContext(ctx, "order mail not sent", "order_id", id, "err", err)
-		return
-	}
-	s.notify(ctx, store, o, n)
+	m.To = to
+	return s.mailer.Send(ctx, m)
 }

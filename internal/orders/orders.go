@@ -28,6 +28,7 @@ type Mailer interface {
 type Service struct {
 	db       *sqlstore.DB
 	provider payment.Provider
+	queue    Queue
 	mailer   Mailer
 	visitors VisitorCarts
 	baseURL  string
@@ -39,7 +40,8 @@ type Service struct {
 type Deps struct {
 	DB       *sqlstore.DB
 	Provider payment.Provider // the hosted payment provider
-	Mailer   Mailer
+	Queue    Queue            // the job queue: the order mails, the provider's events (none: no mail)
+	Mailer   Mailer           // how the order mails' jobs send them
 	Visitors VisitorCarts
 	BaseURL  string // the shop's public address: the provider sends customers back to it
 	Log      *slog.Logger
@@ -47,7 +49,7 @@ type Deps struct {
 
 // New returns the orders service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, provider: d.Provider, mailer: d.Mailer, visitors: d.Visitors, baseURL: strings.TrimSuffix(d.BaseURL, "/"),
+	return &Service{db: d.DB, provider: d.Provider, queue: d.Queue, mailer: d.Mailer, visitors: d.Visitors, baseURL: strings.TrimSuffix(d.BaseURL, "/"),
 		now: time.Now, log: d.Log}
 }
 
@@ -152,12 +154,19 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			}
 			return err
 		}
+		n := notice{kind: mailShipped}
 		if to == shop.OrderCancelled {
+			n = notice{kind: mailCancelled, amount: o.PaidAmount}
 			if refund, err = s.cancelled(ctx, tx, actor, o, "order cancelled", "cancelled"); err != nil {
 				return err
 			}
 			if c, ok := o.Charge(); ok {
 				chargeRef = c.ProviderRef
+			}
+		}
+		if to == shop.OrderShipped || to == shop.OrderCancelled {
+			if err := s.queueMail(ctx, tx, store, o.ID, n); err != nil {
+				return err
 			}
 		}
 		if err := tx.SaveKey(ctx, store, actor.UserID, idem, o.ID); err != nil {
@@ -186,13 +195,6 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 		}
 	}
 	o, err := s.read(ctx, store, id)
-	if err == nil && (to == shop.OrderShipped || to == shop.OrderCancelled) {
-		n := notice{kind: mailShipped}
-		if to == shop.OrderCancelled {
-			n = notice{kind: mailCancelled, amount: o.PaidAmount}
-		}
-		s.notify(context.WithoutCancel(ctx), store, o, n)
-	}
 	return o, false, err
 }
 

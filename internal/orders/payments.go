@@ -52,7 +52,10 @@ func (s *Service) ApplyEvent(ctx context.Context, ev payment.Event) error {
 		case payment.EventRefunded:
 			after, err = s.applyRefunded(ctx, tx, o, ev)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.queueMails(ctx, tx, store, after)
 	})
 	if errors.Is(err, shop.ErrDuplicate) {
 		return nil // applied before
@@ -64,8 +67,8 @@ func (s *Service) ApplyEvent(ctx context.Context, ev payment.Event) error {
 	return nil
 }
 
-// afterwards is what applying a payment leaves to do once its transaction committed: a refund to
-// ask of the provider, and a mail to send.
+// afterwards is what applying a payment leaves to do: mails to send, written as jobs in its
+// transaction (queueMails), and a refund to ask of the provider once it committed.
 type afterwards struct {
 	order     shop.Order
 	refund    *shop.Payment
@@ -73,17 +76,14 @@ type afterwards struct {
 	mails     []notice
 }
 
-// finish does what a committed payment change leaves to do. Its failures are logged: the refund
-// stays pending for reconciliation, and the order is right either way.
+// finish asks the provider for the refund a committed payment change left pending. Its failure is
+// logged: the refund stays pending for reconciliation, and the order is right either way.
 func (s *Service) finish(ctx context.Context, store shop.StoreID, a afterwards) {
 	ctx = context.WithoutCancel(ctx)
 	if a.refund != nil {
 		if err := s.refund(ctx, shop.System(), store, a.chargeRef, *a.refund); err != nil {
 			s.log.ErrorContext(ctx, "refund not made", "order_id", a.refund.OrderID, "err", err)
 		}
-	}
-	for _, n := range a.mails {
-		s.notify(ctx, store, a.order, n)
 	}
 }
 
@@ -257,7 +257,10 @@ func (s *Service) sync(ctx context.Context, o shop.Order) error {
 		} else {
 			after, err = s.applyExpired(ctx, tx, cur, st.ID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.queueMails(ctx, tx, o.StoreID, after)
 	})
 	if err == nil {
 		s.finish(ctx, o.StoreID, after)
@@ -307,8 +310,10 @@ func (s *Service) expire(ctx context.Context, store shop.StoreID, id string) err
 		if !o.ReservationOver(s.now()) {
 			return nil
 		}
-		after, err = s.applyExpired(ctx, tx, o, "")
-		return err
+		if after, err = s.applyExpired(ctx, tx, o, ""); err != nil {
+			return err
+		}
+		return s.queueMails(ctx, tx, store, after)
 	})
 	if err == nil {
 		s.finish(ctx, store, after)

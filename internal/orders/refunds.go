@@ -165,22 +165,20 @@ func (s *Service) refund(ctx context.Context, actor shop.Principal, store shop.S
 		}
 		return nil // pending: the webhook or reconciliation settles it
 	}
-	settled := false
 	err := s.db.Update(context.WithoutCancel(ctx), store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		// The order first, as every transaction that changes an order's payments takes it: the
 		// provider's webhook settling this refund at the same moment waits here, not in a deadlock.
 		if _, err := tx.OrderForUpdate(ctx, store, p.OrderID); err != nil {
 			return err
 		}
-		var err error
-		settled, err = s.settleRefund(ctx, tx, actor, store, &p, state, rs.Ref, failure)
-		return err
+		settled, err := s.settleRefund(ctx, tx, actor, store, &p, state, rs.Ref, failure)
+		if err != nil || !settled || state != shop.PaymentSucceeded {
+			return err
+		}
+		return s.queueMail(ctx, tx, store, p.OrderID, notice{kind: mailRefunded, amount: p.Amount})
 	})
 	if err != nil {
 		return err
-	}
-	if settled && state == shop.PaymentSucceeded {
-		s.notifyByID(context.WithoutCancel(ctx), store, p.OrderID, notice{kind: mailRefunded, amount: p.Amount})
 	}
 	if state == shop.PaymentFailed {
 		return &shop.Error{Kind: ErrRefundFailed.Kind, Code: ErrRefundFailed.Code, Message: ErrRefundFailed.Message, Err: perr}

@@ -8,9 +8,12 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Mail is one message the shop wrote to its mail directory, decoded.
@@ -94,4 +97,51 @@ func NewestMail(tb testing.TB, dir, address, subject string) (Mail, bool) {
 		}
 	}
 	return Mail{}, false
+}
+
+// AwaitMail waits (up to 10 s) for a mail in dir that match accepts and returns the newest such:
+// the shop's mail goes out from its job queue, a moment after the answer that caused it.
+func AwaitMail(tb testing.TB, dir string, match func(Mail) bool) Mail {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		all := Mails(tb, dir)
+		for i := len(all) - 1; i >= 0; i-- {
+			if match(all[i]) {
+				return all[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no such mail in %s", dir)
+		}
+	}
+}
+
+// MailedCodes hands out the codes mailed to an address, each mail once, waiting for the next one
+// to arrive: asked for a code, a test takes the code of the mail that request sent, never an
+// older one still in the directory.
+type MailedCodes struct {
+	mu    sync.Mutex
+	taken map[string]bool
+}
+
+// Next waits for a mail to address, not handed out before, whose text re matches, and returns
+// re's first group.
+func (c *MailedCodes) Next(tb testing.TB, dir, address string, re *regexp.Regexp) string {
+	tb.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.taken == nil {
+		c.taken = map[string]bool{}
+	}
+	var code string
+	m := AwaitMail(tb, dir, func(m Mail) bool {
+		g := re.FindStringSubmatch(m.Body)
+		if m.To != address || g == nil || c.taken[m.File] {
+			return false
+		}
+		code = g[1]
+		return true
+	})
+	c.taken[m.File] = true
+	return code
 }

@@ -206,8 +206,8 @@ func (s *Server) apiPayOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 // apiPaymentWebhook takes the payment provider's signed events. A signature that does not verify
-// is refused (400) and changes nothing; a verified event is applied once before it is
-// acknowledged, so that the provider sends it again until the shop has it.
+// is refused (400) and changes nothing; a verified event is acknowledged once it is safe in the job
+// queue (the provider sends it again until then), and applied, once, by the queue's worker.
 func (s *Server) apiPaymentWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.payments == nil || r.PathValue("provider") != s.payments.Name() {
 		return shop.NotFound("Payment provider")
@@ -221,7 +221,7 @@ func (s *Server) apiPaymentWebhook(w http.ResponseWriter, r *http.Request) error
 		s.log.WarnContext(r.Context(), "payment webhook refused", "err", err)
 		return &shop.Error{Kind: shop.KindBadRequest, Code: shop.CodeBadSignature, Message: "The webhook's signature does not verify."}
 	}
-	if err := s.orders.ApplyEvent(r.Context(), ev); err != nil {
+	if err := s.orders.ReceiveEvent(r.Context(), ev); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "received"})

@@ -13,6 +13,7 @@ import (
 	"secureshop/internal/audit"
 	"secureshop/internal/catalog"
 	"secureshop/internal/identity"
+	"secureshop/internal/jobs"
 	"secureshop/internal/orders"
 	"secureshop/internal/reports"
 	"secureshop/internal/shop"
@@ -30,6 +31,7 @@ type adminState struct {
 	Order     *orderView
 	Users     []userView
 	Events    []audit.Event
+	Jobs      []jobs.Failed
 	Import    *catalog.ImportReport
 	Filter    map[string]string
 	Can       map[string]bool
@@ -43,7 +45,7 @@ func (s *Server) admin(r *http.Request, a *adminState) pageData {
 	p := infoOf(r).principal
 	a.Can = map[string]bool{}
 	for _, perm := range []access.Permission{access.ReportsRead, access.CatalogWrite, access.CatalogArchive, access.InventoryAdjust,
-		access.OrdersReadAll, access.OrdersUpdateStatus, access.OrdersRefund, access.UsersRead, access.UsersManage, access.AuditRead} {
+		access.OrdersReadAll, access.OrdersUpdateStatus, access.OrdersRefund, access.UsersRead, access.UsersManage, access.AuditRead, access.JobsManage} {
 		a.Can[string(perm)] = access.Can(p.Role, perm)
 	}
 	if a.Filter == nil {

@@ -193,7 +193,15 @@ func (s *Server) pagePlatform(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, "platform", pageData{Title: "Platform", Stores: stores})
+	failed, err := s.jobs.Failed(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	p := pageData{Title: "Platform", Stores: stores, Admin: &adminState{Jobs: failed}}
+	if r.URL.Query().Get("retried") != "" {
+		p.Flash = "The job is queued to run again."
+	}
+	return s.render(w, r, "platform", p)
 }
 
 func (s *Server) pagePlatformCreate(w http.ResponseWriter, r *http.Request) error {

@@ -119,6 +119,7 @@ var funcs = template.FuncMap{
 	"list":          func(xs ...string) []string { return xs },
 	"orderStatuses": func() []shop.OrderStatus { return shop.OrderStatuses },
 	"staffMoves":    func() []shop.OrderStatus { return shop.StaffMoves },
+	"jobKind":       jobKind,
 	"safeURL":       func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 
@@ -128,7 +129,7 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
 		"mfa", "register", "message", "problem", "verify", "forgot", "reset", "account",
-		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit"} {
+		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit", "admin_jobs"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

@@ -79,12 +79,16 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/api/v1/stores/{store}/settings", API: true, Perm: access.StoreSettings, h: s.apiSettings},
 		{Method: "PATCH", Path: "/api/v1/stores/{store}/settings", API: true, Perm: access.StoreSettings, h: s.apiUpdateSettings},
 		{Method: "GET", Path: "/api/v1/stores/{store}/audit-events", API: true, Perm: access.AuditRead, h: s.apiAuditEvents},
+		{Method: "GET", Path: "/api/v1/stores/{store}/jobs/failed", API: true, Perm: access.JobsManage, h: s.apiFailedJobs},
+		{Method: "POST", Path: "/api/v1/stores/{store}/jobs/{id}/retry", API: true, Perm: access.JobsManage, h: s.apiRetryJob},
 
 		// Platform.
 		{Method: "GET", Path: "/api/v1/platform/stores", API: true, Perm: access.PlatformStores, h: s.apiStores},
 		{Method: "POST", Path: "/api/v1/platform/stores", API: true, Perm: access.PlatformStores, h: s.apiCreateStore},
 		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/suspend", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
 		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/resume", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
+		{Method: "GET", Path: "/api/v1/platform/jobs/failed", API: true, Perm: access.PlatformStores, h: s.apiFailedJobs},
+		{Method: "POST", Path: "/api/v1/platform/jobs/{id}/retry", API: true, Perm: access.PlatformStores, h: s.apiRetryJob},
 
 		// Pages.
 		{Method: "GET", Path: "/{$}", h: s.pageHome},
@@ -131,8 +135,11 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/s/{store}/admin/reports", Perm: access.ReportsRead, h: s.pageAdminReports},
 		{Method: "GET", Path: "/s/{store}/admin/reports.csv", Perm: access.ReportsRead, h: s.pageAdminReportCSV},
 		{Method: "GET", Path: "/s/{store}/admin/audit", Perm: access.AuditRead, h: s.pageAdminAudit},
+		{Method: "GET", Path: "/s/{store}/admin/jobs", Perm: access.JobsManage, h: s.pageAdminJobs},
+		{Method: "POST", Path: "/s/{store}/admin/jobs/{id}/retry", Perm: access.JobsManage, h: s.pageAdminJobRetry},
 		{Method: "POST", Path: "/platform/stores", Perm: access.PlatformStores, h: s.pagePlatformCreate},
 		{Method: "POST", Path: "/platform/stores/{slug}/status", Perm: access.PlatformStores, h: s.pagePlatformStatus},
+		{Method: "POST", Path: "/platform/jobs/{id}/retry", Perm: access.PlatformStores, h: s.pagePlatformJobRetry},
 		{Method: "GET", Path: "/platform/login", h: s.pageLogin},
 		{Method: "POST", Path: "/platform/login", h: s.pageLoginPost},
 		{Method: "POST", Path: "/platform/login/mfa", h: s.pageLoginMFA},

@@ -62,6 +62,7 @@ type Server struct {
 	orders       *orders.Service
 	payments     WebhookParser
 	reports      *reports.Service
+	jobs         JobQueue
 	checks       []func(context.Context) error
 	keyHash      func(string) string
 	pages        map[string]*template.Template
@@ -93,6 +94,7 @@ type Deps struct {
 	Orders   *orders.Service
 	Payments WebhookParser // the payment provider, whose webhooks the shop takes
 	Reports  *reports.Service
+	Jobs     JobQueue                      // the job queue's failed jobs, for the back office
 	Checks   []func(context.Context) error // readiness of backing services besides the database
 	KeyHash  func(string) string           // keyed hash of a request, for Idempotency-Key replays
 	Log      *slog.Logger
@@ -109,7 +111,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.Limits != nil && cfg.LocalLimits == nil {
 		return nil, errors.New("web: shared rate limits need a local fallback (Config.LocalLimits)")
 	}
-	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, payments: d.Payments, reports: d.Reports, checks: d.Checks, keyHash: d.KeyHash,
+	s := &Server{cfg: cfg, log: d.Log, db: d.DB, id: d.Identity, stores: d.Stores, catalog: d.Catalog, audit: d.Audit, orders: d.Orders, payments: d.Payments, reports: d.Reports, jobs: d.Jobs, checks: d.Checks, keyHash: d.KeyHash,
 		storefronts: memo.New[template.HTML](catalog.ListingTTL, 256), listings: memo.New[[]byte](catalog.ListingTTL, 256)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
