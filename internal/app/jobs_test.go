@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -131,6 +132,60 @@ func TestJobs_AFailedMailIsListedForItsStoreAndTriedAgain(t *testing.T) {
 		audit := s.call("GET", "/api/v1/stores/north/audit-events", admin, nil)
 		if !strings.Contains(string(audit.body), `"action":"job.retry"`) || !strings.Contains(string(audit.body), `"target_id":"`+id+`"`) {
 			t.Fatalf("audit log: %s", audit.body)
+		}
+	})
+}
+
+// TestJobs_AJobOutlivesTheInstanceThatQueuedIt: an order's confirmation that failed on one instance
+// (its mail directory unwritable) is in the database, not in that process: once the instance is
+// gone, the next one to start on the database delivers it, by itself.
+func TestJobs_AJobOutlivesTheInstanceThatQueuedIt(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dbURL string) {
+		var orderID string
+		t.Run("the first instance", func(t *testing.T) {
+			s := startShop(t, dbURL)
+			st, _ := s.store("durable")
+			p := s.newProduct("durable", "D-1", 700, 5)
+			cust := s.login("durable", "customer@example.com").AccessToken
+			s.settle()
+			dir := s.app.Cfg.MailDir
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dir, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var o orderJSON
+			s.buy("durable", cust, p.ID, 1).json(t, &o)
+			orderID = o.ID
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				failed, err := s.app.Jobs.Failed(context.Background(), st.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(failed) == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the confirmation did not fail")
+				}
+			}
+		}) // the first instance stops here, its job still to do
+		// The second instance is elected to move due retries back into the queue (River's
+		// scheduler runs every few seconds), then works this one.
+		s := startShop(t, dbURL)
+		var m testenv.Mail
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var ok bool
+			if m, ok = testenv.NewestMail(t, s.app.Cfg.MailDir, "customer@example.com", "order confirmation"); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the second instance did not send the confirmation")
+			}
+		}
+		if !strings.Contains(m.Body, orderID) {
+			t.Fatalf("the confirmation the second instance sent: %s", m.Body)
 		}
 	})
 }

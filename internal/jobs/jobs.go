@@ -39,7 +39,7 @@ type Config struct {
 	Expiry    time.Duration // how often reservations that ran out are cancelled (default 15 s)
 	Reconcile time.Duration // how often pending payments are compared with the provider (default 5 min)
 	Window    time.Duration // how far back reconciliation looks (default 24 h)
-	Workers   int           // jobs worked at once by this instance (default 8)
+	Workers   int           // jobs worked at once by this instance (default 100: they wait on I/O)
 	Vault     *vault.Vault  // seals the mail jobs (required)
 	Log       *slog.Logger
 }
@@ -93,7 +93,7 @@ func New(ctx context.Context, db *sqlstore.DB, dbURL string, cfg Config) (*Queue
 		cfg.Window = 24 * time.Hour
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = 100
 	}
 	if cfg.Vault == nil {
 		return nil, errors.New("jobs: no vault to seal mail with")
@@ -120,10 +120,17 @@ func New(ctx context.Context, db *sqlstore.DB, dbURL string, cfg Config) (*Queue
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.Reconcile), func() (river.JobArgs, *river.InsertOpts) {
 				return orders.ReconcileJob{}, &river.InsertOpts{MaxAttempts: 1}
-			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			}, nil), // first after an interval: a restart is no reason to ask the provider about every pending payment
 		},
-		FetchPollInterval: 500 * time.Millisecond,
+		// A fetch takes at most the free workers' worth of jobs, and fetches are FetchCooldown
+		// apart: River's defaults (10 workers, 100 ms) cap an instance at 100 jobs a second, fewer
+		// than two jobs (the event, the mail) for each order paid at the shop's checkout rate.
+		FetchCooldown:     20 * time.Millisecond,
+		FetchPollInterval: 250 * time.Millisecond,
 		JobTimeout:        2 * time.Minute,
+		// A job an instance was working when it died (kill -9, a lost machine) is taken again by
+		// another after this long (River's default is an hour).
+		RescueStuckJobsAfter: 5 * time.Minute,
 		// Mail jobs are sealed, but need not stay once sent.
 		CompletedJobRetentionPeriod: time.Hour,
 		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
