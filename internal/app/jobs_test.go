@@ -24,6 +24,21 @@ type failedJobsJSON struct {
 	} `json:"jobs"`
 }
 
+// breakMail lets the mail sent so far go out, then makes the mail directory a file: every
+// delivery fails from then on (until the file is removed). It returns the directory's path.
+func (s *testShop) breakMail() string {
+	s.t.Helper()
+	s.settle()
+	dir := s.app.Cfg.MailDir
+	if err := os.RemoveAll(dir); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return dir
+}
+
 // TestJobs_AFailedMailIsListedForItsStoreAndTriedAgain: while mail cannot be delivered, an order's
 // confirmation is retried by the job queue and listed as failed for its store's admin — in the
 // API, the back office and /metrics — and for no other store's; once the cause is put right, the
@@ -41,16 +56,7 @@ func TestJobs_AFailedMailIsListedForItsStoreAndTriedAgain(t *testing.T) {
 		page := s.browserLogin("/s/north/login", "admin@example.com")
 		s.operator("ops@example.com")
 		ops := s.login("", "ops@example.com").AccessToken
-		s.settle()
-
-		// The mail directory becomes a file: every delivery fails from now on.
-		dir := s.app.Cfg.MailDir
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		dir := s.breakMail()
 		var o orderJSON
 		s.buy("north", cust, p.ID, 1).json(t, &o)
 		if o.Status != "paid" {
@@ -147,14 +153,7 @@ func TestJobs_AJobOutlivesTheInstanceThatQueuedIt(t *testing.T) {
 			st, _ := s.store("durable")
 			p := s.newProduct("durable", "D-1", 700, 5)
 			cust := s.login("durable", "customer@example.com").AccessToken
-			s.settle()
-			dir := s.app.Cfg.MailDir
-			if err := os.RemoveAll(dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dir, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			s.breakMail()
 			var o orderJSON
 			s.buy("durable", cust, p.ID, 1).json(t, &o)
 			orderID = o.ID
