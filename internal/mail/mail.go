@@ -59,8 +59,13 @@ func (d Dir) Send(ctx context.Context, m Message) error {
 	if _, err := msg.WriteTo(&b); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("%s-%s.eml", t.Format("20060102T150405.000000000"), strings.ToLower(rand.Text()[:8]))
-	return os.WriteFile(filepath.Join(d.Path, name), b.Bytes(), 0o600)
+	name := filepath.Join(d.Path, fmt.Sprintf("%s-%s.eml", t.Format("20060102T150405.000000000"), strings.ToLower(rand.Text()[:8])))
+	// Written under another name and renamed: whoever reads the directory (a mail client, a test)
+	// never sees half a mail — the job queue's workers write while others read.
+	if err := os.WriteFile(name+".part", b.Bytes(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(name+".part", name)
 }
 
 // build makes the RFC 5322 message of m, from from, dated at: one writer for the .eml files and
