@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
+	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
 )
 
@@ -86,7 +87,7 @@ func TestBrowser_AdminTriesAFailedMailAgain(t *testing.T) {
 	api(t, "POST", base+"/api/v1/stores/demo/checkout", tok.AccessToken, `{}`, &order)
 	api(t, "POST", base+"/api/v1/stores/demo/orders/"+order.ID+"/cancel", tok.AccessToken, `{}`, nil)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		failed, err := a.Jobs.Failed(bg, st.ID)
+		failed, err := a.Jobs.Failed(bg, shop.System(), st.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ const (
 	AccountSelf        Permission = "account.self"   // own profile, password, MFA, sessions
 	PlatformStores     Permission = "platform.stores"
 	PlatformAccount    Permission = "platform.account" // an operator's own account, on the platform's pages
+	PlatformJobs       Permission = "platform.jobs"    // every store's failed background jobs, with their errors
 )
 
 var grants = map[shop.Role]map[Permission]bool{
@@ -36,7 +37,7 @@ var grants = map[shop.Role]map[Permission]bool{
 		OrdersRefund, UsersRead, UsersManage, ReportsRead, AuditRead, StoreSettings, JobsManage, AccountSelf),
 	shop.RoleClerk:    set(CatalogWrite, InventoryAdjust, OrdersRead, OrdersReadAll, OrdersUpdateStatus, AccountSelf),
 	shop.RoleCustomer: set(CartUse, OrdersRead, OrdersReadOwn, OrdersCancelOwn, AccountSelf),
-	shop.RoleOperator: set(PlatformStores, PlatformAccount, AccountSelf),
+	shop.RoleOperator: set(PlatformStores, PlatformJobs, PlatformAccount, AccountSelf),
 }
 
 func init() {

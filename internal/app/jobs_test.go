@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"secureshop/internal/app"
+	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
 )
 
@@ -135,6 +136,12 @@ func TestJobs_AFailedMailIsListedForItsStoreAndTriedAgain(t *testing.T) {
 			t.Fatalf("still failed after the retry: %+v", list.Jobs)
 		}
 		expectStatus(t, "retry a job that no longer failed", s.call("POST", "/api/v1/stores/north/jobs/"+id+"/retry", admin, nil), http.StatusConflict)
+		// The same from the back office (the job ran meanwhile): the list again, as it is, with why.
+		resp, again := page.do("POST", "/s/north/admin/jobs/"+id+"/retry", url.Values{"csrf": {csrfOf(t, html)}})
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(again, "<h1>Background jobs</h1>") ||
+			!strings.Contains(again, "Only a failed job can be tried again") || !strings.Contains(again, "No job has failed") {
+			t.Fatalf("a refused retry in the back office: %d\n%s", resp.StatusCode, again)
+		}
 		audit := s.call("GET", "/api/v1/stores/north/audit-events", admin, nil)
 		if !strings.Contains(string(audit.body), `"action":"job.retry"`) || !strings.Contains(string(audit.body), `"target_id":"`+id+`"`) {
 			t.Fatalf("audit log: %s", audit.body)
@@ -158,7 +165,7 @@ func TestJobs_AJobOutlivesTheInstanceThatQueuedIt(t *testing.T) {
 			s.buy("durable", cust, p.ID, 1).json(t, &o)
 			orderID = o.ID
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				failed, err := s.app.Jobs.Failed(context.Background(), st.ID)
+				failed, err := s.app.Jobs.Failed(context.Background(), shop.System(), st.ID)
 				if err != nil {
 					t.Fatal(err)
 				}

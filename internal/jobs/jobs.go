@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"secureshop/internal/access"
 	"secureshop/internal/audit"
 	"secureshop/internal/mail"
 	"secureshop/internal/orders"
@@ -246,9 +247,21 @@ type Failed struct {
 	NextAt      time.Time `json:"next_at,omitzero"` // retryable: when it is tried again
 }
 
+// allowed is who may see and retry failed jobs: in a store, its own staff with JobsManage (anyone
+// else is told there is no such store); every job (store ""), the platform's operators.
+func allowed(actor shop.Principal, store shop.StoreID) error {
+	if store == "" {
+		return access.Check(actor, access.PlatformJobs)
+	}
+	return access.CheckStore(actor, store, access.JobsManage, "Store")
+}
+
 // Failed lists a store's failed jobs, the newest first (at most 200); store "" lists every job of
 // the platform's, whatever its store.
-func (q *Queue) Failed(ctx context.Context, store shop.StoreID) ([]Failed, error) {
+func (q *Queue) Failed(ctx context.Context, actor shop.Principal, store shop.StoreID) ([]Failed, error) {
+	if err := allowed(actor, store); err != nil {
+		return nil, err
+	}
 	p := river.NewJobListParams().States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded).
 		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(200)
 	if store != "" {
@@ -280,6 +293,9 @@ func (q *Queue) Failed(ctx context.Context, store shop.StoreID) ([]Failed, error
 // Retry has a store's failed job tried again at once, for actor (a store's admin, or with store ""
 // a platform operator, for any job): in one transaction with its entry in the audit log.
 func (q *Queue) Retry(ctx context.Context, actor shop.Principal, store shop.StoreID, id int64) (Failed, error) {
+	if err := allowed(actor, store); err != nil {
+		return Failed{}, err
+	}
 	var j *rivertype.JobRow
 	err := q.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
 		err := tx.InTransaction(ctx, func(lite *sql.Tx, pg pgx.Tx) error {

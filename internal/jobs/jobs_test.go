@@ -125,3 +125,42 @@ func TestMailer_MailIsSealedInTheQueueAndDelivered(t *testing.T) {
 		}
 	})
 }
+
+// TestQueue_OnlyItsStoresAdminsAndTheOperatorsSeeFailedJobs: the queue checks who asks, whatever
+// route asked it: a store's jobs to that store's admins, every job to the platform's operators.
+func TestQueue_OnlyItsStoresAdminsAndTheOperatorsSeeFailedJobs(t *testing.T) {
+	ctx := context.Background()
+	_, q := newQueue(t, testenv.SQLiteURL(t))
+	store, other := shop.StoreID(shop.NewID()), shop.StoreID(shop.NewID())
+	who := func(role shop.Role, in shop.StoreID) shop.Principal {
+		return shop.Principal{UserID: shop.UserID(shop.NewID()), StoreID: in, Role: role}
+	}
+	for _, c := range []struct {
+		name  string
+		actor shop.Principal
+		store shop.StoreID
+		kind  shop.Kind
+	}{
+		{"the store's clerk", who(shop.RoleClerk, store), store, shop.KindForbidden},
+		{"the store's customer", who(shop.RoleCustomer, store), store, shop.KindForbidden},
+		{"another store's admin", who(shop.RoleAdmin, other), store, shop.KindNotFound},
+		{"an operator, through a store", who(shop.RoleOperator, ""), store, shop.KindNotFound},
+		{"a store's admin, every job", who(shop.RoleAdmin, store), "", shop.KindForbidden},
+		{"nobody", shop.Principal{}, store, shop.KindUnauthenticated},
+	} {
+		if _, err := q.Failed(ctx, c.actor, c.store); shop.KindOf(err) != c.kind {
+			t.Errorf("%s lists failed jobs: %v, want %s", c.name, err, c.kind)
+		}
+		if _, err := q.Retry(ctx, c.actor, c.store, 1); shop.KindOf(err) != c.kind {
+			t.Errorf("%s retries a job: %v, want %s", c.name, err, c.kind)
+		}
+	}
+	for _, c := range []struct {
+		actor shop.Principal
+		store shop.StoreID
+	}{{who(shop.RoleAdmin, store), store}, {who(shop.RoleOperator, ""), ""}} {
+		if _, err := q.Failed(ctx, c.actor, c.store); err != nil {
+			t.Errorf("%s of %q lists failed jobs: %v", c.actor.Role, c.store, err)
+		}
+	}
+}

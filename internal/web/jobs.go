@@ -11,7 +11,7 @@ import (
 
 // JobQueue is what the back office shows of the job queue: the failed jobs, and a retry.
 type JobQueue interface {
-	Failed(ctx context.Context, store shop.StoreID) ([]jobs.Failed, error)
+	Failed(ctx context.Context, actor shop.Principal, store shop.StoreID) ([]jobs.Failed, error)
 	Retry(ctx context.Context, actor shop.Principal, store shop.StoreID, id int64) (jobs.Failed, error)
 }
 
@@ -32,7 +32,7 @@ func jobID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) apiFailedJobs(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.jobs.Failed(r.Context(), jobScope(r))
+	list, err := s.jobs.Failed(r.Context(), infoOf(r).principal, jobScope(r))
 	if err != nil {
 		return err
 	}
@@ -52,25 +52,53 @@ func (s *Server) apiRetryJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pageAdminJobs(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.jobs.Failed(r.Context(), infoOf(r).store.ID)
+	flash := ""
+	if r.URL.Query().Get("retried") != "" {
+		flash = "The job is queued to run again."
+	}
+	return s.renderJobs(w, r, http.StatusOK, flash, false)
+}
+
+// renderJobs shows the store's failed jobs, with flash above them (alert: what went wrong).
+func (s *Server) renderJobs(w http.ResponseWriter, r *http.Request, status int, flash string, alert bool) error {
+	list, err := s.jobs.Failed(r.Context(), infoOf(r).principal, infoOf(r).store.ID)
 	if err != nil {
 		return err
 	}
 	p := s.admin(r, &adminState{Jobs: list})
-	p.Title = "Background jobs"
-	if r.URL.Query().Get("retried") != "" {
-		p.Flash = "The job is queued to run again."
-	}
-	return s.render(w, r, "admin_jobs", p)
+	p.Title, p.Flash, p.Alert = "Background jobs", flash, alert
+	s.renderStatus(w, r, status, "admin_jobs", p)
+	return nil
 }
+
+// renderPlatform shows the platform's page: the stores, and every failed job.
+func (s *Server) renderPlatform(w http.ResponseWriter, r *http.Request, status int, flash string, alert bool) error {
+	stores, err := s.stores.List(r.Context(), infoOf(r).principal)
+	if err != nil {
+		return err
+	}
+	failed, err := s.jobs.Failed(r.Context(), infoOf(r).principal, "")
+	if err != nil {
+		return err
+	}
+	s.renderStatus(w, r, status, "platform", pageData{Title: "Platform", Stores: stores, Admin: &adminState{Jobs: failed}, Flash: flash, Alert: alert})
+	return nil
+}
+
+// A retry that is refused (the job no longer failed: it ran meanwhile) shows the list again, as it
+// is now, with the reason above it.
 
 func (s *Server) pageAdminJobRetry(w http.ResponseWriter, r *http.Request) error {
 	id, err := jobID(r)
 	if err == nil {
 		_, err = s.jobs.Retry(r.Context(), infoOf(r).principal, infoOf(r).store.ID, id)
 	}
+	if e := formError(err); e != nil {
+		status, _, _ := statusOf(err)
+		return s.renderJobs(w, r, status, e.Message, true)
+	}
 	if err != nil {
-		return s.adminFail(w, r, err)
+		return err
 	}
 	return back(w, r, "/jobs?retried=1")
 }
@@ -80,8 +108,12 @@ func (s *Server) pagePlatformJobRetry(w http.ResponseWriter, r *http.Request) er
 	if err == nil {
 		_, err = s.jobs.Retry(r.Context(), infoOf(r).principal, "", id)
 	}
+	if e := formError(err); e != nil {
+		status, _, _ := statusOf(err)
+		return s.renderPlatform(w, r, status, e.Message, true)
+	}
 	if err != nil {
-		return s.adminFail(w, r, err)
+		return err
 	}
 	http.Redirect(w, r, "/platform/?retried=1#jobs", http.StatusSeeOther)
 	return nil

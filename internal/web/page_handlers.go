@@ -189,19 +189,11 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pagePlatform(w http.ResponseWriter, r *http.Request) error {
-	stores, err := s.stores.List(r.Context(), infoOf(r).principal)
-	if err != nil {
-		return err
-	}
-	failed, err := s.jobs.Failed(r.Context(), "")
-	if err != nil {
-		return err
-	}
-	p := pageData{Title: "Platform", Stores: stores, Admin: &adminState{Jobs: failed}}
+	flash := ""
 	if r.URL.Query().Get("retried") != "" {
-		p.Flash = "The job is queued to run again."
+		flash = "The job is queued to run again."
 	}
-	return s.render(w, r, "platform", p)
+	return s.renderPlatform(w, r, http.StatusOK, flash, false)
 }
 
 func (s *Server) pagePlatformCreate(w http.ResponseWriter, r *http.Request) error {

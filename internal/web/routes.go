@@ -87,8 +87,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/v1/platform/stores", API: true, Perm: access.PlatformStores, h: s.apiCreateStore},
 		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/suspend", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
 		{Method: "POST", Path: "/api/v1/platform/stores/{slug}/resume", API: true, Perm: access.PlatformStores, h: s.apiSetStoreStatus},
-		{Method: "GET", Path: "/api/v1/platform/jobs/failed", API: true, Perm: access.PlatformStores, h: s.apiFailedJobs},
-		{Method: "POST", Path: "/api/v1/platform/jobs/{id}/retry", API: true, Perm: access.PlatformStores, h: s.apiRetryJob},
+		{Method: "GET", Path: "/api/v1/platform/jobs/failed", API: true, Perm: access.PlatformJobs, h: s.apiFailedJobs},
+		{Method: "POST", Path: "/api/v1/platform/jobs/{id}/retry", API: true, Perm: access.PlatformJobs, h: s.apiRetryJob},
 
 		// Pages.
 		{Method: "GET", Path: "/{$}", h: s.pageHome},
@@ -139,7 +139,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/s/{store}/admin/jobs/{id}/retry", Perm: access.JobsManage, h: s.pageAdminJobRetry},
 		{Method: "POST", Path: "/platform/stores", Perm: access.PlatformStores, h: s.pagePlatformCreate},
 		{Method: "POST", Path: "/platform/stores/{slug}/status", Perm: access.PlatformStores, h: s.pagePlatformStatus},
-		{Method: "POST", Path: "/platform/jobs/{id}/retry", Perm: access.PlatformStores, h: s.pagePlatformJobRetry},
+		{Method: "POST", Path: "/platform/jobs/{id}/retry", Perm: access.PlatformJobs, h: s.pagePlatformJobRetry},
 		{Method: "GET", Path: "/platform/login", h: s.pageLogin},
 		{Method: "POST", Path: "/platform/login", h: s.pageLoginPost},
 		{Method: "POST", Path: "/platform/login/mfa", h: s.pageLoginMFA},
