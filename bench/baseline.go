@@ -43,7 +43,7 @@ func bareCheckouts(ld load, s *server, product string) (same, minimal Result) {
 	actor := shop.Principal{UserID: customer.ID, StoreID: st.ID, Role: shop.RoleCustomer}
 	same = ld.measure("bare transaction (checkout baseline)", func(int) error {
 		return db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			o := shop.Order{CustomerID: customer.ID, Status: shop.OrderPaid, Currency: st.Currency, TotalAmount: p.PriceAmount,
+			o := shop.Order{CustomerID: customer.ID, Status: shop.OrderPaid, Currency: st.Currency, Subtotal: p.PriceAmount, TotalAmount: p.PriceAmount,
 				Lines: []shop.OrderLine{{ProductID: p.ID, SKU: p.SKU, Name: p.Name,
 					UnitPrice: p.PriceAmount, Quantity: 1, LineTotal: p.PriceAmount}}}
 			if err := tx.InsertOrder(ctx, st.ID, &o, actor); err != nil {

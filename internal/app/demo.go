@@ -48,6 +48,9 @@ func (a *App) SeedDemo(ctx context.Context, out io.Writer, baseURL string) ([]De
 	if _, err := a.Catalog.Import(ctx, sys, st.ID, DemoCatalog(a.Cfg.DemoProducts)); err != nil {
 		return nil, err
 	}
+	if _, err := a.Orders.SetShipping(ctx, sys, st, DemoShipping()); err != nil {
+		return nil, err
+	}
 	_, _ = fmt.Fprintf(out, "Demo store: %s/s/%s/\nDemo accounts (shown once; keep them):\n", baseURL, st.Slug)
 	for _, c := range creds {
 		_, _ = fmt.Fprintf(out, "  %-8s  %-22s  %s\n", c.Role, c.Email, c.Password)
@@ -61,14 +64,16 @@ func DemoCatalog(n int) []catalog.Seed {
 	groups := []struct {
 		slug, name string
 		base       int64
+		grams      int           // what the lightest weighs packed
+		class      shop.TaxClass // UK VAT: most food is zero-rated, kitchenware is not
 		items      []string
 	}{
-		{"tea", "Tea", 450, []string{"Assam Breakfast", "Darjeeling First Flush", "Earl Grey", "Sencha", "Jasmine Pearls", "Lapsang Souchong", "Rooibos", "Peppermint"}},
-		{"coffee", "Coffee", 799, []string{"Colombian Supremo", "Ethiopian Yirgacheffe", "Sumatra Mandheling", "Kenya AA", "House Espresso", "Decaf Swiss Water", "Guatemala Antigua", "Brazil Santos"}},
-		{"bakery", "Bakery", 250, []string{"Sourdough Loaf", "Rye Bread", "Butter Croissant", "Cinnamon Bun", "Seeded Baguette", "Focaccia", "Oat Biscuits", "Shortbread"}},
-		{"pantry", "Pantry", 399, []string{"Olive Oil", "Sea Salt Flakes", "Wildflower Honey", "Strawberry Jam", "Dark Chocolate", "Basmati Rice", "Dried Porcini", "Smoked Paprika"}},
-		{"dairy", "Dairy", 320, []string{"Farmhouse Cheddar", "Stilton", "Salted Butter", "Greek Yoghurt", "Goat's Cheese", "Double Cream", "Brie", "Halloumi"}},
-		{"kitchen", "Kitchen", 1299, []string{"Tea Infuser", "Coffee Grinder", "Enamel Mug", "Linen Tea Towel", "Bread Knife", "Oak Board", "Cafetière", "Storage Tin"}},
+		{"tea", "Tea", 450, 120, shop.TaxZero, []string{"Assam Breakfast", "Darjeeling First Flush", "Earl Grey", "Sencha", "Jasmine Pearls", "Lapsang Souchong", "Rooibos", "Peppermint"}},
+		{"coffee", "Coffee", 799, 280, shop.TaxZero, []string{"Colombian Supremo", "Ethiopian Yirgacheffe", "Sumatra Mandheling", "Kenya AA", "House Espresso", "Decaf Swiss Water", "Guatemala Antigua", "Brazil Santos"}},
+		{"bakery", "Bakery", 250, 300, shop.TaxZero, []string{"Sourdough Loaf", "Rye Bread", "Butter Croissant", "Cinnamon Bun", "Seeded Baguette", "Focaccia", "Oat Biscuits", "Shortbread"}},
+		{"pantry", "Pantry", 399, 250, shop.TaxZero, []string{"Olive Oil", "Sea Salt Flakes", "Wildflower Honey", "Strawberry Jam", "Dark Chocolate", "Basmati Rice", "Dried Porcini", "Smoked Paprika"}},
+		{"dairy", "Dairy", 320, 200, shop.TaxZero, []string{"Farmhouse Cheddar", "Stilton", "Salted Butter", "Greek Yoghurt", "Goat's Cheese", "Double Cream", "Brie", "Halloumi"}},
+		{"kitchen", "Kitchen", 1299, 350, shop.TaxStandard, []string{"Tea Infuser", "Coffee Grinder", "Enamel Mug", "Linen Tea Towel", "Bread Knife", "Oak Board", "Cafetière", "Storage Tin"}},
 	}
 	var seeds []catalog.Seed
 	for gi, g := range groups {
@@ -85,9 +90,41 @@ func DemoCatalog(n int) []catalog.Seed {
 				Description: fmt.Sprintf("%s from our %s range, chosen for everyday use.", name, strings.ToLower(g.name)),
 				PriceAmount: g.base + int64((i*137+gi*61)%900),
 				Stock:       5 + (i*7+gi*3)%40,
+				WeightGrams: g.grams + (i*53)%400,
+				TaxClass:    g.class,
 			})
+			if name == "Dark Chocolate" { // confectionery is standard-rated
+				sd.Products[len(sd.Products)-1].TaxClass = shop.TaxStandard
+			}
 		}
 		seeds = append(seeds, sd)
 	}
 	return seeds
+}
+
+// DemoShipping is the demo store's shipping: a UK shop with prices including VAT (20 %, 5 %, 0 %)
+// and shipping taxed at the standard rate, posting at home (free above £40), to the EU and to the
+// rest of the world, where exports are zero-rated.
+func DemoShipping() shop.Shipping {
+	eu := []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
+		"PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+	return shop.Shipping{PricesIncludeTax: true, ShippingTaxClass: shop.TaxStandard, Zones: []shop.ShippingZone{
+		{Name: "United Kingdom", Countries: []string{"GB"},
+			TaxRates: []shop.TaxRate{{Class: shop.TaxStandard, Rate: 20000, Name: "VAT"}, {Class: shop.TaxReduced, Rate: 5000, Name: "VAT"},
+				{Class: shop.TaxZero, Rate: 0, Name: "VAT"}},
+			Methods: []shop.ShippingMethod{
+				{Name: "Standard delivery", Price: 395, FreeAbove: 4000, MinDays: 2, MaxDays: 3},
+				{Name: "Tracked next day", Price: 695, MinDays: 1, MaxDays: 1},
+				{Name: "Courier, by weight", MinDays: 1, MaxDays: 2, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 795}, {UpToGrams: 10000, Price: 1195},
+					{UpToGrams: 30000, Price: 1895}}},
+			}},
+		{Name: "European Union", Countries: eu, Methods: []shop.ShippingMethod{
+			{Name: "International standard", MinDays: 5, MaxDays: 8, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1250}, {UpToGrams: 5000, Price: 1950},
+				{UpToGrams: 10000, Price: 2950}}},
+			{Name: "International tracked", Price: 2495, MinDays: 3, MaxDays: 5},
+		}},
+		{Name: "Rest of the world", Countries: []string{shop.RestOfWorld}, Methods: []shop.ShippingMethod{
+			{Name: "Airmail", MinDays: 7, MaxDays: 14, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1650}, {UpToGrams: 5000, Price: 2750}}},
+		}},
+	}}
 }

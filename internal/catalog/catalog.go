@@ -150,6 +150,8 @@ type ProductInput struct {
 	Price       *shop.Money
 	Stock       *int // only when creating; later changes go through AdjustStock
 	Category    *string
+	WeightGrams *int
+	TaxClass    *shop.TaxClass
 }
 
 var skuRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -181,6 +183,12 @@ func (in ProductInput) validate(st shop.Store, creating bool) []shop.FieldError 
 	if in.Stock != nil && (*in.Stock < 0 || *in.Stock > 1_000_000) {
 		f = append(f, shop.FieldError{Field: "stock", Message: "must be from 0 to 1000000"})
 	}
+	if in.WeightGrams != nil && (*in.WeightGrams < 0 || *in.WeightGrams > shop.MaxParcelGrams) {
+		f = append(f, shop.FieldError{Field: "weight_grams", Message: "must be from 0 to " + strconv.Itoa(shop.MaxParcelGrams)})
+	}
+	if in.TaxClass != nil && !in.TaxClass.Known() {
+		f = append(f, shop.FieldError{Field: "tax_class", Message: "must be standard, reduced or zero"})
+	}
 	if in.Category != nil && len(*in.Category) > 64 {
 		f = append(f, shop.FieldError{Field: "category", Message: "is not a category of this store"})
 	}
@@ -208,9 +216,15 @@ func (s *Service) CreateProduct(ctx context.Context, actor shop.Principal, st sh
 	if f := in.validate(st, true); len(f) > 0 {
 		return shop.Product{}, shop.Invalid(f...)
 	}
-	p := shop.Product{SKU: *in.SKU, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount}
+	p := shop.Product{SKU: *in.SKU, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount, TaxClass: shop.TaxStandard}
 	if in.Description != nil {
 		p.Description = *in.Description
+	}
+	if in.WeightGrams != nil {
+		p.WeightGrams = *in.WeightGrams
+	}
+	if in.TaxClass != nil {
+		p.TaxClass = *in.TaxClass
 	}
 	stock := 0
 	if in.Stock != nil {
@@ -277,6 +291,14 @@ func (s *Service) UpdateProduct(ctx context.Context, actor shop.Principal, st sh
 		if in.Price != nil && in.Price.Amount != p.PriceAmount {
 			detail["price_before"], detail["price_after"] = strconv.FormatInt(p.PriceAmount, 10), strconv.FormatInt(in.Price.Amount, 10)
 			p.PriceAmount = in.Price.Amount
+		}
+		if in.WeightGrams != nil && *in.WeightGrams != p.WeightGrams {
+			detail["weight_grams_before"], detail["weight_grams_after"] = strconv.Itoa(p.WeightGrams), strconv.Itoa(*in.WeightGrams)
+			p.WeightGrams = *in.WeightGrams
+		}
+		if in.TaxClass != nil && *in.TaxClass != p.TaxClass {
+			detail["tax_class_before"], detail["tax_class_after"] = string(p.TaxClass), string(*in.TaxClass)
+			p.TaxClass = *in.TaxClass
 		}
 		if in.Category != nil {
 			cid, err := s.categoryID(ctx, tx, st.ID, in.Category)

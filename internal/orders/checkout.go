@@ -18,7 +18,8 @@ import (
 // prices are checked either way) and the request's Idempotency-Key, which is required.
 type CheckoutRequest struct {
 	ExpectedTotal *shop.Money
-	Idempotency   shop.Idempotency
+	Destination
+	Idempotency shop.Idempotency
 }
 
 // Checkout errors a client can act on.
@@ -97,7 +98,8 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 			return ErrCartEmpty
 		}
 		until := tx.Now().Add(time.Duration(start.ReservationMinutes) * time.Minute)
-		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Status: shop.OrderPendingPayment, Currency: st.Currency, ReservedUntil: &until}
+		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Email: start.Email, Status: shop.OrderPendingPayment,
+			Currency: st.Currency, ReservedUntil: &until}
 		for _, l := range lines {
 			if !l.Status.ForSale() {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
@@ -106,11 +108,15 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 				return outOfStock(l.Name) // before the customer is sent to pay
 			}
 			// Prices come from the catalogue, never from the client.
-			line := shop.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
-				Quantity: l.Quantity, LineTotal: l.Total()}
-			o.Lines = append(o.Lines, line)
-			o.TotalAmount += line.LineTotal
+			o.Lines = append(o.Lines, shop.OrderLine{ProductID: l.ProductID, SKU: l.SKU, Name: l.Name, UnitPrice: l.PriceAmount,
+				Quantity: l.Quantity, LineTotal: l.Total()})
 		}
+		// Shipping and tax from the store's set-up as it is now, for the address given.
+		q, err := price(start.Shipping, lines, req.Destination, true)
+		if err != nil {
+			return err
+		}
+		q.fill(&o)
 		if err := priceCheck(lines, o.TotalAmount, st.Currency, req.ExpectedTotal); err != nil {
 			// The customer is told the new prices; their cart now holds them, so that paying again
 			// is paying what they were shown.

@@ -36,6 +36,8 @@ type Product struct {
 	CategoryID   string
 	CategorySlug string
 	Status       ProductStatus
+	WeightGrams  int      // what one weighs packed, for shipping by weight
+	TaxClass     TaxClass // the rate it is taxed at: standard unless set
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

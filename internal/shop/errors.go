@@ -49,6 +49,7 @@ const (
 	CodePaymentPending        = "payment-pending"          // the provider did not open the payment page; the order waits for a retry (503)
 	CodePriceChanged          = "price-changed"            // a price changed between the cart and checkout (409)
 	CodeRefundFailed          = "refund-failed"            // the provider refused a refund
+	CodeNothingShips          = "nothing-ships"            // no shipping method takes the cart to the address (409)
 	CodeStorageFull           = "storage-full"             // a write refused for want of room: a full disk (503, Retry-After)
 	CodeStoreSuspended        = "store-suspended"          // the store is not trading
 	CodeUnsupportedMediaType  = "unsupported-media-type"   // a body of a content type the endpoint does not take (415)

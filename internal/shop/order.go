@@ -1,7 +1,11 @@
 package shop
 
 import (
+	"fmt"
+	"math"
+	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -76,6 +80,8 @@ type CartLine struct {
 	Accepted    int64 // the unit price the customer accepted when the line was last set; 0 for none recorded
 	Stock       int
 	Status      ProductStatus
+	WeightGrams int
+	TaxClass    TaxClass
 }
 
 // PriceChanged reports whether the catalogue's price is no longer the one the customer accepted.
@@ -91,11 +97,28 @@ func (l CartLine) Available() bool { return l.Status.ForSale() && l.Stock >= l.Q
 // are sums over its rows in the payments ledger, read with it; the order keeps no total of its own.
 type Order struct {
 	ID          string
+	Number      int64 // the number people read, #1001 on: per store, without gaps
 	StoreID     StoreID
 	CustomerID  UserID
+	Email       string // where the order's mail goes, as it was at checkout
 	Status      OrderStatus
 	Currency    string
-	TotalAmount int64
+	TotalAmount int64 // Subtotal + ShippingAmount + TaxAmount
+	// The figures, immutable: without tax (what the goods and the shipping cost net), the tax on
+	// both, and whether the store's prices (the lines' and ShippingPrice) included it.
+	Subtotal         int64
+	ShippingAmount   int64
+	TaxAmount        int64
+	PricesIncludeTax bool
+	Taxes            []TaxLine // the tax per rate; they sum to TaxAmount
+
+	ShippingAddress Address
+	BillingAddress  Address
+	ShippingMethod  string // the method's name, as it was at checkout
+	ShippingPrice   int64  // what the customer was charged for shipping, as the store prices it
+	Carrier         string // set when it ships
+	TrackingNumber  string
+
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	// ReservedUntil is when an order pending payment gives its stock back, unpaid.
@@ -108,6 +131,110 @@ type Order struct {
 	Lines    []OrderLine
 	History  []OrderEvent
 	Payments []Payment
+	Invoices []Invoice
+}
+
+// Ref is the order's number as people read and say it: "#1001".
+func (o Order) Ref() string {
+	if o.Number == 0 {
+		return shortID(o.ID)
+	}
+	return "#" + strconv.FormatInt(o.Number, 10)
+}
+
+// ItemsTotal is what the lines cost as the store priced them (including tax in a store whose
+// prices include it): what the customer saw next to the items.
+func (o Order) ItemsTotal() int64 {
+	var t int64
+	for _, l := range o.Lines {
+		t += l.LineTotal
+	}
+	return t
+}
+
+// Ships reports whether the order goes by post: it has a shipping address.
+func (o Order) Ships() bool { return !o.ShippingAddress.Empty() }
+
+// Invoice returns the order's invoice, once it is paid.
+func (o Order) Invoice() (Invoice, bool) {
+	for _, i := range o.Invoices {
+		if i.Kind == InvoiceKindInvoice {
+			return i, true
+		}
+	}
+	return Invoice{}, false
+}
+
+// CreditNotes are the order's credit notes, one per refund, oldest first.
+func (o Order) CreditNotes() []Invoice {
+	var out []Invoice
+	for _, i := range o.Invoices {
+		if i.Kind == InvoiceKindCreditNote {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// InvoiceKind is what a numbered document is: an invoice for a paid order or a credit note for a
+// refund.
+type InvoiceKind string
+
+// Invoice kinds.
+const (
+	InvoiceKindInvoice    InvoiceKind = "invoice"
+	InvoiceKindCreditNote InvoiceKind = "credit_note"
+)
+
+// Invoice is an invoice or a credit note: numbered per store and kind without gaps, for the
+// amount of the payment it documents, with the tax of each rate in it.
+type Invoice struct {
+	ID        string
+	Kind      InvoiceKind
+	Number    int64
+	OrderID   string
+	PaymentID string
+	Amount    int64
+	TaxAmount int64
+	Taxes     []TaxLine
+	IssuedAt  time.Time
+}
+
+// Ref is the document's number as printed: "INV-0001", "CN-0001".
+func (i Invoice) Ref() string {
+	p := "INV-"
+	if i.Kind == InvoiceKindCreditNote {
+		p = "CN-"
+	}
+	return p + fmt.Sprintf("%04d", i.Number)
+}
+
+// CreditTaxes shares the tax of an order out over a refund of amount: each rate's part in
+// proportion to its share of the order's total (base and tax together), rounded down, with what
+// rounding left over given to the largest rate, so the parts sum to the refund and no rate gives
+// back more tax than it charged.
+func CreditTaxes(o Order, amount int64) (taxes []TaxLine, tax int64) {
+	if o.TotalAmount <= 0 || amount <= 0 {
+		return nil, 0
+	}
+	if amount > o.TotalAmount {
+		amount = o.TotalAmount
+	}
+	var gross int64
+	largest := -1
+	for i, t := range o.Taxes {
+		part := mulDiv(t.Base+t.Amount, amount, o.TotalAmount)
+		tx := mulDiv(t.Amount, amount, o.TotalAmount)
+		taxes = append(taxes, TaxLine{Class: t.Class, Rate: t.Rate, Name: t.Name, Base: part - tx, Amount: tx})
+		gross, tax = gross+part, tax+tx
+		if largest < 0 || t.Rate > o.Taxes[largest].Rate {
+			largest = i
+		}
+	}
+	if largest >= 0 {
+		taxes[largest].Base += amount - gross // the pennies rounding left go to the net part
+	}
+	return taxes, tax
 }
 
 // Refundable is what may still be refunded: paid, less what was refunded or is being refunded.
@@ -148,9 +275,13 @@ type OrderLine struct {
 	ProductID string
 	SKU       string
 	Name      string
-	UnitPrice int64
+	UnitPrice int64 // as the store priced it: including tax in a store whose prices include it
 	Quantity  int
 	LineTotal int64
+	TaxClass  TaxClass
+	TaxRate   int64 // in RateScale units
+	TaxAmount int64 // the line's tax, rounded
+	Net       int64 // the line without tax
 	Returned  int
 }
 
@@ -242,4 +373,23 @@ func (o Order) AwaitsPayment(now time.Time) bool {
 func (o Order) Payable(now time.Time) bool {
 	c, _ := o.Charge()
 	return o.AwaitsPayment(now) && c.RedirectURL != ""
+}
+
+// shortID is the part of an id people read.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// mulDiv is a × b ÷ c rounded down, for non-negative a, b and a positive c, without overflowing
+// on the way.
+func mulDiv(a, b, c int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b)) // #nosec G115 -- callers pass amounts, never negative
+	if hi >= uint64(c) {                         // #nosec G115 -- c is positive
+		return math.MaxInt64
+	}
+	q, _ := bits.Div64(hi, lo, uint64(c)) // #nosec G115 -- c is positive
+	return int64(q)                       // #nosec G115 -- q ≤ a when b ≤ c, as every caller's is
 }

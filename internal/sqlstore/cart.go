@@ -29,7 +29,7 @@ func (tx *Tx) ClearCart(ctx context.Context, store shop.StoreID, user shop.UserI
 func (tx *Tx) CartLines(ctx context.Context, store shop.StoreID, user shop.UserID) ([]shop.CartLine, error) {
 	var out []shop.CartLine
 	err := tx.readCart(ctx, func(_ bool, l shop.CartLine) { out = append(out, l) }, `SELECT true, c.product_id, c.quantity, p.sku, p.name,
-		p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
+		p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status, p.weight_grams, p.tax_class FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
 		WHERE c.store_id = ? AND c.user_id = ? ORDER BY c.product_id`, store, user)
 	return out, err
 }
@@ -48,9 +48,10 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 		} else {
 			product = &l
 		}
-	}, `SELECT true, c.product_id, c.quantity, p.sku, p.name, p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status
-		FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id WHERE c.store_id = ? AND c.user_id = ?
-		UNION ALL SELECT false, id, 0, sku, name, price_amount, price_amount, stock, status FROM products WHERE store_id = ? AND id = ?
+	}, `SELECT true, c.product_id, c.quantity, p.sku, p.name, p.price_amount, COALESCE(c.unit_price, 0), p.stock, p.status,
+		p.weight_grams, p.tax_class FROM cart_items c JOIN products p ON p.store_id = c.store_id AND p.id = c.product_id
+		WHERE c.store_id = ? AND c.user_id = ?
+		UNION ALL SELECT false, id, 0, sku, name, price_amount, price_amount, stock, status, weight_grams, tax_class FROM products WHERE store_id = ? AND id = ?
 		ORDER BY 2, 1`, store, user, store, productID)
 	if err == nil && product == nil {
 		err = shop.NotFound("Product")
@@ -67,7 +68,9 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 type CheckoutStart struct {
 	Replay             string
 	Verified           bool
+	Email              string
 	ReservationMinutes int // how long the store holds an unpaid order's stock
+	Shipping           shop.Shipping
 	Lines              []shop.CartLine
 }
 
@@ -79,9 +82,10 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	if !shop.ValidID(string(user)) {
 		return out, shop.NotFound("User")
 	}
-	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, s.reservation_minutes, COALESCE(k.request_hash, ''), COALESCE(CAST(k.result_id AS TEXT), ''),
-		k.created_at, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0), COALESCE(p.sku, ''), COALESCE(p.name, ''),
-		COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0), COALESCE(p.status, '')
+	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, u.email, s.reservation_minutes, s.shipping, COALESCE(k.request_hash, ''),
+		COALESCE(CAST(k.result_id AS TEXT), ''), k.created_at, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0),
+		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0),
+		COALESCE(p.status, ''), COALESCE(p.weight_grams, 0), COALESCE(p.tax_class, 'standard')
 		FROM users u JOIN stores s ON s.id = u.store_id
 		LEFT JOIN idempotency_keys k ON k.store_id = u.store_id AND k.user_id = u.id AND k.key = ?
 		LEFT JOIN cart_items c ON c.store_id = u.store_id AND c.user_id = u.id
@@ -92,12 +96,12 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	}
 	defer func() { _ = rows.Close() }()
 	found := false
-	var hash, result string
+	var hash, result, shipping string
 	var created dbTime
 	for rows.Next() {
 		var l shop.CartLine
-		if err := rows.Scan(&out.Verified, &out.ReservationMinutes, &hash, &result, &created, &l.ProductID, &l.Quantity, &l.SKU, &l.Name,
-			&l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
+		if err := rows.Scan(&out.Verified, &out.Email, &out.ReservationMinutes, &shipping, &hash, &result, &created, &l.ProductID, &l.Quantity,
+			&l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status, &l.WeightGrams, &l.TaxClass); err != nil {
 			return out, translate(err)
 		}
 		found = true
@@ -110,6 +114,9 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	}
 	if !found {
 		return out, shop.NotFound("User")
+	}
+	if out.Shipping, err = readShipping(shipping); err != nil {
+		return out, err
 	}
 	if idem.Key == "" || !created.Valid {
 		return out, nil
@@ -128,7 +135,8 @@ func (tx *Tx) readCart(ctx context.Context, add func(flag bool, l shop.CartLine)
 	for rows.Next() {
 		var flag bool
 		var l shop.CartLine
-		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status); err != nil {
+		if err := rows.Scan(&flag, &l.ProductID, &l.Quantity, &l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status,
+			&l.WeightGrams, &l.TaxClass); err != nil {
 			return err
 		}
 		add(flag, l)

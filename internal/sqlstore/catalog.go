@@ -63,10 +63,13 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *shop.Pro
 	p.CreatedAt = tx.now
 	p.UpdatedAt = p.CreatedAt
 	tx.changesCatalog()
+	if p.TaxClass == "" {
+		p.TaxClass = shop.TaxStandard
+	}
 	_, err := tx.exec(ctx, `INSERT INTO products (id, store_id, sku, name, description, price_amount, stock,
-		category_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		category_id, status, weight_grams, tax_class, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, store, p.SKU, p.Name, p.Description, p.PriceAmount, p.Stock, nullStr(p.CategoryID), p.Status,
-		ts(tx.now), ts(tx.now))
+		p.WeightGrams, p.TaxClass, ts(tx.now), ts(tx.now))
 	return err
 }
 
@@ -75,20 +78,23 @@ func (tx *Tx) CreateProduct(ctx context.Context, store shop.StoreID, p *shop.Pro
 func (tx *Tx) UpdateProduct(ctx context.Context, store shop.StoreID, p *shop.Product) error {
 	p.UpdatedAt = tx.now
 	tx.changesCatalog()
+	if p.TaxClass == "" {
+		p.TaxClass = shop.TaxStandard
+	}
 	res, err := tx.exec(ctx, `UPDATE products SET sku = ?, name = ?, description = ?, price_amount = ?, category_id = ?,
-		status = ?, updated_at = ? WHERE store_id = ? AND id = ?`,
-		p.SKU, p.Name, p.Description, p.PriceAmount, nullStr(p.CategoryID), p.Status, ts(tx.now), store, p.ID)
+		status = ?, weight_grams = ?, tax_class = ?, updated_at = ? WHERE store_id = ? AND id = ?`,
+		p.SKU, p.Name, p.Description, p.PriceAmount, nullStr(p.CategoryID), p.Status, p.WeightGrams, p.TaxClass, ts(tx.now), store, p.ID)
 	return mustAffect(res, err, "Product")
 }
 
 const productSelect = `SELECT p.id, p.sku, p.name, p.description, p.price_amount, p.stock,
-	COALESCE(CAST(c.id AS TEXT), ''), COALESCE(c.slug, ''), p.status, p.created_at, p.updated_at
+	COALESCE(CAST(c.id AS TEXT), ''), COALESCE(c.slug, ''), p.status, p.weight_grams, p.tax_class, p.created_at, p.updated_at
 	FROM products p LEFT JOIN categories c ON c.id = p.category_id AND c.store_id = p.store_id `
 
 func scanProduct(store shop.StoreID, scan func(...any) error) (shop.Product, error) {
 	p := shop.Product{StoreID: store}
 	err := scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.PriceAmount, &p.Stock, &p.CategoryID, &p.CategorySlug,
-		&p.Status, timeCol(&p.CreatedAt), timeCol(&p.UpdatedAt))
+		&p.Status, &p.WeightGrams, &p.TaxClass, timeCol(&p.CreatedAt), timeCol(&p.UpdatedAt))
 	return p, err
 }
 

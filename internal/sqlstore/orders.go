@@ -21,23 +21,48 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *shop.Order
 		events = append(events, shop.OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
 	}
 	o.Status = events[len(events)-1].To
-	stmts := []string{`INSERT INTO orders (id, store_id, customer_id, status, currency, total_amount, reserved_until,
-		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`}
-	args := [][]any{{o.ID, store, o.CustomerID, o.Status, o.Currency, o.TotalAmount, nullTS(o.ReservedUntil),
-		ts(tx.now), ts(tx.now)}}
+	if o.Number == 0 {
+		n, err := tx.NextNumber(ctx, store, CounterOrder)
+		if err != nil {
+			return err
+		}
+		o.Number = n
+	}
+	stmts := []string{`INSERT INTO orders (id, store_id, number, customer_id, email, status, currency, subtotal_amount,
+		shipping_amount, tax_amount, total_amount, prices_include_tax, shipping_address, billing_address, shipping_method,
+		shipping_price, reserved_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+	args := [][]any{{o.ID, store, o.Number, o.CustomerID, o.Email, o.Status, o.Currency, o.Subtotal, o.ShippingAmount, o.TaxAmount,
+		o.TotalAmount, o.PricesIncludeTax, addressCol(o.ShippingAddress), addressCol(o.BillingAddress), o.ShippingMethod,
+		o.ShippingPrice, nullTS(o.ReservedUntil), ts(tx.now), ts(tx.now)}}
 	if len(o.Lines) > 0 {
-		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total) VALUES `
-		a := make([]any, 0, 9*len(o.Lines))
+		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total,
+			tax_class, tax_rate, tax_amount) VALUES `
+		a := make([]any, 0, 12*len(o.Lines))
 		for i := range o.Lines {
 			l := &o.Lines[i]
 			if l.ID == "" {
 				l.ID = shop.NewID()
 			}
+			if l.TaxClass == "" {
+				l.TaxClass = shop.TaxStandard
+			}
 			if i > 0 {
 				q += ", "
 			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			a = append(a, l.ID, store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal)
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			a = append(a, l.ID, store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal, l.TaxClass, l.TaxRate, l.TaxAmount)
+		}
+		stmts, args = append(stmts, q), append(args, a)
+	}
+	if len(o.Taxes) > 0 {
+		q := `INSERT INTO order_taxes (store_id, order_id, class, rate, name, base, amount) VALUES `
+		a := make([]any, 0, 7*len(o.Taxes))
+		for i, t := range o.Taxes {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?)"
+			a = append(a, store, o.ID, t.Class, t.Rate, t.Name, t.Base, t.Amount)
 		}
 		stmts, args = append(stmts, q), append(args, a)
 	}
@@ -99,7 +124,9 @@ func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.S
 }
 
 // orderCols are an order's columns and its sums over the payments ledger.
-const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.reserved_until, o.created_at, o.updated_at,
+const orderCols = `o.id, o.number, o.customer_id, o.email, o.status, o.currency, o.subtotal_amount, o.shipping_amount, o.tax_amount,
+	o.total_amount, o.prices_include_tax, o.shipping_address, o.billing_address, o.shipping_method, o.shipping_price, o.carrier,
+	o.tracking_number, o.reserved_until, o.created_at, o.updated_at,
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'pending'), 0)`
@@ -107,9 +134,17 @@ const orderCols = `o.id, o.customer_id, o.status, o.currency, o.total_amount, o.
 func scanOrder(store shop.StoreID, scan func(...any) error) (shop.Order, error) {
 	o := shop.Order{StoreID: store}
 	var reserved, created, updated dbTime
-	err := scan(&o.ID, &o.CustomerID, &o.Status, &o.Currency, &o.TotalAmount, &reserved,
-		&created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
+	var shipTo, billTo string
+	err := scan(&o.ID, &o.Number, &o.CustomerID, &o.Email, &o.Status, &o.Currency, &o.Subtotal, &o.ShippingAmount, &o.TaxAmount,
+		&o.TotalAmount, &o.PricesIncludeTax, &shipTo, &billTo, &o.ShippingMethod, &o.ShippingPrice, &o.Carrier,
+		&o.TrackingNumber, &reserved, &created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
 	o.ReservedUntil, o.CreatedAt, o.UpdatedAt = reserved.ptr(), created.T, updated.T
+	if err == nil {
+		o.ShippingAddress, err = readAddress(shipTo)
+	}
+	if err == nil {
+		o.BillingAddress, err = readAddress(billTo)
+	}
 	return o, err
 }
 
@@ -203,7 +238,7 @@ func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders [
 		ids[i], at[o.ID] = o.ID, i
 	}
 	rows, err := tx.query(ctx, `SELECT l.order_id, l.id, l.product_id, l.sku, l.name, l.unit_price, l.quantity, l.line_total,
-		COALESCE((SELECT SUM(r.quantity) FROM order_returns r WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)
+		l.tax_class, l.tax_rate, l.tax_amount, COALESCE((SELECT SUM(r.quantity) FROM order_returns r WHERE r.store_id = l.store_id AND r.order_id = l.order_id AND r.line_id = l.id), 0)
 		FROM order_lines l WHERE l.store_id = ? AND l.order_id IN (`+placeholders(len(ids))+`) ORDER BY l.sku, l.id`, idArgs(store, ids)...)
 	if err != nil {
 		return err
@@ -212,10 +247,14 @@ func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders [
 	for rows.Next() {
 		var orderID string
 		var l shop.OrderLine
-		if err := rows.Scan(&orderID, &l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal, &l.Returned); err != nil {
+		if err := rows.Scan(&orderID, &l.ID, &l.ProductID, &l.SKU, &l.Name, &l.UnitPrice, &l.Quantity, &l.LineTotal,
+			&l.TaxClass, &l.TaxRate, &l.TaxAmount, &l.Returned); err != nil {
 			return err
 		}
 		if i, ok := at[orderID]; ok {
+			if l.Net = l.LineTotal; orders[i].PricesIncludeTax {
+				l.Net -= l.TaxAmount
+			}
 			orders[i].Lines = append(orders[i].Lines, l)
 		}
 	}
@@ -223,6 +262,9 @@ func (tx *Tx) linesAndPayments(ctx context.Context, store shop.StoreID, orders [
 		return err
 	}
 	_ = rows.Close()
+	if err := tx.taxesAndInvoices(ctx, store, orders, ids, at); err != nil {
+		return err
+	}
 	payments, err := tx.payments(ctx, store, ids)
 	if err != nil {
 		return err

@@ -357,7 +357,7 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 			if err := tx.CreateProduct(ctx, s.ID, &p); err != nil {
 				return err
 			}
-			o = shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 600,
+			o = shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", Subtotal: 600, TotalAmount: 600,
 				Lines: []shop.OrderLine{{ProductID: p.ID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 600}}}
 			return tx.InsertOrder(ctx, s.ID, &o, shop.Principal{UserID: u.ID, Role: shop.RoleCustomer})
 		})
@@ -382,7 +382,7 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		}
 		// A line whose total does not match its price and quantity is refused by the database.
 		err = db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
-			bad := shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", TotalAmount: 1,
+			bad := shop.Order{CustomerID: u.ID, Status: "paid", Currency: "GBP", Subtotal: 1, TotalAmount: 1,
 				Lines: []shop.OrderLine{{ProductID: o.Lines[0].ProductID, SKU: "A", Name: "A", UnitPrice: 300, Quantity: 2, LineTotal: 1}}}
 			return tx.InsertOrder(ctx, s.ID, &bad, shop.Principal{UserID: u.ID})
 		})

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"secureshop/internal/shop"
 )
@@ -94,4 +96,31 @@ func mustAffect(res rowsAffected, err error, what string) error {
 		return shop.NotFound(what)
 	}
 	return nil
+}
+
+// StoreShipping returns a store's shipping and tax set-up.
+func (tx *Tx) StoreShipping(ctx context.Context, id shop.StoreID) (shop.Shipping, error) {
+	var doc string
+	if err := tx.queryRow(ctx, []any{&doc}, `SELECT shipping FROM stores WHERE id = ?`, id); err != nil {
+		return shop.Shipping{}, notFound(err, "Store")
+	}
+	return readShipping(doc)
+}
+
+// SetStoreShipping replaces a store's shipping and tax set-up (checked by the caller).
+func (tx *Tx) SetStoreShipping(ctx context.Context, id shop.StoreID, s shop.Shipping) error {
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, `UPDATE stores SET shipping = ? WHERE id = ?`, string(doc), id)
+	return mustAffect(res, err, "Store")
+}
+
+func readShipping(doc string) (shop.Shipping, error) {
+	var s shop.Shipping
+	if err := json.Unmarshal([]byte(doc), &s); err != nil {
+		return s, fmt.Errorf("sqlstore: a store's shipping set-up: %w", err)
+	}
+	return s, nil
 }

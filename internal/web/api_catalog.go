@@ -22,6 +22,8 @@ type productView struct {
 	Stock       int                `json:"stock"`
 	Category    string             `json:"category"`
 	Status      shop.ProductStatus `json:"status"`
+	WeightGrams int                `json:"weight_grams"`
+	TaxClass    shop.TaxClass      `json:"tax_class"`
 	CreatedAt   string             `json:"created_at"` // RFC 3339, as time.Time encodes, without its slower Marshaler path
 	UpdatedAt   string             `json:"updated_at"`
 }
@@ -29,7 +31,7 @@ type productView struct {
 func viewProduct(p shop.Product, currency string) productView {
 	return productView{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		Price: shop.Money{Amount: p.PriceAmount, Currency: currency}, Stock: p.Stock, Category: p.CategorySlug,
-		Status: p.Status, CreatedAt: p.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: p.UpdatedAt.Format(time.RFC3339Nano)}
+		Status: p.Status, WeightGrams: p.WeightGrams, TaxClass: p.TaxClass, CreatedAt: p.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: p.UpdatedAt.Format(time.RFC3339Nano)}
 }
 
 func viewProducts(ps []shop.Product, currency string) []productView {
@@ -85,16 +87,19 @@ func (s *Server) apiProduct(w http.ResponseWriter, r *http.Request) error {
 
 // productBody is a product as a client sends it; nil fields are absent.
 type productBody struct {
-	SKU         *string     `json:"sku"`
-	Name        *string     `json:"name"`
-	Description *string     `json:"description"`
-	Price       *shop.Money `json:"price"`
-	Stock       *int        `json:"stock"`
-	Category    *string     `json:"category"`
+	SKU         *string        `json:"sku"`
+	Name        *string        `json:"name"`
+	Description *string        `json:"description"`
+	Price       *shop.Money    `json:"price"`
+	Stock       *int           `json:"stock"`
+	Category    *string        `json:"category"`
+	WeightGrams *int           `json:"weight_grams"`
+	TaxClass    *shop.TaxClass `json:"tax_class"`
 }
 
 func (b productBody) input() catalog.ProductInput {
-	return catalog.ProductInput{SKU: b.SKU, Name: b.Name, Description: b.Description, Price: b.Price, Stock: b.Stock, Category: b.Category}
+	return catalog.ProductInput{SKU: b.SKU, Name: b.Name, Description: b.Description, Price: b.Price, Stock: b.Stock, Category: b.Category,
+		WeightGrams: b.WeightGrams, TaxClass: b.TaxClass}
 }
 
 func (s *Server) apiCreateProduct(w http.ResponseWriter, r *http.Request) error {

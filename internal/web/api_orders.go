@@ -45,15 +45,53 @@ func viewCart(c orders.Cart, currency string) cartView {
 }
 
 type orderLineView struct {
-	ID         string     `json:"id"`
-	ProductID  string     `json:"product_id"`
-	SKU        string     `json:"sku"`
-	Name       string     `json:"name"`
-	UnitPrice  shop.Money `json:"unit_price"`
-	Quantity   int        `json:"quantity"`
-	LineTotal  shop.Money `json:"line_total"`
-	Returned   int        `json:"returned"`   // units that came back (a cancellation, a refund with restock)
-	Returnable int        `json:"returnable"` // units that can still come back
+	ID         string        `json:"id"`
+	ProductID  string        `json:"product_id"`
+	SKU        string        `json:"sku"`
+	Name       string        `json:"name"`
+	UnitPrice  shop.Money    `json:"unit_price"`
+	Quantity   int           `json:"quantity"`
+	LineTotal  shop.Money    `json:"line_total"`
+	TaxClass   shop.TaxClass `json:"tax_class"`
+	TaxRate    int64         `json:"tax_rate"`
+	Tax        shop.Money    `json:"tax"`
+	Net        shop.Money    `json:"net"`
+	Returned   int           `json:"returned"`   // units that came back (a cancellation, a refund with restock)
+	Returnable int           `json:"returnable"` // units that can still come back
+}
+
+type taxView struct {
+	Class  shop.TaxClass `json:"class"`
+	Rate   int64         `json:"rate"`
+	Name   string        `json:"name"`
+	Base   shop.Money    `json:"base"`
+	Amount shop.Money    `json:"amount"`
+}
+
+func viewTaxes(t []shop.TaxLine, currency string) []taxView {
+	out := []taxView{}
+	for _, l := range t {
+		out = append(out, taxView{l.Class, l.Rate, l.Name, shop.M(l.Base, currency), shop.M(l.Amount, currency)})
+	}
+	return out
+}
+
+type invoiceView struct {
+	ID       string           `json:"id"`
+	Kind     shop.InvoiceKind `json:"kind"`
+	Number   int64            `json:"number"`
+	Ref      string           `json:"ref"`
+	Amount   shop.Money       `json:"amount"`
+	Tax      shop.Money       `json:"tax"`
+	Taxes    []taxView        `json:"taxes"`
+	IssuedAt time.Time        `json:"issued_at"`
+}
+
+type shippingView struct {
+	Method         string     `json:"method"`
+	Price          shop.Money `json:"price"`
+	Carrier        string     `json:"carrier"`
+	TrackingNumber string     `json:"tracking_number"`
 }
 
 type orderEventView struct {
@@ -65,11 +103,22 @@ type orderEventView struct {
 }
 
 type orderView struct {
-	ID            string           `json:"id"`
-	Status        shop.OrderStatus `json:"status"`
-	CustomerID    shop.UserID      `json:"customer_id"`
-	Items         []orderLineView  `json:"items"`
-	Total         shop.Money       `json:"total"`
+	ID               string           `json:"id"`
+	Number           int64            `json:"number"`
+	Status           shop.OrderStatus `json:"status"`
+	CustomerID       shop.UserID      `json:"customer_id"`
+	Email            string           `json:"email"`
+	Items            []orderLineView  `json:"items"`
+	PricesIncludeTax bool             `json:"prices_include_tax"`
+	Subtotal         shop.Money       `json:"subtotal"`      // the items without tax
+	ShippingAmount   shop.Money       `json:"shipping_cost"` // shipping without tax
+	Tax              shop.Money       `json:"tax"`
+	Taxes            []taxView        `json:"taxes"`
+	ShippingAddress  *shop.Address    `json:"shipping_address"`
+	BillingAddress   *shop.Address    `json:"billing_address"`
+	Shipping         *shippingView    `json:"shipping"`
+	Invoices         []invoiceView    `json:"invoices"`
+	Total            shop.Money       `json:"total"`
 	Paid          shop.Money       `json:"paid"`
 	Refunded      shop.Money       `json:"refunded"`
 	RefundPending shop.Money       `json:"refund_pending"`
@@ -106,7 +155,9 @@ type paymentRowView struct {
 
 func viewOrder(o shop.Order) orderView {
 	m := func(a int64) shop.Money { return shop.M(a, o.Currency) }
-	v := orderView{ID: o.ID, Status: o.Status, CustomerID: o.CustomerID, Items: []orderLineView{}, Total: m(o.TotalAmount),
+	v := orderView{ID: o.ID, Number: o.Number, Status: o.Status, CustomerID: o.CustomerID, Email: o.Email, Items: []orderLineView{},
+		PricesIncludeTax: o.PricesIncludeTax, Subtotal: m(o.Subtotal), ShippingAmount: m(o.ShippingAmount), Tax: m(o.TaxAmount),
+		Taxes: viewTaxes(o.Taxes, o.Currency), Invoices: []invoiceView{}, Total: m(o.TotalAmount),
 		Paid: m(o.PaidAmount), Refunded: m(o.RefundedAmount), RefundPending: m(o.RefundPending), Refundable: m(max(o.Refundable(), 0)),
 		Payments: []paymentRowView{}, History: []orderEventView{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if o.Status == shop.OrderPendingPayment {
@@ -120,7 +171,19 @@ func viewOrder(o shop.Order) orderView {
 		}
 	}
 	for _, l := range o.Lines {
-		v.Items = append(v.Items, orderLineView{l.ID, l.ProductID, l.SKU, l.Name, m(l.UnitPrice), l.Quantity, m(l.LineTotal), l.Returned, l.Returnable()})
+		v.Items = append(v.Items, orderLineView{l.ID, l.ProductID, l.SKU, l.Name, m(l.UnitPrice), l.Quantity, m(l.LineTotal),
+			l.TaxClass, l.TaxRate, m(l.TaxAmount), m(l.Net), l.Returned, l.Returnable()})
+	}
+	if o.Ships() {
+		a, b := o.ShippingAddress, o.BillingAddress
+		v.ShippingAddress, v.BillingAddress = &a, &b
+		v.Shipping = &shippingView{Method: o.ShippingMethod, Price: m(o.ShippingPrice), Carrier: o.Carrier, TrackingNumber: o.TrackingNumber}
+	} else if !o.BillingAddress.Empty() {
+		b := o.BillingAddress
+		v.BillingAddress = &b
+	}
+	for _, i := range o.Invoices {
+		v.Invoices = append(v.Invoices, invoiceView{i.ID, i.Kind, i.Number, i.Ref(), m(i.Amount), m(i.TaxAmount), viewTaxes(i.Taxes, o.Currency), i.IssuedAt})
 	}
 	for _, p := range o.Payments {
 		v.Payments = append(v.Payments, paymentRowView{ID: p.ID, Kind: string(p.Kind), State: string(p.State), Amount: m(p.Amount),
@@ -169,7 +232,14 @@ func (s *Server) apiRemoveCartItem(w http.ResponseWriter, r *http.Request) error
 }
 
 type checkoutBody struct {
-	ExpectedTotal *shop.Money `json:"expected_total"`
+	ExpectedTotal    *shop.Money   `json:"expected_total"`
+	ShippingAddress  *shop.Address `json:"shipping_address"`
+	BillingAddress   *shop.Address `json:"billing_address"`
+	ShippingMethodID string        `json:"shipping_method_id"`
+}
+
+func (b checkoutBody) destination() orders.Destination {
+	return orders.Destination{ShippingAddress: b.ShippingAddress, BillingAddress: b.BillingAddress, ShippingMethodID: b.ShippingMethodID}
 }
 
 // apiCheckout turns the cart into an order pending payment and answers with it and the provider's
@@ -184,7 +254,7 @@ func (s *Server) apiCheckout(w http.ResponseWriter, r *http.Request) error {
 	}
 	info := infoOf(r)
 	o, replayed, err := s.orders.Checkout(r.Context(), info.principal, *info.store, orders.CheckoutRequest{
-		ExpectedTotal: in.ExpectedTotal, Idempotency: s.idempotency(r, raw),
+		ExpectedTotal: in.ExpectedTotal, Destination: in.destination(), Idempotency: s.idempotency(r, raw),
 	})
 	if err != nil {
 		return err

@@ -117,45 +117,6 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 	return nil
 }
 
-func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
-	return s.renderCheckout(w, r, http.StatusOK, "", nil)
-}
-
-func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, flash string, fields []shop.FieldError) error {
-	info := infoOf(r)
-	c, err := s.orders.Cart(r.Context(), info.principal, info.store.ID)
-	if err != nil {
-		return err
-	}
-	if len(c.Lines) == 0 && flash == "" {
-		http.Redirect(w, r, "/s/"+info.store.Slug+"/cart", http.StatusSeeOther)
-		return nil
-	}
-	v := viewCart(c, info.store.Currency)
-	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Flash: flash, Alert: flash != "", Errors: fields})
-	return nil
-}
-
-// pageCheckoutPost places the order from the checkout page and sends the customer to the payment
-// provider's page. The form's key makes a double submission one order, and the total it showed is
-// the total the customer accepted. The shop's own pages never ask for a card.
-func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error {
-	info := infoOf(r)
-	req := orders.CheckoutRequest{Idempotency: s.idempotency(r, formBody(r))}
-	if t, err := strconv.ParseInt(r.PostFormValue("expected_total"), 10, 64); err == nil {
-		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
-	}
-	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
-	if e := shop.AsError(err); e != nil && o.ID == "" {
-		switch e.Kind {
-		case shop.KindInvalid, shop.KindConflict, shop.KindBadRequest:
-			status, _, _ := statusOf(err)
-			return s.renderCheckout(w, r, status, e.Message, e.Fields)
-		}
-	}
-	return s.toPayment(w, r, o, err)
-}
-
 // toPayment sends the customer on to pay their order: to the provider's page, or — when it could
 // not be opened, or there is nothing to pay — to the order's own page, which says so.
 func (s *Server) toPayment(w http.ResponseWriter, r *http.Request, o shop.Order, err error) error {

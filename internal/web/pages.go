@@ -38,6 +38,7 @@ type pageData struct {
 	Login      loginForm
 	Query      queryState
 	Cart       *cartView
+	Checkout   *checkoutState
 	Refresh    int // seconds after which the page reloads itself (a payment being confirmed); 0 for never
 	Orders     []orderView
 	Order      *orderView
@@ -117,9 +118,12 @@ var funcs = template.FuncMap{
 	"isCustomer":    func(p *shop.Principal) bool { return p != nil && p.Role == shop.RoleCustomer },
 	"isStaff":       func(p *shop.Principal) bool { return p != nil && p.Role.Staff() },
 	"list":          func(xs ...string) []string { return xs },
+	"args":          func(xs ...any) []any { return xs },
 	"orderStatuses": func() []shop.OrderStatus { return shop.OrderStatuses },
 	"staffMoves":    func() []shop.OrderStatus { return shop.StaffMoves },
 	"jobKind":       jobKind,
+	"fieldError":    fieldError,
+	"rate":          shop.FormatRate,
 	"safeURL":       func(s string) template.URL { return template.URL(s) }, // #nosec G203 -- only for the QR code data: URL the server made itself
 }
 

@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"secureshop/internal/shop"
+)
+
+// Counters a store numbers things with, each without gaps.
+const (
+	CounterOrder      = "order"       // order numbers, from 1001
+	CounterInvoice    = "invoice"     // invoice numbers, from 1
+	CounterCreditNote = "credit_note" // credit note numbers, from 1
+)
+
+var counterStart = map[string]int64{CounterOrder: 1001, CounterInvoice: 1, CounterCreditNote: 1}
+
+// NextNumber takes the next number of a store's counter. The counter's row is updated in the
+// caller's transaction and stays locked until it ends (on PostgreSQL; SQLite has one writer
+// anyway), so a number is never given twice, and one whose transaction rolls back is given again
+// by the next: the numbers have no gaps. Call it late in a transaction: other transactions of the
+// store that need a number wait for this one's end.
+func (tx *Tx) NextNumber(ctx context.Context, store shop.StoreID, counter string) (int64, error) {
+	start, ok := counterStart[counter]
+	if !ok {
+		return 0, fmt.Errorf("sqlstore: no counter %q", counter)
+	}
+	var n int64
+	err := tx.queryRow(ctx, []any{&n}, `INSERT INTO store_counters (store_id, name, value) VALUES (?, ?, ?)
+		ON CONFLICT (store_id, name) DO UPDATE SET value = store_counters.value + 1 RETURNING value`, store, counter, start)
+	return n, err
+}
+
+// IssueInvoice writes an invoice or a credit note for a payment of an order, numbered from its
+// kind's counter. A payment has at most one of each kind: issuing again returns shop.ErrDuplicate.
+func (tx *Tx) IssueInvoice(ctx context.Context, store shop.StoreID, inv *shop.Invoice) error {
+	counter := CounterInvoice
+	if inv.Kind == shop.InvoiceKindCreditNote {
+		counter = CounterCreditNote
+	}
+	n, err := tx.NextNumber(ctx, store, counter)
+	if err != nil {
+		return err
+	}
+	taxes, err := json.Marshal(inv.Taxes)
+	if err != nil {
+		return err
+	}
+	if inv.ID == "" {
+		inv.ID = shop.NewID()
+	}
+	inv.Number, inv.IssuedAt = n, tx.now
+	_, err = tx.exec(ctx, `INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, taxes, issued_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, inv.ID, store, inv.Kind, n, inv.OrderID, inv.PaymentID, inv.Amount, inv.TaxAmount,
+		string(taxes), ts(tx.now))
+	return err
+}
+
+// taxesAndInvoices reads the tax per rate and the invoices of orders (at maps an id to its index).
+func (tx *Tx) taxesAndInvoices(ctx context.Context, store shop.StoreID, orders []shop.Order, ids []string, at map[string]int) error {
+	rows, err := tx.query(ctx, `SELECT order_id, class, rate, name, base, amount FROM order_taxes
+		WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`)`, idArgs(store, ids)...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id string
+		var t shop.TaxLine
+		if err := rows.Scan(&id, &t.Class, &t.Rate, &t.Name, &t.Base, &t.Amount); err != nil {
+			return err
+		}
+		if i, ok := at[id]; ok {
+			orders[i].Taxes = append(orders[i].Taxes, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_ = rows.Close()
+	for i := range orders {
+		sortTaxes(orders[i].Taxes)
+	}
+	inv, err := tx.query(ctx, `SELECT id, kind, number, order_id, payment_id, amount, tax_amount, taxes, issued_at FROM invoices
+		WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`) ORDER BY issued_at, number`, idArgs(store, ids)...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = inv.Close() }()
+	for inv.Next() {
+		var v shop.Invoice
+		var taxes string
+		var issued dbTime
+		if err := inv.Scan(&v.ID, &v.Kind, &v.Number, &v.OrderID, &v.PaymentID, &v.Amount, &v.TaxAmount, &taxes, &issued); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(taxes), &v.Taxes); err != nil {
+			return fmt.Errorf("invoice %s: %w", v.ID, err)
+		}
+		v.IssuedAt = issued.T
+		if i, ok := at[v.OrderID]; ok {
+			orders[i].Invoices = append(orders[i].Invoices, v)
+		}
+	}
+	return inv.Err()
+}
+
+// sortTaxes puts tax lines in the order invoices list them: by class, then by rate.
+func sortTaxes(t []shop.TaxLine) {
+	slices.SortFunc(t, func(a, b shop.TaxLine) int {
+		if c := slices.Index(shop.TaxClasses, a.Class) - slices.Index(shop.TaxClasses, b.Class); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Rate, a.Rate)
+	})
+}
+
+// addressCol is an address as the orders table keeps it: JSON, or empty for none.
+func addressCol(a shop.Address) string {
+	if a.Empty() {
+		return ""
+	}
+	b, err := json.Marshal(a)
+	if err != nil { // a struct of strings always marshals
+		panic(err)
+	}
+	return string(b)
+}
+
+func readAddress(s string) (shop.Address, error) {
+	var a shop.Address
+	if s == "" {
+		return a, nil
+	}
+	err := json.Unmarshal([]byte(s), &a)
+	return a, err
+}

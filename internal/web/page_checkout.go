@@ -1,0 +1,202 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"secureshop/internal/orders"
+	"secureshop/internal/shop"
+)
+
+// checkoutState is what the checkout page shows: the address form (kept as typed), and once the
+// address is priced the shipping methods that take the cart there, each with the total it makes.
+type checkoutState struct {
+	Ships           bool
+	Address         shop.Address
+	Billing         shop.Address
+	SeparateBilling bool
+	Countries       []countryOption
+	Options         []optionView
+	Quoted          bool      // the address was priced: the methods and the figures are shown
+	Summary         quoteView // the figures with the chosen method (or, before one is, without shipping)
+	Errors          []shop.FieldError
+	Delivery        string // the chosen method's price as shown: "£3.95", "Free"
+}
+
+type countryOption struct {
+	Code, Name string
+}
+
+type optionView struct {
+	ID, Name, Estimate string
+	Price, Total       shop.Money
+	Selected           bool
+}
+
+// countries are every country an address can be in, by name.
+var countries = func() []countryOption {
+	var out []countryOption
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			if c := string([]rune{a, b}); shop.ValidCountry(c) {
+				out = append(out, countryOption{c, shop.CountryName(c)})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}()
+
+// shipsTo are the countries a store's set-up ships to, by name.
+func shipsTo(sh shop.Shipping) []countryOption {
+	var out []countryOption
+	for _, c := range countries {
+		if sh.ShipsTo(c.Code) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fieldError is the message for a form field among a refusal's fields, the API's name of the field
+// ("shipping_address.postcode") given.
+func fieldError(errs []shop.FieldError, field string) string {
+	for _, e := range errs {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+func formAddress(r *http.Request, prefix string) shop.Address {
+	v := func(f string) string { return r.PostFormValue(prefix + f) }
+	return shop.Address{Name: v("name"), Line1: v("line1"), Line2: v("line2"), City: v("city"), Region: v("region"),
+		Postcode: v("postcode"), Country: v("country"), Phone: v("phone")}
+}
+
+// checkoutForm is the destination the checkout form carries.
+func checkoutForm(r *http.Request) (orders.Destination, bool) {
+	ship := formAddress(r, "ship_")
+	d := orders.Destination{ShippingAddress: &ship, ShippingMethodID: r.PostFormValue("shipping_method")}
+	separate := r.PostFormValue("billing_same") != "on"
+	if separate {
+		bill := formAddress(r, "bill_")
+		d.BillingAddress = &bill
+	}
+	return d, separate
+}
+
+func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
+	return s.renderCheckout(w, r, http.StatusOK, "", nil, nil, false)
+}
+
+// renderCheckout shows the checkout page: d is what the form carried (nil on the first visit),
+// priced when the address is complete.
+func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, flash string, fields []shop.FieldError, d *orders.Destination, separate bool) error {
+	info := infoOf(r)
+	c, err := s.orders.Cart(r.Context(), info.principal, info.store.ID)
+	if err != nil {
+		return err
+	}
+	if len(c.Lines) == 0 && flash == "" {
+		http.Redirect(w, r, "/s/"+info.store.Slug+"/cart", http.StatusSeeOther)
+		return nil
+	}
+	sh, err := s.orders.Shipping(r.Context(), *info.store)
+	if err != nil {
+		return err
+	}
+	cur := info.store.Currency
+	v := viewCart(c, cur)
+	st := &checkoutState{Ships: len(sh.Zones) > 0, Countries: shipsTo(sh), SeparateBilling: separate}
+	st.Summary = quoteView{ItemsTotal: v.Total, Total: v.Total, PricesIncludeTax: sh.PricesIncludeTax}
+	dest := orders.Destination{}
+	if d != nil {
+		dest = *d
+		if d.ShippingAddress != nil {
+			st.Address = *d.ShippingAddress
+		}
+		if d.BillingAddress != nil {
+			st.Billing = *d.BillingAddress
+		}
+	}
+	if len(st.Countries) == 1 && st.Address.Country == "" {
+		st.Address.Country = st.Countries[0].Code
+	}
+	if !st.Ships || d != nil {
+		// Price what the form holds: the methods for the address and the figures with the chosen one.
+		q, _, err := s.orders.Quote(r.Context(), info.principal, *info.store, dest)
+		switch e := shop.AsError(err); {
+		case err == nil:
+			st.Quoted = st.Ships
+			st.Summary = viewQuote(q, cur)
+			for i, o := range q.Options {
+				st.Options = append(st.Options, optionView{ID: o.Method.ID, Name: o.Method.Name, Estimate: o.Method.Estimate(),
+					Price: shop.M(o.Price, cur), Total: shop.M(q.Each[i].Total, cur), Selected: q.Chosen != nil && q.Chosen.Method.ID == o.Method.ID})
+			}
+			if q.Chosen == nil && len(st.Options) > 0 { // the first method, until another is chosen
+				st.Options[0].Selected = true
+				dest.ShippingMethodID = st.Options[0].ID
+				if q, _, err = s.orders.Quote(r.Context(), info.principal, *info.store, dest); err == nil {
+					st.Summary = viewQuote(q, cur)
+				}
+			}
+		case e != nil && (e.Kind == shop.KindInvalid || e.Kind == shop.KindConflict) && d != nil:
+			if flash == "" { // the quote's own refusal; a checkout's was passed in, and says the same
+				flash, status, fields = e.Message, http.StatusUnprocessableEntity, e.Fields
+				if e.Kind == shop.KindConflict {
+					status = http.StatusConflict
+				}
+			}
+		case e != nil && e.Kind == shop.KindInvalid:
+			// the first visit: nothing typed yet
+		default:
+			return err
+		}
+	}
+	for _, o := range st.Options {
+		if o.Selected {
+			if st.Delivery = o.Price.String(); o.Price.Amount == 0 {
+				st.Delivery = "Free"
+			}
+		}
+	}
+	st.Errors = fields // shown beside their fields
+	if len(fields) > 0 && (flash == "" || flash == shop.Invalid().Message) {
+		flash = "Some details need your attention: see the fields marked below."
+	}
+	s.renderStatus(w, r, status, "checkout", pageData{Title: "Checkout", Cart: &v, Checkout: st, Flash: flash, Alert: flash != ""})
+	return nil
+}
+
+// pageCheckoutPost prices the address (action "quote": the form again, with the methods) or
+// places the order and sends the customer to the payment provider's page. The form's key makes a
+// double submission one order, and the total shown beside the chosen method is the total the
+// customer accepted. The shop's own pages never ask for a card.
+func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	d, separate := checkoutForm(r)
+	if r.PostFormValue("action") == "quote" {
+		return s.renderCheckout(w, r, http.StatusOK, "", nil, &d, separate)
+	}
+	req := orders.CheckoutRequest{Destination: d, Idempotency: s.idempotency(r, formBody(r))}
+	expected := r.PostFormValue("expected_total")
+	if d.ShippingMethodID != "" {
+		expected = r.PostFormValue("expected_total_" + d.ShippingMethodID)
+	}
+	if t, err := strconv.ParseInt(strings.TrimSpace(expected), 10, 64); err == nil {
+		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
+	}
+	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
+	if e := shop.AsError(err); e != nil && o.ID == "" {
+		switch e.Kind {
+		case shop.KindInvalid, shop.KindConflict, shop.KindBadRequest:
+			status, _, _ := statusOf(err)
+			return s.renderCheckout(w, r, status, e.Message, e.Fields, &d, separate)
+		}
+	}
+	return s.toPayment(w, r, o, err)
+}
