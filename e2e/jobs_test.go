@@ -84,7 +84,17 @@ func TestBrowser_AdminTriesAFailedMailAgain(t *testing.T) {
 	var order struct {
 		ID string `json:"id"`
 	}
-	api(t, "POST", base+"/api/v1/stores/demo/checkout", tok.AccessToken, `{}`, &order)
+	var quote struct {
+		Options []struct {
+			ID string `json:"id"`
+		} `json:"shipping_options"`
+	}
+	const to = `"shipping_address":{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postcode":"SW1Y 4JU","country":"GB"}`
+	api(t, "POST", base+"/api/v1/stores/demo/checkout/quote", tok.AccessToken, `{`+to+`}`, &quote)
+	if len(quote.Options) == 0 {
+		t.Fatal("the demo does not ship to London")
+	}
+	api(t, "POST", base+"/api/v1/stores/demo/checkout", tok.AccessToken, `{`+to+`,"shipping_method_id":"`+quote.Options[0].ID+`"}`, &order)
 	api(t, "POST", base+"/api/v1/stores/demo/orders/"+order.ID+"/cancel", tok.AccessToken, `{}`, nil)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		failed, err := a.Jobs.Failed(bg, shop.System(), st.ID)

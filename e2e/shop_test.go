@@ -44,12 +44,21 @@ func TestBrowser_BuyAsVisitorThenCustomer(t *testing.T) {
 
 	navigate("checkout asks to sign in", "#to-checkout", "#email")
 	must("credentials", chromedp.SendKeys(chromedp.CSS("#email"), customer.Email), chromedp.SendKeys(chromedp.CSS("#password"), customer.Password))
-	navigate("sign in", "form button[type=submit]", "#pay")
+	navigate("sign in", "form button[type=submit]", "#quote")
 	if got := text("main"); !strings.Contains(got, "Earl Grey") || !strings.Contains(got, total) {
 		t.Fatalf("checkout after sign-in lost the cart (%s): %q", total, got)
 	}
-	if n, _ := chromedp.Run(step, chromedp.Evaluate[int](`document.querySelectorAll("input:not([type=hidden])").length`)); n != 0 {
-		t.Fatalf("the checkout page has %d fields to type into: it must ask for no card", n)
+	screenshot(t, ctx, "checkout-address")
+	j.address()
+	if n, _ := chromedp.Run(step, chromedp.Evaluate[int](`document.querySelectorAll("input[autocomplete^=cc-], input[name*=card], input[name*=cvc], input[name*=expir]").length`)); n != 0 {
+		t.Fatalf("the checkout page has %d card fields: it must ask for no card", n)
+	}
+	// Earl Grey is zero-rated; the delivery carries VAT at 20 %, which the price includes.
+	if got := text("#methods + fieldset"); !strings.Contains(got, "Standard delivery") || !strings.Contains(got, "£3.95") {
+		t.Fatalf("the delivery options: %q", got)
+	}
+	if got := text("#tax-included"); !strings.Contains(got, "VAT 20% £0.66") {
+		t.Fatalf("the VAT included: %q", got)
 	}
 	screenshot(t, ctx, "checkout")
 	navigate("to the payment provider", "#pay", "#number")
@@ -132,20 +141,26 @@ func TestBrowser_CheckoutAfterAPriceChange(t *testing.T) {
 	if after := text("#cart-total"); after == before || after != newPrice.String() {
 		t.Fatalf("cart total %q after the price went from %q to %s", after, before, newPrice)
 	}
-	navigate("checkout", "#to-checkout", "#pay")
+	navigate("checkout", "#to-checkout", "#quote")
+	j.address()
 	if got := text("main"); !strings.Contains(got, "Some prices changed") || !strings.Contains(got, "was "+shop.M(p.PriceAmount, "GBP").String()) {
 		t.Fatalf("checkout does not tell of the change: %q", got)
 	}
+	// What is paid is what the page shows: the new price and the delivery.
+	want := shop.M(newPrice.Amount+395, "GBP").String()
+	if got := text("#total"); got != want {
+		t.Fatalf("checkout total %q, want %s (the new price and standard delivery)", got, want)
+	}
 	screenshot(t, ctx, "checkout-price-changed")
 	navigate("to pay the total shown", "#pay", "#number")
-	if got := text("main"); !strings.Contains(got, newPrice.String()) {
-		t.Fatalf("the provider asks for %q, want %s", got, newPrice)
+	if got := text("main"); !strings.Contains(got, want) {
+		t.Fatalf("the provider asks for %q, want %s", got, want)
 	}
 	j.card("4242 4242 4242 4242")
 	navigate("pay", "button[type=submit]", "#order-status")
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(text("#paid-by"), newPrice.String()); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(text("#paid-by"), want); time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("paid %q, want %s", text("#paid-by"), newPrice)
+			t.Fatalf("paid %q, want %s", text("#paid-by"), want)
 		}
 	}
 }

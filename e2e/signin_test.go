@@ -184,6 +184,16 @@ func (j *journey) card(number string) {
 		chromedp.Clear(chromedp.CSS("#cvc")), chromedp.SendKeys(chromedp.CSS("#cvc"), "123"))
 }
 
+// address fills the checkout's delivery address — a London one — and asks for the delivery
+// options, which the page then shows with the Pay button.
+func (j *journey) address() {
+	j.t.Helper()
+	j.must("fill the address", chromedp.SendKeys(chromedp.CSS("#ship_name"), "Ada Lovelace"),
+		chromedp.SendKeys(chromedp.CSS("#ship_line1"), "12 St James's Square"), chromedp.SendKeys(chromedp.CSS("#ship_city"), "London"),
+		chromedp.SendKeys(chromedp.CSS("#ship_postcode"), "sw1y 4ju"), chromedp.SetValue(chromedp.CSS("#ship_country"), "GB"))
+	j.navigate("delivery options", "#quote", "#pay")
+}
+
 // text is the visible text of sel.
 func (j *journey) text(sel string) string {
 	j.t.Helper()

@@ -161,6 +161,9 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 			}
 		}
 		if o.TotalAmount == 0 {
+			if err := invoice(ctx, tx, o, o.ID); err != nil {
+				return err
+			}
 			if err := s.queueMail(ctx, tx, st.ID, o.ID, notice{kind: mailPaid}); err != nil {
 				return err
 			}

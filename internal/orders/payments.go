@@ -120,6 +120,9 @@ func (s *Service) applyPaid(ctx context.Context, tx *sqlstore.Tx, o shop.Order, 
 		if err := tx.MoveOrder(ctx, o.StoreID, &o, shop.OrderPaid, actor, "payment "+st.PaymentRef); err != nil {
 			return afterwards{}, err
 		}
+		if err := invoice(ctx, tx, o, intent.ID); err != nil {
+			return afterwards{}, err
+		}
 		o.PaidAmount += intent.Amount
 		return afterwards{order: o, mails: []notice{{kind: mailPaid}}}, nil
 	}

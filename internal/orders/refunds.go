@@ -201,7 +201,33 @@ func (s *Service) settleRefund(ctx context.Context, tx *sqlstore.Tx, actor shop.
 			Detail: map[string]string{"refund_id": p.ID, "amount": strconv.FormatInt(p.Amount, 10), "failure": failure}})
 		return true, err
 	}
+	if err := creditNote(ctx, tx, store, p); err != nil {
+		return true, err
+	}
 	return true, s.followRefunds(ctx, tx, actor, store, p.OrderID, "refund "+shop.M(p.Amount, p.Currency).String()+": "+p.Reason)
+}
+
+// creditNote issues the credit note of a refund that succeeded, in its transaction: numbered from
+// the store's credit notes, with the refund's tax shared out over the order's rates. A refund of a
+// payment that came too late (an order that was never paid, so has no invoice) has none.
+func creditNote(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID, p *shop.Payment) error {
+	o, err := tx.OrderByID(ctx, store, p.OrderID)
+	if err != nil {
+		return err
+	}
+	if _, ok := o.Invoice(); !ok {
+		return nil
+	}
+	taxes, tax := shop.CreditTaxes(o, p.Amount)
+	return tx.IssueInvoice(ctx, store, &shop.Invoice{Kind: shop.InvoiceKindCreditNote, OrderID: o.ID, PaymentID: p.ID,
+		Amount: p.Amount, TaxAmount: tax, Taxes: taxes})
+}
+
+// invoice issues a paid order's invoice, in the transaction that marks it paid, for the payment
+// (the order's id for an order with nothing to pay).
+func invoice(ctx context.Context, tx *sqlstore.Tx, o shop.Order, paymentID string) error {
+	return tx.IssueInvoice(ctx, o.StoreID, &shop.Invoice{Kind: shop.InvoiceKindInvoice, OrderID: o.ID, PaymentID: paymentID,
+		Amount: o.TotalAmount, TaxAmount: o.TaxAmount, Taxes: o.Taxes})
 }
 
 // followRefunds moves an order to what its succeeded refunds make it: partially refunded, or

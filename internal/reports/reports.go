@@ -1,5 +1,6 @@
 // Package reports adds up a store's sales: by day, week or month (gross, refunds, net), top
-// products and customers, new against returning customers, and the dashboard's figures.
+// products and customers, new against returning customers, tax collected per rate, shipping per
+// method, and the dashboard's figures.
 package reports
 
 import (
@@ -51,6 +52,11 @@ type Sales struct {
 	Total        Bucket       `json:"total"`
 	TopProducts  []TopProduct `json:"top_products"`
 	TopCustomers []Customer   `json:"top_customers"`
+	// Taxes is the tax collected per period and rate (invoices less credit notes issued in it), and
+	// TaxTotal its sum; Shipping what each shipping method brought in per period.
+	Taxes    []TaxRow      `json:"taxes"`
+	TaxTotal shop.Money    `json:"tax_total"`
+	Shipping []ShippingRow `json:"shipping"`
 }
 
 // TopProduct is a product's sales in the period: what was sold of it, less what came back.
@@ -111,8 +117,16 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 	var moved []sqlstore.SettledPayment
 	var top []sqlstore.TopProduct
 	var first map[shop.UserID]time.Time
+	var taxes []sqlstore.TaxEntry
+	var shipping []sqlstore.ShippingEntry
 	err := s.db.View(ctx, st.ID, func(tx *sqlstore.Tx) (err error) {
 		if moved, err = tx.PaymentsSettled(ctx, st.ID, from, to); err != nil {
+			return err
+		}
+		if taxes, err = tx.InvoicedTaxes(ctx, st.ID, from, to); err != nil {
+			return err
+		}
+		if shipping, err = tx.InvoicedShipping(ctx, st.ID, from, to); err != nil {
 			return err
 		}
 		if top, err = tx.TopProducts(ctx, st.ID, from, to, 10); err != nil {
@@ -188,6 +202,11 @@ func (s *Service) SalesReport(ctx context.Context, actor shop.Principal, st shop
 	})
 	if len(rep.TopCustomers) > 10 {
 		rep.TopCustomers = rep.TopCustomers[:10]
+	}
+	rep.Taxes, rep.Shipping = taxRows(taxes, rep.From, interval, st.Currency), shippingRows(shipping, rep.From, interval, st.Currency)
+	rep.TaxTotal = zero
+	for _, r := range rep.Taxes {
+		rep.TaxTotal.Amount += r.Tax.Amount
 	}
 	return rep, nil
 }

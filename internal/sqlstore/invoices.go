@@ -46,18 +46,27 @@ func (tx *Tx) IssueInvoice(ctx context.Context, store shop.StoreID, inv *shop.In
 	if err != nil {
 		return err
 	}
-	taxes, err := json.Marshal(inv.Taxes)
-	if err != nil {
-		return err
-	}
 	if inv.ID == "" {
 		inv.ID = shop.NewID()
 	}
 	inv.Number, inv.IssuedAt = n, tx.now
-	_, err = tx.exec(ctx, `INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, taxes, issued_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, inv.ID, store, inv.Kind, n, inv.OrderID, inv.PaymentID, inv.Amount, inv.TaxAmount,
-		string(taxes), ts(tx.now))
-	return err
+	if err := tx.later(ctx, `INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, issued_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inv.ID, store, inv.Kind, n, inv.OrderID, inv.PaymentID, inv.Amount, inv.TaxAmount, ts(tx.now)); err != nil {
+		return err
+	}
+	if len(inv.Taxes) == 0 {
+		return nil
+	}
+	q := `INSERT INTO invoice_taxes (store_id, invoice_id, class, rate, name, base, amount) VALUES `
+	a := make([]any, 0, 7*len(inv.Taxes))
+	for i, t := range inv.Taxes {
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, ?, ?)"
+		a = append(a, store, inv.ID, t.Class, t.Rate, t.Name, t.Base, t.Amount)
+	}
+	return tx.later(ctx, q, a...)
 }
 
 // taxesAndInvoices reads the tax per rate and the invoices of orders (at maps an id to its index).
@@ -85,28 +94,46 @@ func (tx *Tx) taxesAndInvoices(ctx context.Context, store shop.StoreID, orders [
 	for i := range orders {
 		sortTaxes(orders[i].Taxes)
 	}
-	inv, err := tx.query(ctx, `SELECT id, kind, number, order_id, payment_id, amount, tax_amount, taxes, issued_at FROM invoices
-		WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`) ORDER BY issued_at, number`, idArgs(store, ids)...)
+	// Each invoice with its tax lines: one row per line (or one of the invoice alone, without any).
+	inv, err := tx.query(ctx, `SELECT i.id, i.kind, i.number, i.order_id, i.payment_id, i.amount, i.tax_amount, i.issued_at,
+		COALESCE(t.class, ''), COALESCE(t.rate, 0), COALESCE(t.name, ''), COALESCE(t.base, 0), COALESCE(t.amount, 0)
+		FROM invoices i LEFT JOIN invoice_taxes t ON t.store_id = i.store_id AND t.invoice_id = i.id
+		WHERE i.store_id = ? AND i.order_id IN (`+placeholders(len(ids))+`) ORDER BY i.issued_at, i.number`, idArgs(store, ids)...)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = inv.Close() }()
 	for inv.Next() {
 		var v shop.Invoice
-		var taxes string
+		var t shop.TaxLine
 		var issued dbTime
-		if err := inv.Scan(&v.ID, &v.Kind, &v.Number, &v.OrderID, &v.PaymentID, &v.Amount, &v.TaxAmount, &taxes, &issued); err != nil {
+		if err := inv.Scan(&v.ID, &v.Kind, &v.Number, &v.OrderID, &v.PaymentID, &v.Amount, &v.TaxAmount, &issued,
+			&t.Class, &t.Rate, &t.Name, &t.Base, &t.Amount); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(taxes), &v.Taxes); err != nil {
-			return fmt.Errorf("invoice %s: %w", v.ID, err)
-		}
 		v.IssuedAt = issued.T
-		if i, ok := at[v.OrderID]; ok {
-			orders[i].Invoices = append(orders[i].Invoices, v)
+		i, ok := at[v.OrderID]
+		if !ok {
+			continue
+		}
+		o := &orders[i]
+		if n := len(o.Invoices); n == 0 || o.Invoices[n-1].ID != v.ID {
+			o.Invoices = append(o.Invoices, v)
+		}
+		if t.Class != "" {
+			last := &o.Invoices[len(o.Invoices)-1]
+			last.Taxes = append(last.Taxes, t)
 		}
 	}
-	return inv.Err()
+	if err := inv.Err(); err != nil {
+		return err
+	}
+	for i := range orders {
+		for j := range orders[i].Invoices {
+			sortTaxes(orders[i].Invoices[j].Taxes)
+		}
+	}
+	return nil
 }
 
 // sortTaxes puts tax lines in the order invoices list them: by class, then by rate.

@@ -79,3 +79,63 @@ func (tx *Tx) CountOrdersByStatus(ctx context.Context, store shop.StoreID) (map[
 	}
 	return out, rows.Err()
 }
+
+// TaxEntry is one rate's line of an invoice or a credit note issued in a period.
+type TaxEntry struct {
+	IssuedAt time.Time
+	Credit   bool // a credit note's: tax given back
+	Class    shop.TaxClass
+	Rate     int64
+	Name     string
+	Base     int64
+	Amount   int64
+}
+
+// InvoicedTaxes returns the tax lines of the invoices and credit notes store issued in [from, to).
+func (tx *Tx) InvoicedTaxes(ctx context.Context, store shop.StoreID, from, to time.Time) ([]TaxEntry, error) {
+	rows, err := tx.query(ctx, `SELECT i.issued_at, i.kind = 'credit_note', t.class, t.rate, t.name, t.base, t.amount
+		FROM invoices i JOIN invoice_taxes t ON t.store_id = i.store_id AND t.invoice_id = i.id
+		WHERE i.store_id = ? AND i.issued_at >= ? AND i.issued_at < ? ORDER BY i.issued_at`, store, ts(from), ts(to))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []TaxEntry
+	for rows.Next() {
+		var e TaxEntry
+		if err := rows.Scan(timeCol(&e.IssuedAt), &e.Credit, &e.Class, &e.Rate, &e.Name, &e.Base, &e.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ShippingEntry is the shipping of an order invoiced in a period.
+type ShippingEntry struct {
+	IssuedAt time.Time
+	Method   string
+	Net      int64 // without tax
+	Charged  int64 // as the customer paid it
+}
+
+// InvoicedShipping returns the shipping of the orders store invoiced in [from, to).
+func (tx *Tx) InvoicedShipping(ctx context.Context, store shop.StoreID, from, to time.Time) ([]ShippingEntry, error) {
+	rows, err := tx.query(ctx, `SELECT i.issued_at, o.shipping_method, o.shipping_amount, o.shipping_price
+		FROM invoices i JOIN orders o ON o.store_id = i.store_id AND o.id = i.order_id
+		WHERE i.store_id = ? AND i.kind = 'invoice' AND o.shipping_method <> '' AND i.issued_at >= ? AND i.issued_at < ?
+		ORDER BY i.issued_at`, store, ts(from), ts(to))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []ShippingEntry
+	for rows.Next() {
+		var e ShippingEntry
+		if err := rows.Scan(timeCol(&e.IssuedAt), &e.Method, &e.Net, &e.Charged); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

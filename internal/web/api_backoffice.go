@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"secureshop/internal/orders"
@@ -116,13 +117,24 @@ func writeReportCSV(w http.ResponseWriter, rep reports.Sales, which string) erro
 		for _, p := range rep.TopProducts {
 			rows = append(rows, []string{p.ProductID, csvSafe(p.SKU), csvSafe(p.Name), strconv.FormatInt(p.Quantity, 10), p.Revenue.Decimal(), rep.Currency})
 		}
+	case "taxes":
+		rows = append(rows, []string{"period_start", "class", "rate_percent", "name", "base", "invoiced", "credited", "tax", "currency"})
+		for _, t := range rep.Taxes {
+			rows = append(rows, []string{t.Start.Format("2006-01-02"), string(t.Class), strings.TrimSuffix(shop.FormatRate(t.Rate), "%"), csvSafe(t.Name),
+				t.Base.Decimal(), t.Invoiced.Decimal(), t.Credited.Decimal(), t.Tax.Decimal(), rep.Currency})
+		}
+	case "shipping":
+		rows = append(rows, []string{"period_start", "method", "orders", "charged", "net", "currency"})
+		for _, m := range rep.Shipping {
+			rows = append(rows, []string{m.Start.Format("2006-01-02"), csvSafe(m.Method), strconv.Itoa(m.Orders), m.Charged.Decimal(), m.Net.Decimal(), rep.Currency})
+		}
 	case "customers":
 		rows = append(rows, []string{"customer_id", "orders", "spent", "currency"})
 		for _, c := range rep.TopCustomers {
 			rows = append(rows, []string{string(c.CustomerID), strconv.Itoa(c.Orders), c.Spent.Decimal(), rep.Currency})
 		}
 	default:
-		return shop.Invalid(shop.FieldError{Field: "report", Message: "must be sales, products or customers"})
+		return shop.Invalid(shop.FieldError{Field: "report", Message: "must be sales, products, customers, taxes or shipping"})
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+which+`-`+rep.From.Format("20060102")+`.csv"`)

@@ -133,6 +133,12 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 		case err == nil:
 			st.Quoted = st.Ships
 			st.Summary = viewQuote(q, cur)
+			if st.Ships { // as the post writes it: SW1Y 4JU
+				st.Address = q.Shipping
+				if separate {
+					st.Billing = q.Billing
+				}
+			}
 			for i, o := range q.Options {
 				st.Options = append(st.Options, optionView{ID: o.Method.ID, Name: o.Method.Name, Estimate: o.Method.Estimate(),
 					Price: shop.M(o.Price, cur), Total: shop.M(q.Each[i].Total, cur), Selected: q.Chosen != nil && q.Chosen.Method.ID == o.Method.ID})

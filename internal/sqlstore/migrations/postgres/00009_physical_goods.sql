@@ -77,7 +77,7 @@ $$;
 CREATE TRIGGER order_taxes_immutable BEFORE UPDATE OR DELETE ON order_taxes FOR EACH ROW EXECUTE FUNCTION immutable_row();
 
 -- An invoice for each paid order, a credit note for each refund: numbered per store and kind
--- without gaps, with the tax per rate each documents.
+-- without gaps, with the tax per rate each documents in invoice_taxes.
 CREATE TABLE invoices (
     id         uuid PRIMARY KEY,
     store_id   uuid NOT NULL REFERENCES stores (id),
@@ -87,14 +87,25 @@ CREATE TABLE invoices (
     payment_id uuid NOT NULL,
     amount     bigint NOT NULL CHECK (amount >= 0),
     tax_amount bigint NOT NULL CHECK (tax_amount >= 0 AND tax_amount <= amount),
-    taxes      text NOT NULL,
     issued_at  timestamptz NOT NULL,
     UNIQUE (store_id, kind, number),
     UNIQUE (store_id, kind, payment_id),
     FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
 );
 CREATE INDEX invoices_order ON invoices (store_id, order_id);
+CREATE INDEX invoices_issued ON invoices (store_id, issued_at);
 CREATE TRIGGER invoices_immutable BEFORE UPDATE OR DELETE ON invoices FOR EACH ROW EXECUTE FUNCTION immutable_row();
+CREATE TABLE invoice_taxes (
+    store_id   uuid NOT NULL,
+    invoice_id uuid NOT NULL REFERENCES invoices (id),
+    class      text NOT NULL CHECK (class IN ('standard', 'reduced', 'zero')),
+    rate       integer NOT NULL CHECK (rate BETWEEN 0 AND 100000),
+    name       text NOT NULL,
+    base       bigint NOT NULL CHECK (base >= 0),
+    amount     bigint NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (invoice_id, class, rate)
+);
+CREATE TRIGGER invoice_taxes_immutable BEFORE UPDATE OR DELETE ON invoice_taxes FOR EACH ROW EXECUTE FUNCTION immutable_row();
 
 CREATE TABLE addresses (
     id         uuid PRIMARY KEY,
@@ -122,12 +133,16 @@ CREATE POLICY tenant ON order_taxes USING (store_id::text = current_setting('app
 ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON invoices USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
+ALTER TABLE invoice_taxes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice_taxes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON invoice_taxes USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
 ALTER TABLE addresses ENABLE ROW LEVEL SECURITY;
 ALTER TABLE addresses FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON addresses USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
 
 -- +goose Down
 DROP TABLE addresses;
+DROP TABLE invoice_taxes;
 DROP TABLE invoices;
 DROP TABLE order_taxes;
 DROP FUNCTION immutable_row();

@@ -79,7 +79,7 @@ END;
 -- +goose StatementEnd
 
 -- An invoice for each paid order, a credit note for each refund: numbered per store and kind
--- without gaps, with the tax per rate each documents.
+-- without gaps, with the tax per rate each documents in invoice_taxes.
 CREATE TABLE invoices (
     id         TEXT PRIMARY KEY,
     store_id   TEXT NOT NULL REFERENCES stores (id),
@@ -89,13 +89,35 @@ CREATE TABLE invoices (
     payment_id TEXT NOT NULL,
     amount     INTEGER NOT NULL CHECK (amount >= 0),
     tax_amount INTEGER NOT NULL CHECK (tax_amount >= 0 AND tax_amount <= amount),
-    taxes      TEXT NOT NULL,
     issued_at  TEXT NOT NULL,
     UNIQUE (store_id, kind, number),
     UNIQUE (store_id, kind, payment_id),
     FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
 );
 CREATE INDEX invoices_order ON invoices (store_id, order_id);
+CREATE INDEX invoices_issued ON invoices (store_id, issued_at);
+CREATE TABLE invoice_taxes (
+    store_id   TEXT NOT NULL,
+    invoice_id TEXT NOT NULL REFERENCES invoices (id),
+    class      TEXT NOT NULL CHECK (class IN ('standard', 'reduced', 'zero')),
+    rate       INTEGER NOT NULL CHECK (rate BETWEEN 0 AND 100000),
+    name       TEXT NOT NULL,
+    base       INTEGER NOT NULL CHECK (base >= 0),
+    amount     INTEGER NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (invoice_id, class, rate)
+) WITHOUT ROWID;
+-- +goose StatementBegin
+CREATE TRIGGER invoice_taxes_immutable BEFORE UPDATE ON invoice_taxes
+BEGIN
+    SELECT RAISE(ABORT, 'invoice_taxes are immutable');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER invoice_taxes_no_delete BEFORE DELETE ON invoice_taxes
+BEGIN
+    SELECT RAISE(ABORT, 'invoice_taxes are immutable');
+END;
+-- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER invoices_immutable BEFORE UPDATE ON invoices
 BEGIN
@@ -128,6 +150,7 @@ CREATE INDEX addresses_user ON addresses (store_id, user_id, created_at);
 
 -- +goose Down
 DROP TABLE addresses;
+DROP TABLE invoice_taxes;
 DROP TABLE invoices;
 DROP TABLE order_taxes;
 ALTER TABLE order_lines DROP COLUMN tax_amount;

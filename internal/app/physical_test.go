@@ -1,0 +1,434 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"secureshop/internal/shop"
+	"secureshop/internal/testenv"
+)
+
+// Addresses the tests ship to.
+const (
+	londonAddress = `{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postcode":"SW1Y 4JU","country":"GB"}`
+	berlinAddress = `{"name":"Emmy Noether","line1":"Unter den Linden 6","city":"Berlin","postcode":"10117","country":"DE"}`
+	nycAddress    = `{"name":"Grace Hopper","line1":"350 Fifth Avenue","city":"New York","region":"NY","postcode":"10118","country":"US"}`
+)
+
+// ukShipping is a UK shop's set-up, prices including VAT: at home 20 %, 5 % and 0 %, posted for
+// £4.80 (free from £50), or by weight; to the EU zero-rated, by weight.
+func ukShipping() shop.Shipping {
+	return shop.Shipping{PricesIncludeTax: true, ShippingTaxClass: shop.TaxStandard, Zones: []shop.ShippingZone{
+		{Name: "UK", Countries: []string{"GB"}, TaxRates: []shop.TaxRate{{Class: shop.TaxStandard, Rate: 20000, Name: "VAT"},
+			{Class: shop.TaxReduced, Rate: 5000, Name: "VAT"}, {Class: shop.TaxZero, Name: "VAT"}},
+			Methods: []shop.ShippingMethod{{ID: "uk-post", Name: "Post", Price: 480, FreeAbove: 5000, MinDays: 2, MaxDays: 3},
+				{ID: "uk-courier", Name: "Courier", MinDays: 1, MaxDays: 1, Tiers: []shop.WeightTier{{UpToGrams: 1000, Price: 600}, {UpToGrams: 5000, Price: 1200}}}}},
+		{Name: "EU", Countries: []string{"DE", "FR", "NL"}, Methods: []shop.ShippingMethod{{ID: "eu-post", Name: "International",
+			Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1250}, {UpToGrams: 5000, Price: 1950}}}}},
+	}}
+}
+
+// usShipping is a New York shop's set-up: prices without tax, 8.875 % added on goods and shipping.
+func usShipping() shop.Shipping {
+	return shop.Shipping{ShippingTaxClass: shop.TaxStandard, Zones: []shop.ShippingZone{
+		{Name: "US", Countries: []string{"US"}, TaxRates: []shop.TaxRate{{Class: shop.TaxStandard, Rate: 8875, Name: "Sales tax"}},
+			Methods: []shop.ShippingMethod{{ID: "us-ground", Name: "Ground", Price: 500, MinDays: 3, MaxDays: 5}}},
+	}}
+}
+
+// shipping gives store the set-up sh.
+func (s *testShop) shipping(slug string, sh shop.Shipping) {
+	s.t.Helper()
+	st, err := s.app.Stores.BySlug(context.Background(), slug)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.app.Orders.SetShipping(context.Background(), shop.System(), st, sh); err != nil {
+		s.t.Fatal(err, shop.AsError(err).Fields)
+	}
+}
+
+// goods creates a product priced in GBP with a tax class and a weight.
+func (s *testShop) goods(slug, sku string, price int64, stock int, class shop.TaxClass, grams int) productJSON {
+	s.t.Helper()
+	return s.goodsIn(slug, "GBP", sku, price, stock, class, grams)
+}
+
+// goodsIn is goods priced in currency.
+func (s *testShop) goodsIn(slug, currency, sku string, price int64, stock int, class shop.TaxClass, grams int) productJSON {
+	s.t.Helper()
+	admin := s.login(slug, "admin@example.com")
+	a := s.call("POST", "/api/v1/stores/"+slug+"/products", admin.AccessToken, map[string]any{"sku": sku, "name": "Product " + sku,
+		"price": map[string]any{"amount": price, "currency": currency}, "stock": stock, "tax_class": class, "weight_grams": grams})
+	expectStatus(s.t, "create product", a, http.StatusCreated)
+	var p productJSON
+	a.json(s.t, &p)
+	return p
+}
+
+type taxJSON struct {
+	Class  shop.TaxClass `json:"class"`
+	Rate   int64         `json:"rate"`
+	Base   shop.Money    `json:"base"`
+	Amount shop.Money    `json:"amount"`
+}
+
+type shippedOrderJSON struct {
+	ID       string     `json:"id"`
+	Number   int64      `json:"number"`
+	Status   string     `json:"status"`
+	Subtotal shop.Money `json:"subtotal"`
+	Shipping shop.Money `json:"shipping_cost"`
+	Tax      shop.Money `json:"tax"`
+	Total    shop.Money `json:"total"`
+	Refunded shop.Money `json:"refunded"`
+	Taxes    []taxJSON  `json:"taxes"`
+	Items    []struct {
+		LineTotal shop.Money `json:"line_total"`
+		Tax       shop.Money `json:"tax"`
+		Net       shop.Money `json:"net"`
+	} `json:"items"`
+	ShippingAddress *shop.Address `json:"shipping_address"`
+	Invoices        []struct {
+		Kind   string     `json:"kind"`
+		Number int64      `json:"number"`
+		Amount shop.Money `json:"amount"`
+		Tax    shop.Money `json:"tax"`
+		Taxes  []taxJSON  `json:"taxes"`
+	} `json:"invoices"`
+}
+
+// checkoutTo checks out token's cart sent to address by the method, first asking for the quote
+// (whose total checkout must then charge).
+func (s *testShop) checkoutTo(slug, token, address, method string) answer {
+	s.t.Helper()
+	body := `{"shipping_address":` + address + `,"shipping_method_id":"` + method + `"}`
+	q := s.call("POST", "/api/v1/stores/"+slug+"/checkout/quote", token, body)
+	expectStatus(s.t, "quote", q, http.StatusOK)
+	var quote struct{ Total shop.Money }
+	q.json(s.t, &quote)
+	body = strings.TrimSuffix(body, "}") + fmt.Sprintf(`,"expected_total":{"amount":%d,"currency":%q}}`, quote.Total.Amount, quote.Total.Currency)
+	return s.call("POST", "/api/v1/stores/"+slug+"/checkout", token, body, "Idempotency-Key", testenv.RandomName("k"))
+}
+
+// A worked example through the whole shop: 3 × £9.99 at 20 %, a zero-rated £8.99 and a £4.20 at
+// 5 %, posted for £4.80, all prices including VAT. VAT: 4.995 → 5.00, 0, 0.20, and 0.80 on the
+// post; the order, its invoice and the quote agree to the penny, and the address is kept as the
+// post writes it.
+func TestCheckout_WorkedExampleThroughTheShop(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("vat")
+		s.shipping("vat", ukShipping())
+		tea := s.goods("vat", "TEA", 999, 10, shop.TaxStandard, 100)
+		book := s.goods("vat", "BOOK", 899, 10, shop.TaxZero, 300)
+		seat := s.goods("vat", "SEAT", 420, 10, shop.TaxReduced, 200)
+		tok := s.customer("vat", "ada@example.com").AccessToken
+		for _, l := range []struct {
+			id string
+			q  int
+		}{{tea.ID, 3}, {book.ID, 1}, {seat.ID, 1}} {
+			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/vat/cart/items/"+l.id, tok, fmt.Sprintf(`{"quantity":%d}`, l.q)), http.StatusOK)
+		}
+		// Without an address, or to a country the store does not ship to, nothing is reserved.
+		a := s.call("POST", "/api/v1/stores/vat/checkout", tok, `{}`, "Idempotency-Key", "no-address")
+		expectStatus(t, "no address", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), `"shipping_address"`) {
+			t.Fatalf("the refusal does not name the address: %s", a.body)
+		}
+		a = s.call("POST", "/api/v1/stores/vat/checkout", tok, `{"shipping_address":`+nycAddress+`,"shipping_method_id":"uk-post"}`, "Idempotency-Key", "elsewhere")
+		expectStatus(t, "a country not shipped to", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), `"shipping_address.country"`) {
+			t.Fatalf("the refusal does not name the country: %s", a.body)
+		}
+		a = s.call("POST", "/api/v1/stores/vat/checkout", tok, `{"shipping_address":`+berlinAddress+`,"shipping_method_id":"uk-post"}`, "Idempotency-Key", "wrong-zone")
+		expectStatus(t, "a method of another zone", a, http.StatusUnprocessableEntity)
+		if stock, _ := s.stockAndLedger("vat", tea.ID); stock != 10 {
+			t.Fatalf("a refused checkout took stock: %d left", stock)
+		}
+		addr := strings.Replace(londonAddress, "SW1Y 4JU", "sw1y4ju", 1)
+		a = s.checkoutTo("vat", tok, addr, "uk-post")
+		expectStatus(t, "checkout", a, http.StatusCreated)
+		var o shippedOrderJSON
+		a.json(t, &o)
+		if o.Subtotal.Amount != 2497+899+400 || o.Shipping.Amount != 400 || o.Tax.Amount != 600 || o.Total.Amount != 4796 {
+			t.Fatalf("figures: subtotal %d shipping %d tax %d total %d", o.Subtotal.Amount, o.Shipping.Amount, o.Tax.Amount, o.Total.Amount)
+		}
+		want := []taxJSON{{shop.TaxStandard, 20000, shop.M(2897, "GBP"), shop.M(580, "GBP")}, {shop.TaxReduced, 5000, shop.M(400, "GBP"), shop.M(20, "GBP")},
+			{shop.TaxZero, 0, shop.M(899, "GBP"), shop.M(0, "GBP")}}
+		if !slices.Equal(o.Taxes, want) {
+			t.Fatalf("taxes %+v, want %+v", o.Taxes, want)
+		}
+		if o.Number != 1001 || o.ShippingAddress == nil || o.ShippingAddress.Postcode != "SW1Y 4JU" {
+			t.Fatalf("number %d, address %+v", o.Number, o.ShippingAddress)
+		}
+		paid := s.pay("vat", tok, a, "4242424242424242")
+		paid.json(t, &o)
+		if o.Status != "paid" || len(o.Invoices) != 1 || o.Invoices[0].Number != 1 || o.Invoices[0].Amount.Amount != 4796 ||
+			o.Invoices[0].Tax.Amount != 600 || !slices.Equal(o.Invoices[0].Taxes, want) {
+			t.Fatalf("the paid order's invoice: %s", paid.body)
+		}
+	})
+}
+
+// TestOrderNumbers_64ConcurrentCheckoutsHaveNoGaps: 64 checkouts at once in one store, while 16
+// others fail (their product sold out) after taking a number in their transaction, get the
+// numbers 1001…1064, each once; paid, their invoices are numbered 1…64, each once.
+func TestOrderNumbers_64ConcurrentCheckoutsHaveNoGaps(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("seq")
+		s.shipping("seq", ukShipping())
+		const buyers, losers = 64, 16
+		plenty := s.goods("seq", "PLENTY", 1200, 1000, shop.TaxStandard, 100)
+		scarce := s.goods("seq", "SCARCE", 1500, losers, shop.TaxStandard, 100)
+		tokens := make([]string, buyers+losers)
+		for i := range tokens {
+			tokens[i] = s.customer("seq", fmt.Sprintf("b%02d@example.com", i)).AccessToken
+			p := plenty.ID
+			if i >= buyers {
+				p = scarce.ID
+			}
+			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/seq/cart/items/"+p, tokens[i], `{"quantity":1}`), http.StatusOK)
+		}
+		// The scarce product's stock goes after it was put in the carts (a cart does not reserve): its
+		// checkouts fail at the stock, the last step, after their transaction took a number.
+		admin := s.login("seq", "admin@example.com").AccessToken
+		expectStatus(t, "stock gone", s.call("POST", "/api/v1/stores/seq/products/"+scarce.ID+"/stock-adjustments", admin,
+			fmt.Sprintf(`{"delta":-%d,"reason":"count"}`, losers)), http.StatusCreated)
+		body := `{"shipping_address":` + londonAddress + `,"shipping_method_id":"uk-post"}`
+		answers := make([]answer, len(tokens))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range tokens {
+			wg.Go(func() {
+				<-start
+				answers[i] = s.call("POST", "/api/v1/stores/seq/checkout", tokens[i], body, "Idempotency-Key", fmt.Sprintf("seq-%d", i))
+			})
+		}
+		close(start)
+		wg.Wait()
+		var numbers []int64
+		for i, a := range answers {
+			if i >= buyers {
+				expectStatus(t, "sold out", a, http.StatusConflict)
+				continue
+			}
+			expectStatus(t, "checkout", a, http.StatusCreated)
+			var o shippedOrderJSON
+			a.json(t, &o)
+			numbers = append(numbers, o.Number)
+		}
+		slices.Sort(numbers)
+		for i, n := range numbers {
+			if n != int64(1001+i) {
+				t.Fatalf("order numbers %v: want 1001…1064, each once", numbers)
+			}
+		}
+		// Paid eight at a time, they are invoiced 1…64.
+		sem := make(chan struct{}, 8)
+		for i := range buyers {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				s.pay("seq", tokens[i], answers[i], "4242424242424242")
+			})
+		}
+		wg.Wait()
+		raw := testenv.RawDB(t, url)
+		rows, err := raw.Query(`SELECT number FROM invoices WHERE kind = 'invoice' ORDER BY number`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = rows.Close() }()
+		var invoices []int64
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			invoices = append(invoices, n)
+		}
+		if len(invoices) != buyers || invoices[0] != 1 || invoices[buyers-1] != buyers {
+			t.Fatalf("invoice numbers %v: want 1…%d, each once", invoices, buyers)
+		}
+	})
+}
+
+// TestTaxes_GeneratedOrdersAddUpAndTheReportIsTheLedger: orders of a generated set — two stores,
+// one with prices including VAT shipping home and to the EU, one adding New York's sales tax; every
+// class; random carts, methods and refunds — each have total = subtotal + shipping + tax, taxes
+// that sum to the tax, an invoice of the total, and credit notes of the refunds that never give
+// back more tax than a rate charged. The report's tax per rate is the direct SQL sum of the orders'
+// taxes less the credit notes'.
+func TestTaxes_GeneratedOrdersAddUpAndTheReportIsTheLedger(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		r := rand.New(rand.NewPCG(7, 11))
+		stores := []struct {
+			slug, currency string
+			sh             shop.Shipping
+			to             []string
+			methods        map[string][]string
+		}{
+			{"ukshop", "GBP", ukShipping(), []string{londonAddress, berlinAddress}, map[string][]string{londonAddress: {"uk-post", "uk-courier"}, berlinAddress: {"eu-post"}}},
+			{"nyshop", "USD", usShipping(), []string{nycAddress}, map[string][]string{nycAddress: {"us-ground"}}},
+		}
+		for _, st := range stores {
+			s.storeIn(st.slug, st.currency)
+			s.shipping(st.slug, st.sh)
+			var products []productJSON
+			for i := range 6 {
+				products = append(products, s.goodsIn(st.slug, st.currency, fmt.Sprintf("P%d", i), 99+r.Int64N(4000), 500,
+					shop.TaxClasses[i%3], 50+r.IntN(700)))
+			}
+			admin := s.login(st.slug, "admin@example.com").AccessToken
+			for n := range 12 {
+				tok := s.customer(st.slug, fmt.Sprintf("c%d@example.com", n)).AccessToken
+				for _, p := range products {
+					if r.IntN(2) == 0 {
+						expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/"+st.slug+"/cart/items/"+p.ID, tok,
+							fmt.Sprintf(`{"quantity":%d}`, 1+r.IntN(3))), http.StatusOK)
+					}
+				}
+				expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/"+st.slug+"/cart/items/"+products[n%6].ID, tok, `{"quantity":1}`), http.StatusOK)
+				to := st.to[r.IntN(len(st.to))]
+				methods := st.methods[to]
+				a := s.checkoutTo(st.slug, tok, to, methods[r.IntN(len(methods))])
+				if a.status == http.StatusConflict && strings.Contains(string(a.body), "nothing-ships") {
+					continue // too heavy for the method drawn
+				}
+				expectStatus(t, "checkout", a, http.StatusCreated)
+				var o shippedOrderJSON
+				s.pay(st.slug, tok, a, "4242424242424242").json(t, &o)
+				if r.IntN(3) == 0 { // a refund of part, or of all
+					amount := 1 + r.Int64N(o.Total.Amount)
+					expectStatus(t, "refund", s.call("POST", "/api/v1/stores/"+st.slug+"/orders/"+o.ID+"/refunds", admin,
+						fmt.Sprintf(`{"amount":{"amount":%d,"currency":%q},"reason":"generated"}`, amount, st.currency)), http.StatusCreated)
+				}
+			}
+			// Every order, as the API answers with it.
+			a := s.call("GET", "/api/v1/stores/"+st.slug+"/orders?limit=100", admin, nil)
+			var page struct{ Items []struct{ ID string } }
+			a.json(t, &page)
+			if len(page.Items) < 8 {
+				t.Fatalf("%s: only %d orders generated", st.slug, len(page.Items))
+			}
+			for _, it := range page.Items {
+				var o shippedOrderJSON
+				s.call("GET", "/api/v1/stores/"+st.slug+"/orders/"+it.ID, admin, nil).json(t, &o)
+				checkFigures(t, o)
+			}
+			// The report against the direct sums.
+			rep := s.call("GET", "/api/v1/stores/"+st.slug+"/reports/sales?interval=month", admin, nil)
+			expectStatus(t, "report", rep, http.StatusOK)
+			var report struct {
+				Taxes []struct {
+					Class shop.TaxClass
+					Rate  int64
+					Tax   shop.Money
+				}
+				TaxTotal shop.Money `json:"tax_total"`
+			}
+			rep.json(t, &report)
+			got := map[string]int64{}
+			var total int64
+			for _, r := range report.Taxes {
+				got[fmt.Sprintf("%s/%d", r.Class, r.Rate)] += r.Tax.Amount
+				total += r.Tax.Amount
+			}
+			want := directTaxSums(t, url, st.slug)
+			if fmt.Sprint(got) != fmt.Sprint(want) || total != report.TaxTotal.Amount {
+				t.Fatalf("%s: the report's tax %v (total %d, said %d); the direct sums %v", st.slug, got, total, report.TaxTotal.Amount, want)
+			}
+		}
+	})
+}
+
+// checkFigures checks that an order's figures add up, and its invoice and credit notes with them.
+func checkFigures(t *testing.T, o shippedOrderJSON) {
+	t.Helper()
+	if o.Total.Amount != o.Subtotal.Amount+o.Shipping.Amount+o.Tax.Amount {
+		t.Fatalf("order %d: total %d ≠ subtotal %d + shipping %d + tax %d", o.Number, o.Total.Amount, o.Subtotal.Amount, o.Shipping.Amount, o.Tax.Amount)
+	}
+	var base, tax, lineTax, net int64
+	charged := map[string]int64{}
+	for _, r := range o.Taxes {
+		base, tax = base+r.Base.Amount, tax+r.Amount.Amount
+		charged[fmt.Sprintf("%s/%d", r.Class, r.Rate)] = r.Amount.Amount
+	}
+	for _, l := range o.Items {
+		lineTax, net = lineTax+l.Tax.Amount, net+l.Net.Amount
+	}
+	if tax != o.Tax.Amount || base != o.Subtotal.Amount+o.Shipping.Amount || net != o.Subtotal.Amount || lineTax > tax {
+		t.Fatalf("order %d: taxes %+v do not add up to tax %d on %d + %d (lines: net %d, tax %d)", o.Number, o.Taxes, o.Tax.Amount,
+			o.Subtotal.Amount, o.Shipping.Amount, net, lineTax)
+	}
+	var credited int64
+	given := map[string]int64{}
+	for _, inv := range o.Invoices {
+		var parts int64
+		for _, r := range inv.Taxes {
+			parts += r.Base.Amount + r.Amount.Amount
+			if inv.Kind == "credit_note" {
+				given[fmt.Sprintf("%s/%d", r.Class, r.Rate)] += r.Amount.Amount
+			}
+		}
+		switch inv.Kind {
+		case "invoice":
+			if inv.Amount != o.Total || inv.Tax != o.Tax {
+				t.Fatalf("order %d: invoice of %v (tax %v), order total %v (tax %v)", o.Number, inv.Amount, inv.Tax, o.Total, o.Tax)
+			}
+		case "credit_note":
+			credited += inv.Amount.Amount
+			if parts != inv.Amount.Amount {
+				t.Fatalf("order %d: a credit note of %d whose rates come to %d", o.Number, inv.Amount.Amount, parts)
+			}
+		}
+	}
+	for k, v := range given {
+		if v > charged[k] {
+			t.Fatalf("order %d: credit notes give back %d of %s, %d was charged", o.Number, v, k, charged[k])
+		}
+	}
+	if credited != o.Refunded.Amount {
+		t.Fatalf("order %d: credit notes of %d, refunded %d", o.Number, credited, o.Refunded.Amount)
+	}
+}
+
+// directTaxSums is the tax a store collected per class and rate, summed in SQL straight from the
+// orders' own tax rows (those invoiced) less the credit notes' tax rows.
+func directTaxSums(t *testing.T, url, slug string) map[string]int64 {
+	t.Helper()
+	raw := testenv.RawDB(t, url)
+	rows, err := raw.Query(`SELECT class, rate, SUM(amount) FROM (
+			SELECT ot.class, ot.rate, ot.amount FROM order_taxes ot JOIN stores s ON s.id = ot.store_id
+			WHERE s.slug = $1 AND EXISTS (SELECT 1 FROM invoices i WHERE i.store_id = ot.store_id AND i.order_id = ot.order_id AND i.kind = 'invoice')
+			UNION ALL
+			SELECT it.class, it.rate, -it.amount FROM invoice_taxes it JOIN invoices i ON i.id = it.invoice_id JOIN stores s ON s.id = i.store_id
+			WHERE s.slug = $1 AND i.kind = 'credit_note'
+		) x GROUP BY class, rate`, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]int64{}
+	for rows.Next() {
+		var class string
+		var rate, sum int64
+		if err := rows.Scan(&class, &rate, &sum); err != nil {
+			t.Fatal(err)
+		}
+		out[fmt.Sprintf("%s/%d", class, rate)] = sum
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
