@@ -119,8 +119,8 @@ type Order struct {
 	Carrier         string // set when it ships
 	TrackingNumber  string
 
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// ReservedUntil is when an order pending payment gives its stock back, unpaid.
 	ReservedUntil *time.Time
 
@@ -387,7 +387,7 @@ func shortID(id string) string {
 // on the way.
 func mulDiv(a, b, c int64) int64 {
 	hi, lo := bits.Mul64(uint64(a), uint64(b)) // #nosec G115 -- callers pass amounts, never negative
-	if hi >= uint64(c) {                         // #nosec G115 -- c is positive
+	if hi >= uint64(c) {                       // #nosec G115 -- c is positive
 		return math.MaxInt64
 	}
 	q, _ := bits.Div64(hi, lo, uint64(c)) // #nosec G115 -- c is positive

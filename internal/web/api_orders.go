@@ -119,16 +119,16 @@ type orderView struct {
 	Shipping         *shippingView    `json:"shipping"`
 	Invoices         []invoiceView    `json:"invoices"`
 	Total            shop.Money       `json:"total"`
-	Paid          shop.Money       `json:"paid"`
-	Refunded      shop.Money       `json:"refunded"`
-	RefundPending shop.Money       `json:"refund_pending"`
-	Refundable    shop.Money       `json:"refundable"` // paid, less what is refunded or being refunded
-	Payment       paymentView      `json:"payment"`
-	ReservedUntil *time.Time       `json:"reserved_until"` // pending payment: when its stock goes back unpaid
-	Payments      []paymentRowView `json:"payments"`
-	History       []orderEventView `json:"history"`
-	CreatedAt     time.Time        `json:"created_at"`
-	UpdatedAt     time.Time        `json:"updated_at"`
+	Paid             shop.Money       `json:"paid"`
+	Refunded         shop.Money       `json:"refunded"`
+	RefundPending    shop.Money       `json:"refund_pending"`
+	Refundable       shop.Money       `json:"refundable"` // paid, less what is refunded or being refunded
+	Payment          paymentView      `json:"payment"`
+	ReservedUntil    *time.Time       `json:"reserved_until"` // pending payment: when its stock goes back unpaid
+	Payments         []paymentRowView `json:"payments"`
+	History          []orderEventView `json:"history"`
+	CreatedAt        time.Time        `json:"created_at"`
+	UpdatedAt        time.Time        `json:"updated_at"`
 }
 
 // paymentView is the order's charge: where it stands, the provider taking it, its reference there
