@@ -65,7 +65,14 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 			t.Fatalf("order status %q after paying", text("#order-status"))
 		}
 	}
-	orderID := strings.TrimPrefix(text("h1"), "Order ")
+	if got := text("h1"); !strings.HasPrefix(got, "Order #10") {
+		t.Fatalf("the order page's title %q: want its number, #1001 on", got)
+	}
+	page, _ := chromedp.Run(step, chromedp.Location())
+	orderID := page[strings.LastIndex(page, "/")+1:]
+	if i := strings.IndexByte(orderID, '?'); i >= 0 {
+		orderID = orderID[:i]
+	}
 	signOut()
 
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // a later step: the first code is spent
@@ -101,6 +108,9 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 	}
 	if got, _ := chromedp.Run(step, chromedp.Value(chromedp.CSS(`input[name^="restock-"]`))); got != "0" {
 		t.Fatalf("the form offers to restock again: %q", got)
+	}
+	if got := text("#documents"); !strings.Contains(got, "Invoice INV-") || !strings.Contains(got, "Credit note CN-0001 · £40.00") {
+		t.Fatalf("the order's documents: %q", got)
 	}
 	screenshot(t, ctx, "admin-order")
 	must("dashboard", chromedp.Navigate(base+"/s/demo/admin"), chromedp.WaitVisible(chromedp.CSS("#kpi-month")))

@@ -79,12 +79,18 @@ func startDemoWithAdminTOTP(t *testing.T) (string, []app.DemoCredential, string)
 // enrolAdminTOTP sets up TOTP for the demo admin and returns its secret.
 func enrolAdminTOTP(t *testing.T, a *app.App, creds []app.DemoCredential) string {
 	t.Helper()
+	return enrolTOTP(t, a, creds[0].Email)
+}
+
+// enrolTOTP sets up TOTP for a member of the demo store's staff and returns its secret.
+func enrolTOTP(t *testing.T, a *app.App, email string) string {
+	t.Helper()
 	ctx := context.Background()
 	st, err := a.Stores.BySlug(ctx, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := a.Identity.FindUser(ctx, shop.System(), st.ID, creds[0].Email)
+	u, err := a.Identity.FindUser(ctx, shop.System(), st.ID, email)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,10 +276,20 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.send("2")
 	term.expect("Total: £14.48")
 	term.choose("Check out")
-	pending := term.expect(": pending_payment, total £14.48")
-	id := regexp.MustCompile(`Order ([0-9a-f-]{36})$`).FindStringSubmatch(strings.TrimSuffix(pending, ": pending_payment, total £14.48"))
+	term.answer("Deliver to (full name): ", "Ada Lovelace")
+	term.answer("Address: ", "12 St James's Square")
+	term.answer("Flat, floor, company (optional): ", "")
+	term.answer("Town or city: ", "London")
+	term.answer("County, state or province (optional): ", "")
+	term.answer("Postcode: ", "sw1y 4ju")
+	term.answer("Country (ISO code: GB, DE, US…) [GB]: ", "")
+	// Two teas come to £14.48: standard delivery adds £3.95, of which £0.66 is VAT.
+	term.expect("1. Standard delivery (2–3 working days): £3.95, total £18.43")
+	term.answer("Delivery method (its number) [1]: ", "")
+	term.expect(": pending_payment, total £18.43 including tax £0.66")
+	id := regexp.MustCompile(`id ([0-9a-f-]{36})`).FindStringSubmatch(term.expect("To Ada Lovelace, 12 St James's Square, London, SW1Y 4JU, United Kingdom"))
 	if id == nil {
-		t.Fatalf("no order id in:\n%s", pending)
+		t.Fatalf("no order id in:\n%s", term.all())
 	}
 	order := id[1]
 	page := regexp.MustCompile(`Pay in your browser: (\S+)`).FindStringSubmatch(term.expect("\n"))
@@ -331,12 +341,17 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 		term.choose("Move an order on")
 		term.answer("Order (number or id): ", order)
 		term.answer("New status (processing, shipped, delivered, cancelled): ", status)
+		if status == "shipped" {
+			term.answer("Carrier (optional): ", "Royal Mail")
+			term.answer("Tracking number (optional): ", "AB123456785GB")
+		}
 		term.answer("Note: ", note)
 		term.expect(want)
 	}
 	move("delivered", "", "paid") // the illegal move is refused with the shop's detail
 	move("processing", "picked", ": processing, total")
-	move("shipped", "tracking 123", ": shipped, total")
+	move("shipped", "first class", ": shipped, total")
+	term.expect("Royal Mail tracking number AB123456785GB")
 	// Ctrl-C at a prompt still signs out.
 	term.expect("Choose: ")
 	if _, err := term.master.Write([]byte{3}); err != nil {
@@ -365,7 +380,7 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.send("")
 	term.answer("Reason: ", "arrived damaged")
 	term.answer(`Back in stock: line and units, e.g. 1x2 for two of line 1, "all" for every unit not yet back, empty for none: `, "all")
-	term.expect(": refunded, total £14.48, paid £14.48, refunded £14.48")
+	term.expect(": refunded, total £18.43 including tax £0.66, paid £18.43, refunded £18.43")
 	term.expect("back in stock)")
 	term.choose("Sales report")
 	term.answer("From (YYYY-MM-DD, empty for 30 days ago): ", "")
@@ -373,7 +388,7 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	term.answer("Interval (day, week, month) [day]: ", "")
 	report := term.expect("Total")
 	report += term.expect("\n")
-	if !regexp.MustCompile(`Total\s+1\s+£14\.48\s+£14\.48\s+£0\.00`).MatchString(report) {
+	if !regexp.MustCompile(`Total\s+1\s+£18\.43\s+£18\.43\s+£0\.00`).MatchString(report) {
 		t.Fatalf("report:\n%s", report)
 	}
 	term.choose("Audit log")
@@ -399,7 +414,8 @@ func TestConsole_EveryRoleThroughAPseudoTerminal(t *testing.T) {
 	}
 	customer("add", "--product", products.Items[0].ID, "--quantity", "1")
 	var second struct{ ID, Status string }
-	if err := json.Unmarshal([]byte(customer("checkout")), &second); err != nil || second.Status != "pending_payment" {
+	if err := json.Unmarshal([]byte(customer("checkout", "--name", "Ada Lovelace", "--line1", "12 St James's Square", "--city", "London",
+		"--postcode", "SW1Y 4JU", "--method", "2")), &second); err != nil || second.Status != "pending_payment" {
 		t.Fatalf("console checkout: %+v %v", second, err)
 	}
 	if err := json.Unmarshal([]byte(customer("cancel", "--order", second.ID)), &second); err != nil || second.Status != "cancelled" {

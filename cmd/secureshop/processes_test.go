@@ -145,6 +145,22 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// toLondon is a checkout's body for the demo store: its cart sent to London by the first method
+// the demo offers there.
+func toLondon(t *testing.T, base, token string) string {
+	t.Helper()
+	const to = `"shipping_address":{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postcode":"SW1Y 4JU","country":"GB"}`
+	st, b := call(t, "POST", base+"/api/v1/stores/demo/checkout/quote", token, "{"+to+"}")
+	var q struct {
+		Options []struct{ ID string } `json:"shipping_options"`
+	}
+	if err := json.Unmarshal(b, &q); st != http.StatusOK || err != nil || len(q.Options) == 0 {
+		t.Errorf("quote: %d %s", st, b)
+		return "{}"
+	}
+	return "{" + to + `,"shipping_method_id":"` + q.Options[0].ID + `"}`
+}
+
 func call(t *testing.T, method, url, token, body string, hdr ...string) (int, []byte) {
 	t.Helper()
 	var r io.Reader
@@ -271,7 +287,7 @@ func TestProcesses_TwoServeProcessesShareOnePostgresAndRedis(t *testing.T) {
 			if i%2 == 1 {
 				base = two.base
 			}
-			statuses[i], bodies[i] = call(t, "POST", base+"/api/v1/stores/demo/checkout", tokens[i], "{}", "Idempotency-Key", fmt.Sprint("race", i))
+			statuses[i], bodies[i] = call(t, "POST", base+"/api/v1/stores/demo/checkout", tokens[i], toLondon(t, base, tokens[i]), "Idempotency-Key", fmt.Sprint("race", i))
 		}(i)
 	}
 	wg.Wait()
@@ -325,7 +341,8 @@ func TestProcesses_KilledBeforeTheWebhookNeverLosesAPayment(t *testing.T) {
 		if st, body := call(t, "PUT", shop.base+"/api/v1/stores/demo/cart/items/"+page.Items[0].ID, access, `{"quantity":1}`); st != 200 {
 			t.Fatalf("cart: %d %s", st, body)
 		}
-		st, b := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, "{}", "Idempotency-Key", "crash-1")
+		body := toLondon(t, shop.base, access)
+		st, b := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, body, "Idempotency-Key", "crash-1")
 		var o struct {
 			ID      string
 			Status  string
@@ -357,7 +374,7 @@ func TestProcesses_KilledBeforeTheWebhookNeverLosesAPayment(t *testing.T) {
 			}
 		}
 		// The checkout retried with its key is the same order: no second session, no second charge.
-		st, again := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, "{}", "Idempotency-Key", "crash-1")
+		st, again := call(t, "POST", shop.base+"/api/v1/stores/demo/checkout", access, body, "Idempotency-Key", "crash-1")
 		if st != 201 || !strings.Contains(string(again), o.ID) {
 			t.Fatalf("the checkout retried: %d %s", st, again)
 		}

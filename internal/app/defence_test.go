@@ -192,6 +192,7 @@ func TestTLS_HSTSAndRedirect(t *testing.T) {
 	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "k")
 	cfg.MailDir = t.TempDir()
 	cfg.TLSCert, cfg.TLSKey, cfg.HTTPRedirect = cert, key, redirect
+	cfg.TestpayListen = "127.0.0.1:0" // not the default port: tests of other packages run at the same time
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

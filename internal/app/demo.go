@@ -108,23 +108,26 @@ func DemoCatalog(n int) []catalog.Seed {
 func DemoShipping() shop.Shipping {
 	eu := []string{"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
 		"PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-	return shop.Shipping{PricesIncludeTax: true, ShippingTaxClass: shop.TaxStandard, Zones: []shop.ShippingZone{
-		{Name: "United Kingdom", Countries: []string{"GB"},
-			TaxRates: []shop.TaxRate{{Class: shop.TaxStandard, Rate: 20000, Name: "VAT"}, {Class: shop.TaxReduced, Rate: 5000, Name: "VAT"},
-				{Class: shop.TaxZero, Rate: 0, Name: "VAT"}},
-			Methods: []shop.ShippingMethod{
-				{Name: "Standard delivery", Price: 395, FreeAbove: 4000, MinDays: 2, MaxDays: 3},
-				{Name: "Tracked next day", Price: 695, MinDays: 1, MaxDays: 1},
-				{Name: "Courier, by weight", MinDays: 1, MaxDays: 2, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 795}, {UpToGrams: 10000, Price: 1195},
-					{UpToGrams: 30000, Price: 1895}}},
+	return shop.Shipping{PricesIncludeTax: true, ShippingTaxClass: shop.TaxStandard,
+		Seller: shop.Seller{Name: "Demo Provisions Ltd", TaxID: "GB 123 4567 89",
+			Address: &shop.Address{Name: "Demo Provisions Ltd", Line1: "1 Corn Street", City: "Bristol", Postcode: "BS1 1HT", Country: "GB"}},
+		Zones: []shop.ShippingZone{
+			{Name: "United Kingdom", Countries: []string{"GB"},
+				TaxRates: []shop.TaxRate{{Class: shop.TaxStandard, Rate: 20000, Name: "VAT"}, {Class: shop.TaxReduced, Rate: 5000, Name: "VAT"},
+					{Class: shop.TaxZero, Rate: 0, Name: "VAT"}},
+				Methods: []shop.ShippingMethod{
+					{Name: "Standard delivery", Price: 395, FreeAbove: 4000, MinDays: 2, MaxDays: 3},
+					{Name: "Tracked next day", Price: 695, MinDays: 1, MaxDays: 1},
+					{Name: "Courier, by weight", MinDays: 1, MaxDays: 2, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 795}, {UpToGrams: 10000, Price: 1195},
+						{UpToGrams: 30000, Price: 1895}}},
+				}},
+			{Name: "European Union", Countries: eu, Methods: []shop.ShippingMethod{
+				{Name: "International standard", MinDays: 5, MaxDays: 8, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1250}, {UpToGrams: 5000, Price: 1950},
+					{UpToGrams: 10000, Price: 2950}}},
+				{Name: "International tracked", Price: 2495, MinDays: 3, MaxDays: 5},
 			}},
-		{Name: "European Union", Countries: eu, Methods: []shop.ShippingMethod{
-			{Name: "International standard", MinDays: 5, MaxDays: 8, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1250}, {UpToGrams: 5000, Price: 1950},
-				{UpToGrams: 10000, Price: 2950}}},
-			{Name: "International tracked", Price: 2495, MinDays: 3, MaxDays: 5},
-		}},
-		{Name: "Rest of the world", Countries: []string{shop.RestOfWorld}, Methods: []shop.ShippingMethod{
-			{Name: "Airmail", MinDays: 7, MaxDays: 14, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1650}, {UpToGrams: 5000, Price: 2750}}},
-		}},
-	}}
+			{Name: "Rest of the world", Countries: []string{shop.RestOfWorld}, Methods: []shop.ShippingMethod{
+				{Name: "Airmail", MinDays: 7, MaxDays: 14, Tiers: []shop.WeightTier{{UpToGrams: 2000, Price: 1650}, {UpToGrams: 5000, Price: 2750}}},
+			}},
+		}}
 }

@@ -102,6 +102,10 @@ func TestPermissionMatrix_EveryRouteEveryRoleBothStores(t *testing.T) {
 	if err := testenv.RawDB(t, s.app.Cfg.Database).QueryRow("SELECT max(id) FROM river_job WHERE kind = 'order_mail'").Scan(&mailJob); err != nil {
 		t.Fatal(err)
 	}
+	var invoiceID string // the paid order's invoice
+	if err := testenv.RawDB(t, s.app.Cfg.Database).QueryRow("SELECT id FROM invoices WHERE order_id = ?", order.ID).Scan(&invoiceID); err != nil {
+		t.Fatal(err)
+	}
 
 	op := s.login("", "ops@example.com")
 	actors := []actor{{name: "anonymous", browser: &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}}}
@@ -120,6 +124,7 @@ func TestPermissionMatrix_EveryRouteEveryRoleBothStores(t *testing.T) {
 		p = strings.ReplaceAll(p, "{slug}", "spare")
 		p = strings.ReplaceAll(p, "{product_id}", product.ID)
 		p = strings.ReplaceAll(p, "{file}", "none.css")
+		p = strings.ReplaceAll(p, "{invoice}", invoiceID)
 		id := shop.NewID()
 		switch {
 		case strings.Contains(p, "/users/{id}"):

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -431,4 +432,135 @@ func directTaxSums(t *testing.T, url, slug string) map[string]int64 {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestHostileInput_AddressesStoredAndShownInert: every hostile string of the suite as a name, an
+// address line and a town is kept as it was typed (or, with a direction override, refused at its
+// field), and shown escaped on the order's pages, its packing slip and its invoice, and defused in
+// the orders CSV. A country that is no country, or a postcode of another country, is refused at
+// its field, and nothing is reserved.
+func TestHostileInput_AddressesStoredAndShownInert(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("hostaddr")
+		s.shipping("hostaddr", ukShipping())
+		p := s.goods("hostaddr", "TEA", 500, 100, shop.TaxStandard, 100)
+		cust := s.login("hostaddr", "customer@example.com").AccessToken
+		admin := s.browserLogin("/s/hostaddr/login", "admin@example.com")
+		buyer := s.browserLogin("/s/hostaddr/login", "customer@example.com")
+		for _, bad := range []struct{ field, address string }{
+			{"shipping_address.country", `{"name":"A","line1":"1 A St","city":"London","postcode":"SW1Y 4JU","country":"UK"}`},
+			{"shipping_address.country", `{"name":"A","line1":"1 A St","city":"London","postcode":"SW1Y 4JU","country":"<b>"}`},
+			{"shipping_address.postcode", `{"name":"A","line1":"1 A St","city":"London","postcode":"75001","country":"GB"}`},
+			{"shipping_address.name", `{"name":"A\u0000B","line1":"1 A St","city":"London","postcode":"SW1Y 4JU","country":"GB"}`},
+			{"shipping_address.line1", `{"name":"A","line1":"` + strings.Repeat("x", 101) + `","city":"London","postcode":"SW1Y 4JU","country":"GB"}`},
+		} {
+			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/hostaddr/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+			a := s.call("POST", "/api/v1/stores/hostaddr/checkout", cust, `{"shipping_address":`+bad.address+`,"shipping_method_id":"uk-post"}`,
+				"Idempotency-Key", testenv.RandomName("k"))
+			expectStatus(t, bad.field, a, http.StatusUnprocessableEntity)
+			if !strings.Contains(string(a.body), `"field":"`+bad.field+`"`) {
+				t.Fatalf("%s not named: %s", bad.field, a.body)
+			}
+		}
+		if stock, _ := s.stockAndLedger("hostaddr", p.ID); stock != 100 {
+			t.Fatalf("refused checkouts took stock: %d left", stock)
+		}
+		for _, h := range hostile {
+			expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/hostaddr/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+			addr := map[string]any{"name": h, "line1": h, "line2": h, "city": h, "postcode": "SW1Y 4JU", "country": "GB"}
+			a := s.call("POST", "/api/v1/stores/hostaddr/checkout", cust, map[string]any{"shipping_address": addr, "shipping_method_id": "uk-post"},
+				"Idempotency-Key", testenv.RandomName("k"))
+			if strings.ContainsRune(h, '\u202e') {
+				expectStatus(t, "a direction override", a, http.StatusUnprocessableEntity)
+				continue
+			}
+			expectStatus(t, "checkout to "+h, a, http.StatusCreated)
+			var o shippedOrderJSON
+			s.pay("hostaddr", cust, a, "4242424242424242").json(t, &o)
+			want := shop.Address{Name: strings.Join(strings.Fields(h), " ")}
+			if o.ShippingAddress == nil || o.ShippingAddress.Name != want.Name || o.ShippingAddress.Line1 != want.Name {
+				t.Fatalf("stored %q as %+v", h, o.ShippingAddress)
+			}
+			var full struct {
+				Invoices []struct{ ID string } `json:"invoices"`
+			}
+			a.json(t, &full)
+			s.call("GET", "/api/v1/stores/hostaddr/orders/"+o.ID, cust, nil).json(t, &full)
+			pages := map[string]string{
+				"order page":   buyer.get("/s/hostaddr/orders/" + o.ID),
+				"admin page":   admin.get("/s/hostaddr/admin/orders/" + o.ID),
+				"packing slip": admin.get("/s/hostaddr/admin/orders/" + o.ID + "/packing-slip"),
+				"to pack":      admin.get("/s/hostaddr/admin/fulfilment"),
+				"invoice":      buyer.get("/s/hostaddr/orders/" + o.ID + "/invoices/" + full.Invoices[0].ID),
+			}
+			for name, page := range pages {
+				if strings.ContainsAny(h, `<>"`) && strings.Contains(page, h) {
+					t.Errorf("%s shows %q unescaped", name, h)
+				}
+				if !strings.ContainsAny(h, `'"`) && !strings.Contains(page, html.EscapeString(want.Name)) {
+					t.Errorf("%s lacks the escaped %q", name, h)
+				}
+			}
+		}
+		csvFile := admin.get("/s/hostaddr/admin/orders.csv")
+		for _, line := range strings.Split(csvFile, "\n") {
+			for _, cell := range strings.Split(line, ",") {
+				if c := strings.Trim(cell, `"`); c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+					t.Fatalf("a CSV cell a spreadsheet would run: %q in %q", c, line)
+				}
+			}
+		}
+		if !strings.Contains(csvFile, "SW1Y 4JU") || strings.Count(csvFile, "\n") < len(hostile) {
+			t.Fatalf("the orders CSV:\n%s", csvFile)
+		}
+	})
+}
+
+// TestInvoices_OnlyTheirCustomerAndTheStaffSeeThem: a customer's invoice (page and PDF) is theirs
+// and the store's staff's: another customer of the store, a made-up invoice id and the order of
+// another store all answer 404.
+func TestInvoices_OnlyTheirCustomerAndTheStaffSeeThem(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("inv")
+	s.store("invother")
+	s.shipping("inv", ukShipping())
+	p := s.goods("inv", "TEA", 500, 100, shop.TaxStandard, 100)
+	cust := s.login("inv", "customer@example.com").AccessToken
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/inv/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+	a := s.checkoutTo("inv", cust, londonAddress, "uk-post")
+	expectStatus(t, "checkout", a, http.StatusCreated)
+	var o struct {
+		ID       string
+		Invoices []struct{ ID string }
+	}
+	s.pay("inv", cust, a, "4242424242424242").json(t, &o)
+	if len(o.Invoices) != 1 {
+		t.Fatalf("invoices: %+v", o.Invoices)
+	}
+	path := "/orders/" + o.ID + "/invoices/" + o.Invoices[0].ID
+	other := s.customer("inv", "other@example.com").AccessToken
+	pdf := s.call("GET", "/api/v1/stores/inv"+path+"/pdf", cust, nil)
+	expectStatus(t, "own invoice", pdf, http.StatusOK)
+	if !strings.HasPrefix(string(pdf.body), "%PDF-") {
+		t.Fatalf("not a PDF: %.40q", pdf.body)
+	}
+	expectStatus(t, "the clerk", s.call("GET", "/api/v1/stores/inv"+path+"/pdf", s.login("inv", "clerk@example.com").AccessToken, nil), http.StatusOK)
+	expectStatus(t, "another customer", s.call("GET", "/api/v1/stores/inv"+path+"/pdf", other, nil), http.StatusNotFound)
+	expectStatus(t, "a made-up invoice", s.call("GET", "/api/v1/stores/inv/orders/"+o.ID+"/invoices/"+shop.NewID()+"/pdf", cust, nil), http.StatusNotFound)
+	expectStatus(t, "another store's staff", s.call("GET", "/api/v1/stores/invother"+path+"/pdf", s.login("invother", "admin@example.com").AccessToken, nil), http.StatusNotFound)
+	page := s.browserLogin("/s/inv/login", "other@example.com")
+	if resp, body := page.do("GET", "/s/inv"+path, nil); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "INV-0001") {
+		t.Fatalf("another customer's invoice page: %d", resp.StatusCode)
+	}
+}
+
+// get is a page that must answer 200.
+func (b *browser) get(path string) string {
+	b.t.Helper()
+	resp, page := b.do("GET", path, nil)
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("GET %s: %d\n%.500s", path, resp.StatusCode, page)
+	}
+	return page
 }

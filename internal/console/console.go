@@ -277,8 +277,14 @@ func (k *Console) menu(ctx context.Context) error {
 	o := mine[n-1]
 	v := map[string]string{}
 	for _, p := range o.params {
-		if p.prompt == "" {
+		if when := askedWhen[p.name]; p.prompt == "" || (when != nil && !when(v)) {
 			continue
+		}
+		if list := choices[p.kind]; list != nil {
+			if err := list(ctx, k.c, v, k.out); err != nil {
+				k.say("%v\n", err)
+				return nil
+			}
 		}
 		val, err := k.ask(ctx, p)
 		if err != nil {

@@ -33,6 +33,7 @@ func shopWithCustomer(t *testing.T, db string) string {
 	cfg.SecretKey = hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	cfg.MailDir = filepath.Join(t.TempDir(), "mail")
 	cfg.HashParams = identity.Params{Memory: 64, Time: 1, Threads: 1}
+	cfg.TestpayListen = "127.0.0.1:0" // not the default port: tests of other packages run at the same time
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -43,13 +43,23 @@ type Cart struct {
 
 // Order is an order with its lines and history.
 type Order struct {
-	ID            string `json:"id"`
-	Status        string `json:"status"`
-	Total         Money  `json:"total"`
-	Paid          Money  `json:"paid"`
-	Refunded      Money  `json:"refunded"`
-	RefundPending Money  `json:"refund_pending"`
-	Payment       struct {
+	ID               string `json:"id"`
+	Number           int64  `json:"number"`
+	Status           string `json:"status"`
+	Total            Money  `json:"total"`
+	Tax              Money  `json:"tax"`
+	PricesIncludeTax bool   `json:"prices_include_tax"`
+	Shipping         *struct {
+		Method         string `json:"method"`
+		Price          Money  `json:"price"`
+		Carrier        string `json:"carrier"`
+		TrackingNumber string `json:"tracking_number"`
+	} `json:"shipping"`
+	ShippingAddress *shop.Address `json:"shipping_address"`
+	Paid            Money         `json:"paid"`
+	Refunded        Money         `json:"refunded"`
+	RefundPending   Money         `json:"refund_pending"`
+	Payment         struct {
 		State       string  `json:"state"`
 		RedirectURL *string `json:"redirect_url"`
 	} `json:"payment"`
@@ -136,6 +146,7 @@ const (
 	product         // a product: its number in the last listing, or its id
 	order           // an order: its number in the last listing, or its id
 	user            // a user: its number in the last listing, or its id
+	method          // a delivery method: its number in the list shown, or its id
 )
 
 type param struct {
@@ -143,6 +154,17 @@ type param struct {
 	prompt string
 	kind   int
 	def    string // shown and used when the answer is empty
+}
+
+// choices show, for the kinds that have them, what can be answered — before the question, from
+// the answers so far.
+var choices = map[int]func(ctx context.Context, c *Client, v map[string]string, w io.Writer) error{method: listMethods}
+
+// askedWhen are the parameters asked only when the answers so far call for them: how a parcel
+// left goes with "shipped" alone.
+var askedWhen = map[string]func(v map[string]string) bool{
+	"carrier":         func(v map[string]string) bool { return strings.TrimSpace(v["status"]) == "shipped" },
+	"tracking_number": func(v map[string]string) bool { return strings.TrimSpace(v["status"]) == "shipped" },
 }
 
 // op is one thing a role can do, offered as a menu entry and as a subcommand.
@@ -197,9 +219,18 @@ var ops = []op{
 			err := c.do(ctx, "DELETE", c.storePath("/cart/items/"+url.PathEscape(v["product"])), nil, &cart)
 			return cart, err
 		}, show: showCart},
-	{name: "checkout", title: "Check out", roles: "customer",
-		run: func(ctx context.Context, c *Client, _ map[string]string) (any, error) {
-			return checkout(ctx, c, map[string]any{})
+	{name: "checkout", title: "Check out", roles: "customer", params: []param{
+		{"name", "Deliver to (full name)", text, ""}, {"line1", "Address", text, ""},
+		{"line2", "Flat, floor, company (optional)", optional, ""}, {"city", "Town or city", text, ""},
+		{"region", "County, state or province (optional)", optional, ""}, {"postcode", "Postcode", optional, ""},
+		{"country", "Country (ISO code: GB, DE, US…)", text, "GB"},
+		{"method", "Delivery method (its number)", method, "1"}},
+		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
+			body, err := destination(ctx, c, v)
+			if err != nil {
+				return nil, err
+			}
+			return checkout(ctx, c, body)
 		}, show: showOrder},
 	{name: "orders", title: "Orders", roles: "customer admin clerk", params: []param{{"status", "Status filter (empty for all)", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
@@ -240,11 +271,15 @@ var ops = []op{
 			_, _ = fmt.Fprintf(w, "%s now has %d in stock.\n", p.Name, p.Stock)
 		}},
 	{name: "move", title: "Move an order on", roles: staff,
-		params: []param{{"order", "Order (number or id)", order, ""}, {"status", "New status (processing, shipped, delivered, cancelled)", text, ""}, {"note", "Note", optional, ""}},
+		params: []param{{"order", "Order (number or id)", order, ""}, {"status", "New status (processing, shipped, delivered, cancelled)", text, ""},
+			{"carrier", "Carrier (optional)", optional, ""}, {"tracking_number", "Tracking number (optional)", optional, ""}, {"note", "Note", optional, ""}},
 		run: func(ctx context.Context, c *Client, v map[string]string) (any, error) {
 			var o Order
-			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/status"), map[string]string{"status": v["status"], "note": v["note"]}, &o,
-				"Idempotency-Key", newKey())
+			body := map[string]string{"status": v["status"], "note": v["note"]}
+			if strings.TrimSpace(v["status"]) == "shipped" {
+				body["carrier"], body["tracking_number"] = strings.TrimSpace(v["carrier"]), strings.TrimSpace(v["tracking_number"])
+			}
+			err := c.do(ctx, "POST", c.storePath("/orders/"+url.PathEscape(v["order"])+"/status"), body, &o, "Idempotency-Key", newKey())
 			return o, err
 		}, show: showOrder},
 	{name: "refund", title: "Refund an order", roles: "admin",
@@ -389,6 +424,93 @@ func checkout(ctx context.Context, c *Client, body any) (Order, error) {
 	return o, fmt.Errorf("%w\nThe shop did not answer the checkout, so the order may or may not have been made: look under Orders before you pay again", err)
 }
 
+// quote is what the cart costs sent to an address, with the delivery methods that take it there.
+type quote struct {
+	Ships   bool `json:"ships"`
+	Options []struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Price    Money  `json:"price"`
+		Estimate string `json:"estimate"`
+	} `json:"shipping_options"`
+	Total Money `json:"total"`
+}
+
+func address(v map[string]string) map[string]string {
+	a := map[string]string{}
+	for _, f := range []string{"name", "line1", "line2", "city", "region", "postcode", "country"} {
+		if s := strings.TrimSpace(v[f]); s != "" {
+			a[f] = s
+		}
+	}
+	if c, ok := a["country"]; ok {
+		a["country"] = strings.ToUpper(c)
+	}
+	return a
+}
+
+// priced asks the shop what the cart costs sent to the address in v, by the method when one is
+// named.
+func priced(ctx context.Context, c *Client, v map[string]string, methodID string) (quote, error) {
+	var q quote
+	body := map[string]any{"shipping_address": address(v)}
+	if methodID != "" {
+		body["shipping_method_id"] = methodID
+	}
+	err := c.do(ctx, "POST", c.storePath("/checkout/quote"), body, &q)
+	return q, err
+}
+
+// listMethods shows the delivery methods that take the cart to the address answered so far, with
+// what each costs and the total it makes.
+func listMethods(ctx context.Context, c *Client, v map[string]string, w io.Writer) error {
+	q, err := priced(ctx, c, v, "")
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(w, "Delivery:")
+	for i, o := range q.Options {
+		withIt, err := priced(ctx, c, v, o.ID)
+		if err != nil {
+			return err
+		}
+		price := o.Price.String()
+		if o.Price.Amount == 0 {
+			price = "free"
+		}
+		_, _ = fmt.Fprintf(w, "  %d. %s (%s): %s, total %s\n", i+1, o.Name, o.Estimate, price, withIt.Total)
+	}
+	return nil
+}
+
+// destination is the checkout's body for the address and the method in v (a number from the
+// list of methods, or an id), with the total the quote for it came to as the expected total: the
+// customer is charged what they were shown.
+func destination(ctx context.Context, c *Client, v map[string]string) (map[string]any, error) {
+	q, err := priced(ctx, c, v, "")
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"shipping_address": address(v)}
+	if !q.Ships {
+		body = map[string]any{}
+	} else {
+		id := strings.TrimSpace(v["method"])
+		if n, err := strconv.Atoi(id); err == nil {
+			if n < 1 || n > len(q.Options) {
+				return nil, fmt.Errorf("there is no delivery method %d; choose from 1 to %d", n, len(q.Options))
+			}
+			id = q.Options[n-1].ID
+		}
+		body["shipping_method_id"] = id
+		if q, err = priced(ctx, c, v, id); err != nil {
+			return nil, err
+		}
+	}
+	body["expected_total"] = q.Total
+	return body, nil
+}
+
 // allProducts lists the whole catalogue, page by page; with max ≥ 0 only products with at most
 // max in stock.
 func allProducts(ctx context.Context, c *Client, max int) (list[Product], error) {
@@ -468,7 +590,14 @@ func showOrders(w io.Writer, r any) {
 
 func showOrder(w io.Writer, r any) {
 	o := r.(Order)
-	_, _ = fmt.Fprintf(w, "Order %s: %s, total %s", o.ID, o.Status, o.Total)
+	_, _ = fmt.Fprintf(w, "Order #%d: %s, total %s", o.Number, o.Status, o.Total)
+	if o.Tax.Amount != 0 {
+		if o.PricesIncludeTax {
+			_, _ = fmt.Fprintf(w, " including tax %s", o.Tax)
+		} else {
+			_, _ = fmt.Fprintf(w, " with tax %s", o.Tax)
+		}
+	}
 	if o.Paid.Amount != 0 {
 		_, _ = fmt.Fprintf(w, ", paid %s", o.Paid)
 	}
@@ -478,7 +607,17 @@ func showOrder(w io.Writer, r any) {
 	if o.RefundPending.Amount != 0 {
 		_, _ = fmt.Fprintf(w, ", refund pending %s", o.RefundPending)
 	}
-	_, _ = fmt.Fprintln(w)
+	_, _ = fmt.Fprintf(w, "\n  id %s\n", o.ID)
+	if o.ShippingAddress != nil {
+		_, _ = fmt.Fprintf(w, "  To %s\n", o.ShippingAddress.OneLine())
+	}
+	if s := o.Shipping; s != nil {
+		_, _ = fmt.Fprintf(w, "  Delivery: %s, %s", s.Method, s.Price)
+		if s.TrackingNumber != "" {
+			_, _ = fmt.Fprintf(w, "; %s tracking number %s", s.Carrier, s.TrackingNumber)
+		}
+		_, _ = fmt.Fprintln(w)
+	}
 	if o.Payment.RedirectURL != nil {
 		_, _ = fmt.Fprintf(w, "  Pay in your browser: %s\n", *o.Payment.RedirectURL)
 	}

@@ -39,19 +39,26 @@ var subjects = map[mailKind]string{
 
 // The mails' words, once for the text and once for the HTML, each kind a template of its name.
 const textMails = `{{define "lines"}}{{range .Lines}}  {{.Quantity}} × {{.Name}}  {{.LineTotal}}
+{{end}}{{with .Delivery}}  Delivery: {{.}}  {{$.Shipping}}
 {{end}}{{end}}
 {{- define "paid"}}Thank you for your order at {{.Store}}.
 
 Order {{.ID}}
 
 {{template "lines" .}}
-Total paid: {{.Total}}.
-
+Total paid: {{.Total}}{{with .Tax}} ({{.}}){{end}}.
+{{with .ShipTo}}
+It goes to: {{.}}
+{{end}}
 Follow it at {{.URL}}
 {{end}}
 {{- define "shipped"}}Your order {{.ID}} at {{.Store}} is on its way.
-
-{{template "lines" .}}
+{{with .Tracking}}
+{{.}}
+{{end}}
+{{template "lines" .}}{{with .ShipTo}}
+It goes to: {{.}}
+{{end}}
 Follow it at {{.URL}}
 {{end}}
 {{- define "cancelled"}}Your order {{.ID}} at {{.Store}} is cancelled, and its items went back on the shelf.
@@ -79,13 +86,14 @@ const htmlMails = `{{define "head"}}<!doctype html><html lang="en"><head><meta c
 <body style="margin:0;background:#f4f5f7;font:16px/1.5 system-ui,sans-serif;color:#1c1e21"><div style="max-width:32rem;margin:0 auto;padding:1.5rem;background:#fff">
 <p style="font-weight:700;font-size:1.2rem;margin:0 0 1rem">{{.Store}}</p>{{end}}
 {{- define "foot"}}<p><a href="{{.URL}}" style="color:#2d5bd7">See your order</a></p></div></body></html>{{end}}
-{{- define "lines"}}<table style="width:100%;border-collapse:collapse">{{range .Lines}}<tr><td style="padding:.25rem 0">{{.Quantity}} × {{.Name}}</td><td style="text-align:right">{{.LineTotal}}</td></tr>{{end}}</table>{{end}}
-{{- define "paid"}}{{template "head" .}}<h1 style="font-size:1.3rem">Thank you for your order</h1><p>Order <code>{{.ID}}</code></p>{{template "lines" .}}<p><strong>Total paid: {{.Total}}</strong></p>{{template "foot" .}}{{end}}
-{{- define "shipped"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is on its way</h1><p>Order <code>{{.ID}}</code></p>{{template "lines" .}}{{template "foot" .}}{{end}}
-{{- define "cancelled"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is cancelled</h1><p>Order <code>{{.ID}}</code>: its items went back on the shelf.</p><p>{{if .Amount}}What you paid, {{.Amount}}, is being refunded to you.{{else}}Nothing was charged.{{end}}</p>{{template "foot" .}}{{end}}
-{{- define "expired"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order was not paid in time</h1><p>We cancelled order <code>{{.ID}}</code> and its items went back on the shelf. Nothing was charged; you are welcome to order again.</p>{{template "foot" .}}{{end}}
-{{- define "late"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your payment is being refunded</h1><p>Your payment of {{.Amount}} for order <code>{{.ID}}</code> arrived after the order had been cancelled. We are refunding all of it; you do not need to do anything.</p>{{template "foot" .}}{{end}}
-{{- define "refunded"}}{{template "head" .}}<h1 style="font-size:1.3rem">Refund made</h1><p>We refunded {{.Amount}} for your order <code>{{.ID}}</code>. It reaches your account in a few days, as your bank books it.</p>{{template "foot" .}}{{end}}`
+{{- define "lines"}}<table style="width:100%;border-collapse:collapse">{{range .Lines}}<tr><td style="padding:.25rem 0">{{.Quantity}} × {{.Name}}</td><td style="text-align:right">{{.LineTotal}}</td></tr>{{end}}{{with .Delivery}}<tr><td style="padding:.25rem 0">Delivery: {{.}}</td><td style="text-align:right">{{$.Shipping}}</td></tr>{{end}}</table>{{end}}
+{{- define "shipto"}}{{with .ShipTo}}<p>It goes to: {{.}}</p>{{end}}{{end}}
+{{- define "paid"}}{{template "head" .}}<h1 style="font-size:1.3rem">Thank you for your order</h1><p>Order <strong>{{.ID}}</strong></p>{{template "lines" .}}<p><strong>Total paid: {{.Total}}</strong>{{with .Tax}} ({{.}}){{end}}</p>{{template "shipto" .}}{{template "foot" .}}{{end}}
+{{- define "shipped"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is on its way</h1><p>Order <strong>{{.ID}}</strong></p>{{with .Tracking}}<p id="tracking"><strong>{{.}}</strong></p>{{end}}{{template "lines" .}}{{template "shipto" .}}{{template "foot" .}}{{end}}
+{{- define "cancelled"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order is cancelled</h1><p>Order <strong>{{.ID}}</strong>: its items went back on the shelf.</p><p>{{if .Amount}}What you paid, {{.Amount}}, is being refunded to you.{{else}}Nothing was charged.{{end}}</p>{{template "foot" .}}{{end}}
+{{- define "expired"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your order was not paid in time</h1><p>We cancelled order <strong>{{.ID}}</strong> and its items went back on the shelf. Nothing was charged; you are welcome to order again.</p>{{template "foot" .}}{{end}}
+{{- define "late"}}{{template "head" .}}<h1 style="font-size:1.3rem">Your payment is being refunded</h1><p>Your payment of {{.Amount}} for order <strong>{{.ID}}</strong> arrived after the order had been cancelled. We are refunding all of it; you do not need to do anything.</p>{{template "foot" .}}{{end}}
+{{- define "refunded"}}{{template "head" .}}<h1 style="font-size:1.3rem">Refund made</h1><p>We refunded {{.Amount}} for your order <strong>{{.ID}}</strong>. It reaches your account in a few days, as your bank books it.</p>{{template "foot" .}}{{end}}`
 
 var (
 	textTmpl = texttemplate.Must(texttemplate.New("mails").Parse(textMails))
@@ -94,8 +102,12 @@ var (
 
 // mailData is what a mail's templates show.
 type mailData struct {
-	Store, Subject, ID, URL string
+	Store, Subject, ID, URL string // ID is the order's number as people read it: #1001
 	Total, Amount           string // Amount is empty when the mail is about no amount
+	Tax                     string // "including VAT £0.66", "of which tax $3.55": empty without tax
+	Delivery, Shipping      string // the method and what it cost; empty for an order that is not posted
+	ShipTo                  string // the address, on one line
+	Tracking                string // "Royal Mail, tracking number AB123456789GB", once shipped
 	Lines                   []mailLine
 }
 
@@ -107,8 +119,28 @@ type mailLine struct {
 // orderMail is the mail telling a customer what happened to their order, in the store's name, as
 // text and as HTML.
 func orderMail(st shop.Store, o shop.Order, n notice, orderURL string) (mail.Message, error) {
-	d := mailData{Store: st.Name, Subject: st.Name + ": " + subjects[n.kind], ID: o.ID, URL: orderURL,
-		Total: shop.M(o.TotalAmount, o.Currency).String()}
+	d := mailData{Store: st.Name, Subject: st.Name + ": " + subjects[n.kind] + " " + o.Ref(), ID: o.Ref(), URL: orderURL,
+		Total: shop.M(o.TotalAmount, o.Currency).String(), Delivery: o.ShippingMethod, ShipTo: o.ShippingAddress.OneLine()}
+	if o.ShippingMethod != "" {
+		d.Shipping = shop.M(o.ShippingPrice, o.Currency).String()
+	}
+	if o.TaxAmount > 0 {
+		name := "tax"
+		if len(o.Taxes) > 0 && o.Taxes[0].Name != "" {
+			name = o.Taxes[0].Name
+		}
+		if d.Tax = "of which " + name + " " + shop.M(o.TaxAmount, o.Currency).String(); o.PricesIncludeTax {
+			d.Tax = "including " + name + " " + shop.M(o.TaxAmount, o.Currency).String()
+		}
+	}
+	switch {
+	case o.Carrier != "" && o.TrackingNumber != "":
+		d.Tracking = o.Carrier + ", tracking number " + o.TrackingNumber
+	case o.TrackingNumber != "":
+		d.Tracking = "Tracking number " + o.TrackingNumber
+	case o.Carrier != "":
+		d.Tracking = "Sent with " + o.Carrier
+	}
 	if n.amount > 0 {
 		d.Amount = shop.M(n.amount, o.Currency).String()
 	}

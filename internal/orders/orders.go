@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -104,7 +105,38 @@ func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.S
 	if err := access.CheckStore(actor, store, access.OrdersCancelOwn, "Order"); err != nil {
 		return shop.Order{}, false, err
 	}
-	return s.move(ctx, actor, store, id, shop.OrderCancelled, "cancelled by the customer", true, idem)
+	return s.move(ctx, actor, store, id, shop.OrderCancelled, "cancelled by the customer", true, nil, idem)
+}
+
+// Shipment is how an order left: the carrier and its tracking number, each optional.
+type Shipment struct {
+	Carrier        string
+	TrackingNumber string
+}
+
+var trackingRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ./-]{0,59}$`)
+
+// Ship marks an order shipped (admin, clerk) with how it left: the customer's shipped mail
+// carries the carrier and the tracking number.
+func (s *Service) Ship(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, sh Shipment, note string, idem shop.Idempotency) (shop.Order, bool, error) {
+	if err := access.CheckStore(actor, store, access.OrdersUpdateStatus, "Order"); err != nil {
+		return shop.Order{}, false, err
+	}
+	sh.Carrier, sh.TrackingNumber = strings.TrimSpace(sh.Carrier), strings.TrimSpace(sh.TrackingNumber)
+	var fields []shop.FieldError
+	if !shop.ValidText(sh.Carrier, 60, false) {
+		fields = append(fields, shop.FieldError{Field: "carrier", Message: "must be at most 60 characters"})
+	}
+	if sh.TrackingNumber != "" && !trackingRE.MatchString(sh.TrackingNumber) {
+		fields = append(fields, shop.FieldError{Field: "tracking_number", Message: "must be letters and digits (up to 60), as the carrier gave it"})
+	}
+	if !shop.ValidText(note, 500, true) {
+		fields = append(fields, shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
+	}
+	if len(fields) > 0 {
+		return shop.Order{}, false, shop.Invalid(fields...)
+	}
+	return s.move(ctx, actor, store, id, shop.OrderShipped, strings.TrimSpace(note), false, &sh, idem)
 }
 
 // SetStatus moves an order through fulfilment (admin, clerk), or cancels it. Refunds have their
@@ -119,14 +151,14 @@ func (s *Service) SetStatus(ctx context.Context, actor shop.Principal, store sho
 	if !shop.ValidText(note, 500, true) {
 		return shop.Order{}, false, shop.Invalid(shop.FieldError{Field: "note", Message: "must be at most 500 characters"})
 	}
-	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false, idem)
+	return s.move(ctx, actor, store, id, to, strings.TrimSpace(note), false, nil, idem)
 }
 
 // move is the one place an order changes status after checkout. The status changes first, with a
 // conditional update, in the same transaction that returns a cancelled order's stock and records
 // its refund as pending; the gateway is asked only after that commit, so a cancellation that loses
 // a race (to "shipped", say) refunds nothing.
-func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, to shop.OrderStatus, note string, ownOnly bool, idem shop.Idempotency) (shop.Order, bool, error) {
+func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, to shop.OrderStatus, note string, ownOnly bool, ship *Shipment, idem shop.Idempotency) (shop.Order, bool, error) {
 	if err := idem.Check(false); err != nil {
 		return shop.Order{}, false, err
 	}
@@ -154,6 +186,11 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			}
 			return err
 		}
+		if ship != nil && (ship.Carrier != "" || ship.TrackingNumber != "") {
+			if err := tx.SetTracking(ctx, store, o.ID, ship.Carrier, ship.TrackingNumber); err != nil {
+				return err
+			}
+		}
 		n := notice{kind: mailShipped}
 		if to == shop.OrderCancelled {
 			n = notice{kind: mailCancelled, amount: o.PaidAmount}
@@ -176,7 +213,7 @@ func (s *Service) move(ctx context.Context, actor shop.Principal, store shop.Sto
 			return nil // the audit log records staff changes; the order's history records everyone's
 		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "order.status", TargetType: "order", TargetID: o.ID,
-			Detail: map[string]string{"before": string(from), "after": string(to), "note": note}})
+			Detail: shipDetail(map[string]string{"before": string(from), "after": string(to), "note": note}, ship)})
 		return err
 	})
 	if errors.Is(err, shop.ErrDuplicate) { // the same key, committed a moment ago by a concurrent request
@@ -225,4 +262,12 @@ func (s *Service) cancelled(ctx context.Context, tx *sqlstore.Tx, actor shop.Pri
 	p := &shop.Payment{OrderID: o.ID, Kind: shop.PaymentRefund, Amount: left, Currency: o.Currency,
 		Provider: s.provider.Name(), Reason: reason, ActorID: string(actor.UserID)}
 	return p, tx.InsertPayment(ctx, o.StoreID, p)
+}
+
+// shipDetail adds how an order left to an audit entry's detail.
+func shipDetail(d map[string]string, ship *Shipment) map[string]string {
+	if ship != nil {
+		d["carrier"], d["tracking_number"] = ship.Carrier, ship.TrackingNumber
+	}
+	return d
 }

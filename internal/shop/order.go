@@ -308,11 +308,15 @@ type OrderMove struct {
 type OrderFilter struct {
 	CustomerID UserID // only this customer's orders, when set
 	Status     OrderStatus
+	ToPack     bool   // only orders paid and not yet shipped (paid, processing), oldest first
 	Cursor     string // the id of the last order of the previous page
 	Limit      int
 }
 
-// OrderPage is one page of orders, newest first.
+// ToPack reports whether an order in s waits to be packed and sent: paid, not yet shipped.
+func (s OrderStatus) ToPack() bool { return s == OrderPaid || s == OrderProcessing }
+
+// OrderPage is one page of orders, newest first (oldest first for ToPack).
 type OrderPage struct {
 	Orders     []Order
 	NextCursor string

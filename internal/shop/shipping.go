@@ -69,11 +69,21 @@ func (m ShippingMethod) Estimate() string {
 	return fmt.Sprintf("%d–%d working days", m.MinDays, m.MaxDays)
 }
 
-// Shipping is a store's whole shipping and tax set-up.
+// Shipping is a store's whole shipping and tax set-up, with the seller's details its invoices
+// carry.
 type Shipping struct {
 	PricesIncludeTax bool           `json:"prices_include_tax"`
 	ShippingTaxClass TaxClass       `json:"shipping_tax_class"`
 	Zones            []ShippingZone `json:"zones"`
+	Seller           Seller         `json:"seller"`
+}
+
+// Seller is who sells, as an invoice names them: the business's legal name, its address and its
+// tax registration (a VAT number).
+type Seller struct {
+	Name    string   `json:"name"`
+	Address *Address `json:"address,omitempty"`
+	TaxID   string   `json:"tax_id"`
 }
 
 // Zone is the zone that ships to country: the first that lists it, else the rest of the world's.
@@ -141,6 +151,19 @@ func (s *Shipping) Check() []FieldError {
 	}
 	if !s.ShippingTaxClass.Known() {
 		bad("shipping_tax_class", "must be standard, reduced or zero")
+	}
+	if len(s.Seller.Name) > 100 || !printable(s.Seller.Name) {
+		bad("seller.name", "is up to 100 characters")
+	}
+	if len(s.Seller.TaxID) > 40 || !printable(s.Seller.TaxID) {
+		bad("seller.tax_id", "is up to 40 characters")
+	}
+	if a := s.Seller.Address; a != nil && !a.Empty() {
+		n := a.Normal()
+		s.Seller.Address = &n
+		fields = append(fields, n.Check("seller.address.", nil, "")...)
+	} else {
+		s.Seller.Address = nil
 	}
 	if len(s.Zones) > MaxZones {
 		bad("zones", "a store has at most %d zones", MaxZones)

@@ -98,6 +98,11 @@ func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *shop.Order,
 	return err
 }
 
+// SetTracking records how an order left: its carrier and tracking number.
+func (tx *Tx) SetTracking(ctx context.Context, store shop.StoreID, id, carrier, tracking string) error {
+	return tx.later(ctx, `UPDATE orders SET carrier = ?, tracking_number = ? WHERE store_id = ? AND id = ?`, carrier, tracking, store, id)
+}
+
 // ErrStatusChanged is returned when an order is no longer in the status a move started from.
 var ErrStatusChanged = errors.New("order status changed meanwhile")
 
@@ -193,14 +198,25 @@ func (tx *Tx) ListOrders(ctx context.Context, store shop.StoreID, f shop.OrderFi
 		q += ` AND o.status = ?`
 		args = append(args, f.Status)
 	}
+	if f.ToPack {
+		q += ` AND o.status IN ('paid', 'processing')`
+	}
 	if f.Cursor != "" {
 		if !shop.ValidID(f.Cursor) {
 			return shop.OrderPage{}, shop.Invalid(shop.FieldError{Field: "cursor", Message: "is not a cursor this listing gave out"})
 		}
-		q += ` AND o.id < ?`
+		if f.ToPack {
+			q += ` AND o.id > ?`
+		} else {
+			q += ` AND o.id < ?`
+		}
 		args = append(args, f.Cursor)
 	}
-	q += ` ORDER BY o.id DESC LIMIT ?`
+	if f.ToPack {
+		q += ` ORDER BY o.id LIMIT ?`
+	} else {
+		q += ` ORDER BY o.id DESC LIMIT ?`
+	}
 	args = append(args, f.Limit+1)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {

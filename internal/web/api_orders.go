@@ -119,6 +119,9 @@ type orderView struct {
 	Shipping         *shippingView    `json:"shipping"`
 	Invoices         []invoiceView    `json:"invoices"`
 	Total            shop.Money       `json:"total"`
+	Ref              string           `json:"-"` // #1001
+	ItemsTotal       shop.Money       `json:"-"` // the lines as priced
+	TaxIncluded      bool             `json:"-"` // prices include the tax: it is shown as included, not added
 	Paid             shop.Money       `json:"paid"`
 	Refunded         shop.Money       `json:"refunded"`
 	RefundPending    shop.Money       `json:"refund_pending"`
@@ -158,6 +161,7 @@ func viewOrder(o shop.Order) orderView {
 	v := orderView{ID: o.ID, Number: o.Number, Status: o.Status, CustomerID: o.CustomerID, Email: o.Email, Items: []orderLineView{},
 		PricesIncludeTax: o.PricesIncludeTax, Subtotal: m(o.Subtotal), ShippingAmount: m(o.ShippingAmount), Tax: m(o.TaxAmount),
 		Taxes: viewTaxes(o.Taxes, o.Currency), Invoices: []invoiceView{}, Total: m(o.TotalAmount),
+		Ref: o.Ref(), ItemsTotal: m(o.ItemsTotal()), TaxIncluded: o.PricesIncludeTax,
 		Paid: m(o.PaidAmount), Refunded: m(o.RefundedAmount), RefundPending: m(o.RefundPending), Refundable: m(max(o.Refundable(), 0)),
 		Payments: []paymentRowView{}, History: []orderEventView{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if o.Status == shop.OrderPendingPayment {
@@ -310,8 +314,15 @@ func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := infoOf(r)
-	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, shop.OrderFilter{
-		Status: shop.OrderStatus(r.URL.Query().Get("status")), Cursor: cursor, Limit: limit})
+	f := shop.OrderFilter{Status: shop.OrderStatus(r.URL.Query().Get("status")), Cursor: cursor, Limit: limit}
+	switch r.URL.Query().Get("to_pack") {
+	case "", "false":
+	case "true":
+		f.ToPack = true
+	default:
+		return shop.Invalid(shop.FieldError{Field: "to_pack", Message: "must be true or false"})
+	}
+	page, err := s.orders.List(r.Context(), info.principal, info.store.ID, f)
 	if err != nil {
 		return err
 	}
@@ -343,15 +354,33 @@ func (s *Server) apiCancelOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiOrderStatus(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Status shop.OrderStatus `json:"status"`
-		Note   string           `json:"note"`
+		Status         shop.OrderStatus `json:"status"`
+		Note           string           `json:"note"`
+		Carrier        *string          `json:"carrier"`
+		TrackingNumber *string          `json:"tracking_number"`
 	}
 	raw, err := decodeRaw(r, &in)
 	if err != nil {
 		return err
 	}
 	info := infoOf(r)
-	o, replayed, err := s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note, s.idempotency(r, raw))
+	var o shop.Order
+	var replayed bool
+	switch {
+	case in.Status == shop.OrderShipped:
+		ship := orders.Shipment{}
+		if in.Carrier != nil {
+			ship.Carrier = *in.Carrier
+		}
+		if in.TrackingNumber != nil {
+			ship.TrackingNumber = *in.TrackingNumber
+		}
+		o, replayed, err = s.orders.Ship(r.Context(), info.principal, info.store.ID, r.PathValue("id"), ship, in.Note, s.idempotency(r, raw))
+	case in.Carrier != nil || in.TrackingNumber != nil:
+		return shop.Invalid(shop.FieldError{Field: "carrier", Message: "a carrier and a tracking number go with status shipped only"})
+	default:
+		o, replayed, err = s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note, s.idempotency(r, raw))
+	}
 	if err != nil {
 		return err
 	}

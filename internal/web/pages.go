@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"secureshop/internal/identity"
+	"secureshop/internal/invoice"
 	"secureshop/internal/shop"
 )
 
@@ -49,6 +50,10 @@ type pageData struct {
 	Admin      *adminState
 	Form       formState
 	Key        string // a new Idempotency-Key for the page's forms that move money or stock
+	Sheet      *invoice.Sheet
+	DocPath    string // the document's page, for its PDF link
+	Back       string // where the document's page leads back to
+	Print      bool   // a document to print: printed without the shop's header and footer
 }
 
 // formState carries what a visitor typed (never a password or a card) and hidden tokens.
@@ -119,6 +124,7 @@ var funcs = template.FuncMap{
 	"isStaff":       func(p *shop.Principal) bool { return p != nil && p.Role.Staff() },
 	"list":          func(xs ...string) []string { return xs },
 	"args":          func(xs ...any) []any { return xs },
+	"inc":           func(i int) int { return i + 1 },
 	"orderStatuses": func() []shop.OrderStatus { return shop.OrderStatuses },
 	"staffMoves":    func() []shop.OrderStatus { return shop.StaffMoves },
 	"jobKind":       jobKind,
@@ -133,7 +139,8 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
 		"mfa", "register", "message", "problem", "verify", "forgot", "reset", "account",
-		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit", "admin_jobs"} {
+		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit", "admin_jobs",
+		"admin_fulfilment", "packing_slip", "invoice"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

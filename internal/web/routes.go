@@ -64,6 +64,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/cancel", API: true, Perm: access.OrdersCancelOwn, h: s.apiCancelOrder},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/status", API: true, Perm: access.OrdersUpdateStatus, h: s.apiOrderStatus},
 		{Method: "POST", Path: "/api/v1/stores/{store}/orders/{id}/refunds", API: true, Perm: access.OrdersRefund, h: s.apiRefund},
+		{Method: "GET", Path: "/api/v1/stores/{store}/orders/{id}/invoices/{invoice}/pdf", API: true, Perm: access.OrdersRead, h: s.pageInvoicePDF},
 		{Method: "GET", Path: "/api/v1/stores/{store}/reports/sales", API: true, Perm: access.ReportsRead, h: s.apiSalesReport},
 
 		// The payment provider's events (verified by their signature, not by a session).
@@ -129,7 +130,10 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/s/{store}/admin/products/{id}/stock", Perm: access.InventoryAdjust, h: s.pageAdminStock},
 		{Method: "POST", Path: "/s/{store}/admin/products/{id}/archive", Perm: access.CatalogArchive, h: s.pageAdminArchive},
 		{Method: "GET", Path: "/s/{store}/admin/orders", Perm: access.OrdersReadAll, h: s.pageAdminOrders},
+		{Method: "GET", Path: "/s/{store}/admin/orders.csv", Perm: access.OrdersReadAll, h: s.pageAdminOrdersCSV},
 		{Method: "GET", Path: "/s/{store}/admin/orders/{id}", Perm: access.OrdersReadAll, h: s.pageAdminOrder},
+		{Method: "GET", Path: "/s/{store}/admin/orders/{id}/packing-slip", Perm: access.OrdersReadAll, h: s.pagePackingSlip},
+		{Method: "GET", Path: "/s/{store}/admin/fulfilment", Perm: access.OrdersUpdateStatus, h: s.pageAdminFulfilment},
 		{Method: "POST", Path: "/s/{store}/admin/orders/{id}/status", Perm: access.OrdersUpdateStatus, h: s.pageAdminOrderStatus},
 		{Method: "POST", Path: "/s/{store}/admin/orders/{id}/refund", Perm: access.OrdersRefund, h: s.pageAdminRefund},
 		{Method: "GET", Path: "/s/{store}/admin/users", Perm: access.UsersRead, h: s.pageAdminUsers},
@@ -161,6 +165,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/s/{store}/checkout", Perm: access.CartUse, h: s.pageCheckoutPost},
 		{Method: "GET", Path: "/s/{store}/orders", Perm: access.OrdersRead, h: s.pageOrders},
 		{Method: "GET", Path: "/s/{store}/orders/{id}", Perm: access.OrdersRead, h: s.pageOrder},
+		{Method: "GET", Path: "/s/{store}/orders/{id}/invoices/{invoice}", Perm: access.OrdersRead, h: s.pageInvoice},
+		{Method: "GET", Path: "/s/{store}/orders/{id}/invoices/{invoice}/pdf", Perm: access.OrdersRead, h: s.pageInvoicePDF},
 		{Method: "POST", Path: "/s/{store}/orders/{id}/pay", Perm: access.OrdersCancelOwn, h: s.pageOrderPay},
 		{Method: "POST", Path: "/s/{store}/orders/{id}/cancel", Perm: access.OrdersCancelOwn, h: s.pageOrderCancel},
 	}
