@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,28 +12,31 @@ import (
 	"secureshop/internal/testenv"
 )
 
-// TestBrowser_InvoiceThenClerkPacksAndShips: a customer buys a zero-rated tea and a standard-rated
-// mug for delivery in London, pays, and opens the invoice: it shows the VAT per rate and the
-// delivery. A clerk finds the order to pack, prints its packing slip and marks it shipped with a
-// carrier and a tracking number; the customer's mail and order page carry them.
-func TestBrowser_InvoiceThenClerkPacksAndShips(t *testing.T) {
+// TestBrowser_GuestBuysThenClerkPacksAndShips: a visitor buys a zero-rated tea and a
+// standard-rated mug as a guest — an e-mail address and a London address, standard delivery —
+// pays, and opens the order from the link in the confirmation mail: the invoice shows the VAT per
+// rate and the delivery. A clerk finds the order to pack, prints its packing slip and marks it
+// shipped with a carrier and a tracking number; the guest's mail carries them. A tampered token,
+// an expired one and a guessed order number show nothing.
+func TestBrowser_GuestBuysThenClerkPacksAndShips(t *testing.T) {
 	base, creds, mailDir, a := startDemoApp(t)
-	clerk, customer := creds[1], creds[2]
+	clerk := creds[1]
+	const guest = "ada@lovelace.example"
 	secret := enrolTOTP(t, a, clerk.Email)
 	ctx := testenv.Browser(t)
 	j := newJourney(t, ctx, 90*time.Second)
 	must, navigate, text := j.must, j.navigate, j.text
 
-	must("sign-in page", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
-	must("credentials", chromedp.SendKeys(chromedp.CSS("#email"), customer.Email), chromedp.SendKeys(chromedp.CSS("#password"), customer.Password))
-	navigate("sign in", "form button[type=submit]", "a.who")
 	for _, q := range []string{"earl grey", "enamel mug"} {
 		must("search "+q, chromedp.Navigate(base+"/s/demo/?q="+strings.ReplaceAll(q, " ", "+")), chromedp.WaitVisible(chromedp.CSS(".grid")))
 		navigate("open "+q, ".grid .product a", "form.buy")
 		navigate("add "+q, "form.buy button", "#cart-total")
 	}
-	navigate("checkout", "#to-checkout", "#quote")
+	navigate("checkout as a guest", "#to-guest-checkout", "#quote")
+	must("e-mail", chromedp.SendKeys(chromedp.CSS("#email"), guest))
+	screenshot(t, ctx, "guest-checkout")
 	j.address()
+	screenshot(t, ctx, "guest-checkout-delivery")
 	navigate("to the payment provider", "#pay", "#number")
 	j.card("4242 4242 4242 4242")
 	navigate("pay", "button[type=submit]", "#order-status")
@@ -42,15 +46,32 @@ func TestBrowser_InvoiceThenClerkPacksAndShips(t *testing.T) {
 		}
 	}
 	number := strings.TrimPrefix(text("h1"), "Order ")
+	if got := text("#guest-note"); !strings.Contains(got, "Keep the link") {
+		t.Fatalf("the guest is not told to keep the link: %q", got)
+	}
+
+	// The confirmation mail's link opens the order, in a browser that has nothing else of it.
+	confirmation := awaitMail(t, mailDir, guest, "order confirmation")
+	link := regexp.MustCompile(regexp.QuoteMeta(base) + `/s/demo/guest/orders/[a-z2-7]{32}`).FindString(confirmation.Body)
+	if link == "" || !strings.Contains(confirmation.HTML, link) || !strings.Contains(confirmation.Body, number) {
+		t.Fatalf("the confirmation mail has no link to the order %s:\n%s", number, confirmation.Body)
+	}
+	ctx = testenv.Browser(t)
+	j = newJourney(t, ctx, 90*time.Second)
+	must, navigate, text = j.must, j.navigate, j.text
+	must("the mail's link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#order-status")))
+	if got := text("h1"); got != "Order "+number {
+		t.Fatalf("the link opens %q, want order %s", got, number)
+	}
 	if got := text("#ship-to"); !strings.Contains(got, "SW1Y 4JU") || !strings.Contains(got, "United Kingdom") {
 		t.Fatalf("the order's delivery address: %q", got)
 	}
 	if got := text("#tax-included"); !strings.Contains(got, "VAT 20%") {
 		t.Fatalf("the order's VAT: %q", got)
 	}
-	screenshot(t, ctx, "order-paid")
+	screenshot(t, ctx, "guest-order")
 	navigate("invoice", "#documents a", "#document")
-	for _, want := range []string{"Invoice", "INV-0001", "order " + number, "Demo Provisions Ltd", "VAT number GB 123 4567 89", "Ada Lovelace"} {
+	for _, want := range []string{"Invoice", "INV-0001", "order " + number, "Demo Provisions Ltd", "VAT number GB 123 4567 89", "Ada Lovelace", guest} {
 		if got := text(".document"); !strings.Contains(got, want) {
 			t.Fatalf("the invoice lacks %q: %q", want, got)
 		}
@@ -63,8 +84,19 @@ func TestBrowser_InvoiceThenClerkPacksAndShips(t *testing.T) {
 		t.Fatalf("the invoice's totals: %q", got)
 	}
 	screenshot(t, ctx, "invoice")
-	navigate("sign out", "nav form button", `nav a[href="/s/demo/login"]`)
 
+	// Nothing else shows the order: a token one letter off, a guessed number, the order's own
+	// page without signing in — and the link itself once it has expired.
+	off := link[:len(link)-1] + "a"
+	if strings.HasSuffix(link, "a") {
+		off = link[:len(link)-1] + "b"
+	}
+	for _, u := range []string{off, base + "/s/demo/guest/orders/1001", base + "/s/demo/guest/orders/" + strings.TrimPrefix(number, "#")} {
+		must("a wrong link", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+		if got := text("main"); strings.Contains(got, number) || strings.Contains(got, "Earl Grey") || strings.Contains(got, "SW1Y") {
+			t.Fatalf("%s shows the order: %q", u, got)
+		}
+	}
 	must("sign-in page", chromedp.Navigate(base+"/s/demo/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	must("clerk", chromedp.SendKeys(chromedp.CSS("#email"), clerk.Email), chromedp.SendKeys(chromedp.CSS("#password"), clerk.Password))
 	navigate("sign in", "form button[type=submit]", "#code")
@@ -91,22 +123,39 @@ func TestBrowser_InvoiceThenClerkPacksAndShips(t *testing.T) {
 	navigate("mark shipped", `#to-pack button[id^="ship-"]`, "#nothing-to-pack")
 	screenshot(t, ctx, "nothing-to-pack")
 
-	var shipped testenv.Mail
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var ok bool
-		if shipped, ok = testenv.NewestMail(t, mailDir, customer.Email, "on its way"); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no shipped mail")
-		}
-	}
+	shipped := awaitMail(t, mailDir, guest, "on its way")
 	for _, part := range []string{shipped.Body, shipped.HTML, shipped.Subject} {
 		if !strings.Contains(part, number) {
 			t.Fatalf("the shipped mail does not name the order %s: %q", number, part)
 		}
 	}
-	if !strings.Contains(shipped.Body, "Royal Mail, tracking number AB123456785GB") || !strings.Contains(shipped.HTML, "AB123456785GB") {
-		t.Fatalf("the shipped mail lacks the tracking number: %s", shipped.Body)
+	if !strings.Contains(shipped.Body, "Royal Mail, tracking number AB123456785GB") || !strings.Contains(shipped.HTML, "AB123456785GB") ||
+		!strings.Contains(shipped.Body, link) {
+		t.Fatalf("the shipped mail lacks the tracking number or the link: %s", shipped.Body)
+	}
+	must("the link after shipping", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#tracking")))
+	if got := text("#tracking"); !strings.Contains(got, "AB123456785GB") {
+		t.Fatalf("the order page's tracking: %q", got)
+	}
+	// Its time over, the link shows nothing either.
+	if _, err := testenv.RawDB(t, a.Cfg.Database).Exec(`UPDATE order_links SET expires_at = created_at`); err != nil {
+		t.Fatal(err)
+	}
+	must("an expired link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main")))
+	if got := text("main"); strings.Contains(got, number) || strings.Contains(got, "Earl Grey") {
+		t.Fatalf("the expired link shows the order: %q", got)
+	}
+}
+
+// awaitMail waits for the newest mail to address whose subject holds subject.
+func awaitMail(t *testing.T, dir, address, subject string) testenv.Mail {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if m, ok := testenv.NewestMail(t, dir, address, subject); ok {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail %q to %s", subject, address)
+		}
 	}
 }

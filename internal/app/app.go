@@ -276,7 +276,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = a.Close()
 		return nil, err
 	}
-	a.Orders = orders.New(orders.Deps{DB: db, Provider: a.Payments, Queue: queue, Mailer: mailer, Visitors: visitors, BaseURL: idCfg.BaseURL, Log: log})
+	a.Orders = orders.New(orders.Deps{DB: db, Provider: a.Payments, Queue: queue, Mailer: mailer, Visitors: visitors, BaseURL: idCfg.BaseURL,
+		GuestKey: identity.DeriveKey(master, "guest-orders"), Log: log})
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		_ = a.Close()

@@ -32,6 +32,11 @@ var public = map[string]bool{
 	"GET /platform/login": true, "POST /platform/login": true, "POST /platform/login/mfa": true,
 	"GET /s/{store}/register": true, "POST /s/{store}/register": true, "GET /s/{store}/verify": true, "POST /s/{store}/verify": true,
 	"GET /s/{store}/forgot": true, "POST /s/{store}/forgot": true, "GET /s/{store}/reset": true, "POST /s/{store}/reset": true,
+	// A guest's checkout, and their order behind its link's token (TestGuestCheckout_*, TestBrowser_GuestBuys*).
+	"POST /api/v1/stores/{store}/guest-checkout/quote": true, "POST /api/v1/stores/{store}/guest-checkout": true,
+	"GET /api/v1/stores/{store}/guest-orders/{token}": true, "GET /s/{store}/checkout/guest": true, "POST /s/{store}/checkout/guest": true,
+	"GET /s/{store}/guest/orders/{token}": true, "POST /s/{store}/guest/orders/{token}/pay": true,
+	"GET /s/{store}/guest/orders/{token}/invoices/{invoice}": true, "GET /s/{store}/guest/orders/{token}/invoices/{invoice}/pdf": true,
 }
 
 // shopping routes are open to visitors and customers (a visitor's cart lives in their session),

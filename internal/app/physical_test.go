@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"secureshop/internal/shop"
 	"secureshop/internal/testenv"
@@ -563,4 +565,114 @@ func (b *browser) get(path string) string {
 		b.t.Fatalf("GET %s: %d\n%.500s", path, resp.StatusCode, page)
 	}
 	return page
+}
+
+// TestGuestCheckout_LinkRegistrationAndRefusals: a guest checks out through the API with an
+// e-mail address and the cart in the body; a retry with the same key is the same order. The
+// order's link (its token, in the confirmation mail) shows it; another token, a made-up one, an
+// order number, another store and, once it has expired, the link itself show nothing; no
+// customer sees it, and the guest is no user of the store. Registering with the guest's address
+// gives the account the orders once the address is confirmed, not before. A store that takes no
+// guests refuses them.
+func TestGuestCheckout_LinkRegistrationAndRefusals(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("guests")
+		s.store("elsewhere")
+		s.shipping("guests", ukShipping())
+		p := s.goods("guests", "TEA", 700, 20, shop.TaxStandard, 100)
+		const guest = "grace@hopper.example"
+		items := `"items":[{"product_id":"` + p.ID + `","quantity":2}]`
+		q := s.call("POST", "/api/v1/stores/guests/guest-checkout/quote", "", `{`+items+`,"shipping_address":`+londonAddress+`,"shipping_method_id":"uk-post"}`)
+		expectStatus(t, "guest quote", q, http.StatusOK)
+		var quote struct{ Total shop.Money }
+		q.json(t, &quote)
+		if quote.Total.Amount != 1400+480 {
+			t.Fatalf("quote total %d, want 18.80", quote.Total.Amount)
+		}
+		body := fmt.Sprintf(`{"email":%q,%s,"shipping_address":%s,"shipping_method_id":"uk-post","expected_total":{"amount":%d,"currency":"GBP"}}`,
+			guest, items, londonAddress, quote.Total.Amount)
+		expectStatus(t, "a bad address", s.call("POST", "/api/v1/stores/guests/guest-checkout", "", strings.Replace(body, guest, "not-an-address", 1),
+			"Idempotency-Key", "g0"), http.StatusUnprocessableEntity)
+		a := s.call("POST", "/api/v1/stores/guests/guest-checkout", "", body, "Idempotency-Key", "g1")
+		expectStatus(t, "guest checkout", a, http.StatusCreated)
+		var placed struct {
+			Token string
+			Order struct {
+				ID, Status, Email string
+				Number            int64
+				Total             shop.Money
+				Payment           struct {
+					RedirectURL *string `json:"redirect_url"`
+				}
+			}
+		}
+		a.json(t, &placed)
+		if placed.Order.Email != guest || placed.Order.Status != "pending_payment" || placed.Order.Total.Amount != 1880 || placed.Order.Payment.RedirectURL == nil {
+			t.Fatalf("the guest's order: %s", a.body)
+		}
+		again := s.call("POST", "/api/v1/stores/guests/guest-checkout", "", body, "Idempotency-Key", "g1")
+		expectStatus(t, "the retry", again, http.StatusCreated)
+		var second struct{ Token string }
+		again.json(t, &second)
+		if !strings.Contains(string(again.body), placed.Order.ID) || second.Token != placed.Token {
+			t.Fatalf("a retry made another order: %s", again.body)
+		}
+		if stock, _ := s.stockAndLedger("guests", p.ID); stock != 18 {
+			t.Fatalf("stock %d after one guest order of two", stock)
+		}
+		if status := testenv.PayOnPage(t, *placed.Order.Payment.RedirectURL, "4242424242424242"); status != http.StatusSeeOther {
+			t.Fatalf("paying: %d", status)
+		}
+		link := "/api/v1/stores/guests/guest-orders/" + placed.Token
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(s.call("GET", link, "", nil).body), `"status":"paid"`); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the guest's order was never paid")
+			}
+		}
+		mail := s.awaitMail(guest, "order confirmation")
+		if !strings.Contains(mail.Body, s.base+"/s/guests/guest/orders/"+placed.Token) {
+			t.Fatalf("the confirmation has no link to the order:\n%s", mail.Body)
+		}
+		// Nothing else shows it.
+		other := []byte(placed.Token)
+		other[0] = "ab"[(other[0]-'a'+1)%2]
+		for name, path := range map[string]string{
+			"another token": "/api/v1/stores/guests/guest-orders/" + string(other), "a made-up token": "/api/v1/stores/guests/guest-orders/" + strings.Repeat("a", 32),
+			"the number": "/api/v1/stores/guests/guest-orders/" + strconv.FormatInt(placed.Order.Number, 10), "another store": "/api/v1/stores/elsewhere/guest-orders/" + placed.Token,
+		} {
+			expectStatus(t, name, s.call("GET", path, "", nil), http.StatusNotFound)
+		}
+		cust := s.login("guests", "customer@example.com").AccessToken
+		if mine := s.call("GET", "/api/v1/stores/guests/orders", cust, nil); strings.Contains(string(mine.body), placed.Order.ID) {
+			t.Fatal("a customer sees the guest's order")
+		}
+		admin := s.login("guests", "admin@example.com").AccessToken
+		if all := s.call("GET", "/api/v1/stores/guests/orders", admin, nil); !strings.Contains(string(all.body), guest) {
+			t.Fatalf("the admin does not see the guest's order: %s", all.body)
+		}
+		if users := s.call("GET", "/api/v1/stores/guests/users?limit=100", admin, nil); strings.Contains(string(users.body), "@invalid") {
+			t.Fatalf("the guest is listed as a user: %s", users.body)
+		}
+		// The address's owner registers: the order is theirs once they confirm the address.
+		expectStatus(t, "register", s.call("POST", "/api/v1/stores/guests/auth/register", "", map[string]string{"email": guest,
+			"password": "quiet violin harbour 88", "name": "Grace"}), http.StatusCreated)
+		grace := s.loginWith("guests", guest, "quiet violin harbour 88").AccessToken
+		if mine := s.call("GET", "/api/v1/stores/guests/orders", grace, nil); strings.Contains(string(mine.body), placed.Order.ID) {
+			t.Fatal("an unconfirmed account sees the guest's orders")
+		}
+		token := linkToken(t, s.mailTo(guest, "confirm your e-mail"))
+		expectStatus(t, "verify", s.call("POST", "/api/v1/stores/guests/auth/verify-email", "", map[string]string{"token": token}), http.StatusNoContent)
+		if mine := s.call("GET", "/api/v1/stores/guests/orders", grace, nil); !strings.Contains(string(mine.body), placed.Order.ID) {
+			t.Fatalf("the confirmed account lacks the guest's order: %s", mine.body)
+		}
+		// Its time over, the link shows nothing.
+		if _, err := testenv.RawDB(t, url).Exec(`UPDATE order_links SET expires_at = created_at`); err != nil {
+			t.Fatal(err)
+		}
+		expectStatus(t, "an expired link", s.call("GET", link, "", nil), http.StatusNotFound)
+		// A store that takes no guests.
+		expectStatus(t, "guests off", s.call("PATCH", "/api/v1/stores/guests/settings", admin, `{"guest_checkout":false}`), http.StatusOK)
+		expectStatus(t, "a guest refused", s.call("POST", "/api/v1/stores/guests/guest-checkout", "", body, "Idempotency-Key", "g2"), http.StatusForbidden)
+	})
 }

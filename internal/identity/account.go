@@ -99,7 +99,16 @@ func (s *Service) VerifyEmail(ctx context.Context, st shop.Store, token string) 
 		if err != nil {
 			return err
 		}
-		return tx.MarkEmailVerified(ctx, st.ID, user)
+		if err := tx.MarkEmailVerified(ctx, st.ID, user); err != nil {
+			return err
+		}
+		// The address is theirs: the orders they placed with it as a guest are theirs to see now.
+		u, err := tx.UserByID(ctx, st.ID, user)
+		if err != nil || u.Role != shop.RoleCustomer {
+			return err
+		}
+		_, err = tx.AttachGuestOrders(ctx, st.ID, user, u.Email)
+		return err
 	})
 }
 

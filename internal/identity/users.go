@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strconv"
 	"unicode/utf8"
 
@@ -29,12 +28,7 @@ type UserPatch struct {
 
 // ValidateEmail checks the shape of an e-mail address and returns its normal form.
 func ValidateEmail(field, email string) (string, *shop.FieldError) {
-	e := shop.NormalizeEmail(email)
-	a, err := mail.ParseAddress(e)
-	if e == "" || len(e) > 254 || err != nil || a.Address != e || a.Name != "" {
-		return "", &shop.FieldError{Field: field, Message: "must be a valid e-mail address"}
-	}
-	return e, nil
+	return shop.ValidateEmail(field, email)
 }
 
 // ValidatePassword applies the length rules (12 to 128 characters).

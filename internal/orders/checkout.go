@@ -20,6 +20,7 @@ type CheckoutRequest struct {
 	ExpectedTotal *shop.Money
 	Destination
 	Idempotency shop.Idempotency
+	guestEmail  string // a guest's checkout: where the order's mail goes
 }
 
 // Checkout errors a client can act on.
@@ -71,7 +72,13 @@ func (s *Service) Checkout(ctx context.Context, actor shop.Principal, st shop.St
 			return o, true, err
 		}
 	}
-	o, err = s.openSession(ctx, actor, st, o)
+	page := s.orderPage(st, o.ID)
+	if req.guestEmail != "" { // the guest comes back to the order's link, the one page they can see it on
+		if page, err = s.guestPage(ctx, st, o.ID); err != nil {
+			return o, r.replay != "", err
+		}
+	}
+	o, err = s.openSession(ctx, actor, st, o, page)
 	return o, r.replay != "", err
 }
 
@@ -91,7 +98,10 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 			return err
 		}
 		lines := start.Lines
-		if !start.Verified {
+		switch {
+		case start.Guest && req.guestEmail == "":
+			return shop.NotFound("User") // a guest is no one to sign in as
+		case !start.Verified && !start.Guest:
 			return ErrUnverified
 		}
 		if len(lines) == 0 {
@@ -100,6 +110,9 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		until := tx.Now().Add(time.Duration(start.ReservationMinutes) * time.Minute)
 		o := shop.Order{ID: shop.NewID(), CustomerID: actor.UserID, Email: start.Email, Status: shop.OrderPendingPayment,
 			Currency: st.Currency, ReservedUntil: &until}
+		if start.Guest {
+			o.Email = req.guestEmail
+		}
 		for _, l := range lines {
 			if !l.Status.ForSale() {
 				return shop.Errorf(shop.KindConflict, "%s is no longer for sale; remove it from your cart.", l.Name)
@@ -160,6 +173,11 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 				return err
 			}
 		}
+		if start.Guest { // the guest's link to the order: only a hash of its token is kept
+			if err := s.linkOrder(ctx, tx, st.ID, o.ID); err != nil {
+				return err
+			}
+		}
 		if o.TotalAmount == 0 {
 			if err := invoice(ctx, tx, o, o.ID); err != nil {
 				return err
@@ -213,14 +231,14 @@ func priceCheck(lines []shop.CartLine, total int64, currency string, expected *s
 // openSession opens the provider's payment page for an order pending payment whose charge has
 // none yet, outside any transaction, and records it. Asked again (a retry, the Pay button), the
 // provider answers with the same session: the charge's id is its idempotency key.
-func (s *Service) openSession(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order) (shop.Order, error) {
+func (s *Service) openSession(ctx context.Context, actor shop.Principal, st shop.Store, o shop.Order, page string) (shop.Order, error) {
 	c, ok := o.Charge()
 	if o.Status != shop.OrderPendingPayment || !ok || c.State != shop.PaymentPending || c.RedirectURL != "" {
 		return o, nil
 	}
 	req := payment.SessionRequest{StoreID: string(st.ID), OrderID: o.ID, Amount: c.Amount, Currency: c.Currency,
 		Description: st.Name + " — order " + shortID(o.ID), CustomerEmail: actor.Email, IdempotencyKey: c.ID}
-	req.SuccessURL, req.CancelURL = s.returnURLs(st, o.ID)
+	req.SuccessURL, req.CancelURL = page+"?paid=1", page
 	if o.ReservedUntil != nil && o.ReservedUntil.After(s.now()) {
 		req.ExpiresAt = *o.ReservedUntil // the page closes when the stock goes back
 	}
@@ -260,14 +278,7 @@ func (s *Service) Pay(ctx context.Context, actor shop.Principal, st shop.Store, 
 	case !o.AwaitsPayment(s.now()):
 		return o, shop.Errorf(shop.KindConflict, "The time to pay this order has run out; its items went back on the shelf.")
 	}
-	return s.openSession(ctx, actor, st, o)
-}
-
-// returnURLs are where the provider sends the customer back: the order's page, told that they
-// come back from paying, or without.
-func (s *Service) returnURLs(st shop.Store, orderID string) (success, cancel string) {
-	page := s.orderPage(st, orderID)
-	return page + "?paid=1", page
+	return s.openSession(ctx, actor, st, o, s.orderPage(st, o.ID))
 }
 
 // orderPage is the address of the order's page in the shop.

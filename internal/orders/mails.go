@@ -166,7 +166,7 @@ func (s *Service) SendMail(ctx context.Context, j MailJob) error {
 		return fmt.Errorf("no order mail %q", j.Mail)
 	}
 	var st shop.Store
-	var to string
+	var to, page string
 	o, err := s.read(ctx, j.Store, j.Order)
 	if err == nil {
 		err = s.db.View(ctx, j.Store, func(tx *sqlstore.Tx) error {
@@ -175,8 +175,21 @@ func (s *Service) SendMail(ctx context.Context, j MailJob) error {
 				return err
 			}
 			u, err := tx.UserByID(ctx, j.Store, o.CustomerID)
-			to = u.Email
-			return err
+			if err != nil {
+				return err
+			}
+			to, page = u.Email, s.orderPage(st, o.ID)
+			if guest, err := tx.IsGuest(ctx, j.Store, o.CustomerID); err != nil || !guest {
+				return err
+			}
+			// A guest's mail goes to the address they gave, with the link to the order's page.
+			to = o.Email
+			l, err := tx.LatestOrderLink(ctx, j.Store, o.ID)
+			if err != nil {
+				return err
+			}
+			page = s.baseURL + GuestPath(st, s.linkToken(l.ID))
+			return nil
 		})
 	}
 	if shop.KindOf(err) == shop.KindNotFound || (err == nil && to == "") {
@@ -186,7 +199,7 @@ func (s *Service) SendMail(ctx context.Context, j MailJob) error {
 	if err != nil {
 		return err
 	}
-	m, err := orderMail(st, o, n, s.orderPage(st, o.ID))
+	m, err := orderMail(st, o, n, page)
 	if err != nil {
 		return err
 	}

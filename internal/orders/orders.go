@@ -33,6 +33,7 @@ type Service struct {
 	mailer   Mailer
 	visitors VisitorCarts
 	baseURL  string
+	guestKey []byte
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -45,13 +46,14 @@ type Deps struct {
 	Mailer   Mailer           // how the order mails' jobs send them
 	Visitors VisitorCarts
 	BaseURL  string // the shop's public address: the provider sends customers back to it
+	GuestKey []byte // the key guests' order links are made with
 	Log      *slog.Logger
 }
 
 // New returns the orders service.
 func New(d Deps) *Service {
 	return &Service{db: d.DB, provider: d.Provider, queue: d.Queue, mailer: d.Mailer, visitors: d.Visitors, baseURL: strings.TrimSuffix(d.BaseURL, "/"),
-		now: time.Now, log: d.Log}
+		guestKey: d.GuestKey, now: time.Now, log: d.Log}
 }
 
 // Get returns one order. A customer sees only their own; anything else is not found.

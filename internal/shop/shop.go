@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -154,6 +155,17 @@ type Session struct {
 
 // NormalizeEmail is the one form in which e-mail addresses are stored and compared.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ValidateEmail checks the shape of an e-mail address and returns its normal form; a refusal
+// names field.
+func ValidateEmail(field, email string) (string, *FieldError) {
+	e := NormalizeEmail(email)
+	a, err := mail.ParseAddress(e)
+	if e == "" || len(e) > 254 || err != nil || a.Address != e || a.Name != "" || strings.HasSuffix(e, ".invalid") || strings.HasSuffix(e, "@invalid") {
+		return "", &FieldError{Field: field, Message: "must be a valid e-mail address"}
+	}
+	return e, nil
+}
 
 // UserPage is one page of a user listing.
 type UserPage struct {

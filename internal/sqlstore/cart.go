@@ -68,6 +68,7 @@ func (tx *Tx) CartAndProduct(ctx context.Context, store shop.StoreID, user shop.
 type CheckoutStart struct {
 	Replay             string
 	Verified           bool
+	Guest              bool // a guest's checkout: no account, so no address to verify
 	Email              string
 	ReservationMinutes int // how long the store holds an unpaid order's stock
 	Shipping           shop.Shipping
@@ -82,7 +83,7 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	if !shop.ValidID(string(user)) {
 		return out, shop.NotFound("User")
 	}
-	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, u.email, s.reservation_minutes, s.shipping, COALESCE(k.request_hash, ''),
+	rows, err := tx.query(ctx, `SELECT u.email_verified_at IS NOT NULL, u.guest, u.email, s.reservation_minutes, s.shipping, COALESCE(k.request_hash, ''),
 		COALESCE(CAST(k.result_id AS TEXT), ''), k.created_at, COALESCE(CAST(c.product_id AS TEXT), ''), COALESCE(c.quantity, 0),
 		COALESCE(p.sku, ''), COALESCE(p.name, ''), COALESCE(p.price_amount, 0), COALESCE(c.unit_price, 0), COALESCE(p.stock, 0),
 		COALESCE(p.status, ''), COALESCE(p.weight_grams, 0), COALESCE(p.tax_class, 'standard')
@@ -100,7 +101,7 @@ func (tx *Tx) CheckoutCart(ctx context.Context, store shop.StoreID, user shop.Us
 	var created dbTime
 	for rows.Next() {
 		var l shop.CartLine
-		if err := rows.Scan(&out.Verified, &out.Email, &out.ReservationMinutes, &shipping, &hash, &result, &created, &l.ProductID, &l.Quantity,
+		if err := rows.Scan(&out.Verified, &out.Guest, &out.Email, &out.ReservationMinutes, &shipping, &hash, &result, &created, &l.ProductID, &l.Quantity,
 			&l.SKU, &l.Name, &l.PriceAmount, &l.Accepted, &l.Stock, &l.Status, &l.WeightGrams, &l.TaxClass); err != nil {
 			return out, translate(err)
 		}

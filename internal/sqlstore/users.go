@@ -47,9 +47,9 @@ func (tx *Tx) insertUser(ctx context.Context, u *shop.User) error {
 	return err
 }
 
-// UserByEmail finds a member of store by e-mail.
+// UserByEmail finds a member of store by e-mail (never a guest: no one signs in as one).
 func (tx *Tx) UserByEmail(ctx context.Context, store shop.StoreID, email string) (shop.User, error) {
-	return tx.findUser(ctx, `store_id = ? AND email = ?`, store, shop.NormalizeEmail(email))
+	return tx.findUser(ctx, `store_id = ? AND email = ? AND NOT guest`, store, shop.NormalizeEmail(email))
 }
 
 // UserByID finds a member of store by id; a user of another store is NotFound.
@@ -81,7 +81,7 @@ func (tx *Tx) findUser(ctx context.Context, where string, args ...any) (shop.Use
 
 // ListUsers lists the members of store in id order, limit at a time, after cursor.
 func (tx *Tx) ListUsers(ctx context.Context, store shop.StoreID, cursor string, limit int) (shop.UserPage, error) {
-	rows, err := tx.query(ctx, `SELECT `+userCols+` FROM users WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	rows, err := tx.query(ctx, `SELECT `+userCols+` FROM users WHERE store_id = ? AND id > ? AND NOT guest ORDER BY id LIMIT ?`,
 		store, cursorOrMin(cursor), limit+1)
 	if err != nil {
 		return shop.UserPage{}, err

@@ -164,6 +164,7 @@ func (s *Service) BySlug(ctx context.Context, slug string) (shop.Store, error) {
 type Settings struct {
 	PasswordComposition bool `json:"password_composition"` // passwords must mix upper, lower, digit and symbol
 	ReservationMinutes  int  `json:"reservation_minutes"`  // how long an unpaid order holds its stock
+	GuestCheckout       bool `json:"guest_checkout"`       // visitors may check out without an account
 }
 
 // How long a store may hold an unpaid order's stock (stores.reservation_minutes' check).
@@ -191,7 +192,36 @@ func settings(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID) (Setting
 	if out.PasswordComposition, err = tx.PasswordComposition(ctx, store); err != nil {
 		return out, err
 	}
-	out.ReservationMinutes, err = tx.ReservationMinutes(ctx, store)
+	if out.ReservationMinutes, err = tx.ReservationMinutes(ctx, store); err != nil {
+		return out, err
+	}
+	out.GuestCheckout, err = tx.GuestCheckoutOn(ctx, store)
+	return out, err
+}
+
+// SetGuestCheckout lets visitors check out without an account (with an e-mail address and an
+// address), or asks them to sign in or register first.
+func (s *Service) SetGuestCheckout(ctx context.Context, actor shop.Principal, store shop.StoreID, on bool) (Settings, error) {
+	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
+		return Settings{}, err
+	}
+	var out Settings
+	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		var err error
+		if out, err = settings(ctx, tx, store); err != nil {
+			return err
+		}
+		before := out.GuestCheckout
+		if out.GuestCheckout = on; before == on {
+			return nil
+		}
+		if err := tx.SetGuestCheckout(ctx, store, on); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.settings", TargetType: "store", TargetID: string(store),
+			Detail: map[string]string{"guest_checkout_before": strconv.FormatBool(before), "guest_checkout_after": strconv.FormatBool(on)}})
+		return err
+	})
 	return out, err
 }
 

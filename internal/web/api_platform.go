@@ -57,12 +57,13 @@ func (s *Server) apiUpdateSettings(w http.ResponseWriter, r *http.Request) error
 	var in struct {
 		PasswordComposition *bool `json:"password_composition"`
 		ReservationMinutes  *int  `json:"reservation_minutes"`
+		GuestCheckout       *bool `json:"guest_checkout"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	info := infoOf(r)
-	if in.PasswordComposition == nil && in.ReservationMinutes == nil {
+	if in.PasswordComposition == nil && in.ReservationMinutes == nil && in.GuestCheckout == nil {
 		return s.apiSettings(w, r)
 	}
 	var st tenancy.Settings
@@ -74,6 +75,11 @@ func (s *Server) apiUpdateSettings(w http.ResponseWriter, r *http.Request) error
 	}
 	if in.PasswordComposition != nil {
 		if st, err = s.stores.SetPasswordComposition(r.Context(), info.principal, info.store.ID, *in.PasswordComposition); err != nil {
+			return err
+		}
+	}
+	if in.GuestCheckout != nil {
+		if st, err = s.stores.SetGuestCheckout(r.Context(), info.principal, info.store.ID, *in.GuestCheckout); err != nil {
 			return err
 		}
 	}

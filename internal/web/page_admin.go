@@ -179,6 +179,16 @@ func productForm(r *http.Request, creating bool) (catalog.ProductInput, error) {
 		}
 		in.Price = &shop.Money{Amount: minor}
 	}
+	if v := strings.TrimSpace(r.PostFormValue("weight_grams")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return in, shop.Invalid(shop.FieldError{Field: "weight_grams", Message: "must be a whole number of grams"})
+		}
+		in.WeightGrams = &n
+	}
+	if v := shop.TaxClass(r.PostFormValue("tax_class")); v != "" {
+		in.TaxClass = &v
+	}
 	if creating {
 		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("stock")))
 		if err != nil {

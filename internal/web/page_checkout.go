@@ -23,6 +23,9 @@ type checkoutState struct {
 	Summary         quoteView // the figures with the chosen method (or, before one is, without shipping)
 	Errors          []shop.FieldError
 	Delivery        string // the chosen method's price as shown: "£3.95", "Free"
+	Guest           bool   // a visitor checking out without an account
+	Email           string // the guest's address, as typed
+	Action          string // where the form posts
 }
 
 type countryOption struct {
@@ -96,8 +99,20 @@ func (s *Server) pageCheckout(w http.ResponseWriter, r *http.Request) error {
 // renderCheckout shows the checkout page: d is what the form carried (nil on the first visit),
 // priced when the address is complete.
 func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status int, flash string, fields []shop.FieldError, d *orders.Destination, separate bool) error {
+	return s.renderCheckoutAs(w, r, false, status, flash, fields, d, separate)
+}
+
+// renderCheckoutAs is renderCheckout for a customer, or (guest) for a visitor without an account,
+// whose cart is the cookie's.
+func (s *Server) renderCheckoutAs(w http.ResponseWriter, r *http.Request, guest bool, status int, flash string, fields []shop.FieldError, d *orders.Destination, separate bool) error {
 	info := infoOf(r)
-	c, err := s.orders.Cart(r.Context(), info.principal, info.store.ID)
+	var c orders.Cart
+	var err error
+	if guest {
+		c, err = s.orders.VisitorCart(r.Context(), info.store.ID, s.visitorToken(r))
+	} else {
+		c, err = s.orders.Cart(r.Context(), info.principal, info.store.ID)
+	}
 	if err != nil {
 		return err
 	}
@@ -105,13 +120,24 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 		http.Redirect(w, r, "/s/"+info.store.Slug+"/cart", http.StatusSeeOther)
 		return nil
 	}
+	quote := func(dest orders.Destination) (orders.Quote, error) {
+		if guest {
+			return s.orders.VisitorQuote(r.Context(), *info.store, s.visitorToken(r), dest)
+		}
+		q, _, err := s.orders.Quote(r.Context(), info.principal, *info.store, dest)
+		return q, err
+	}
 	sh, err := s.orders.Shipping(r.Context(), *info.store)
 	if err != nil {
 		return err
 	}
 	cur := info.store.Currency
 	v := viewCart(c, cur)
-	st := &checkoutState{Ships: len(sh.Zones) > 0, Countries: shipsTo(sh), SeparateBilling: separate}
+	st := &checkoutState{Ships: len(sh.Zones) > 0, Countries: shipsTo(sh), SeparateBilling: separate, Guest: guest,
+		Email: r.PostFormValue("email"), Action: "/s/" + info.store.Slug + "/checkout"}
+	if guest {
+		st.Action += "/guest"
+	}
 	st.Summary = quoteView{ItemsTotal: v.Total, Total: v.Total, PricesIncludeTax: sh.PricesIncludeTax}
 	dest := orders.Destination{}
 	if d != nil {
@@ -128,7 +154,7 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 	}
 	if !st.Ships || d != nil {
 		// Price what the form holds: the methods for the address and the figures with the chosen one.
-		q, _, err := s.orders.Quote(r.Context(), info.principal, *info.store, dest)
+		q, err := quote(dest)
 		switch e := shop.AsError(err); {
 		case err == nil:
 			st.Quoted = st.Ships
@@ -146,7 +172,7 @@ func (s *Server) renderCheckout(w http.ResponseWriter, r *http.Request, status i
 			if q.Chosen == nil && len(st.Options) > 0 { // the first method, until another is chosen
 				st.Options[0].Selected = true
 				dest.ShippingMethodID = st.Options[0].ID
-				if q, _, err = s.orders.Quote(r.Context(), info.principal, *info.store, dest); err == nil {
+				if q, err = quote(dest); err == nil {
 					st.Summary = viewQuote(q, cur)
 				}
 			}
@@ -205,4 +231,61 @@ func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	return s.toPayment(w, r, o, err)
+}
+
+// pageCheckoutGuest is the checkout of a visitor without an account: their e-mail address, then
+// what a customer's checkout asks. A signed-in customer is sent to theirs; a store that takes no
+// guests sends the visitor to sign in.
+func (s *Server) pageCheckoutGuest(w http.ResponseWriter, r *http.Request) error {
+	if to, ok := s.notForGuests(r); ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	return s.renderCheckoutAs(w, r, true, http.StatusOK, "", nil, nil, false)
+}
+
+// notForGuests is where a visitor is sent instead of the guest checkout: a customer to their own,
+// anyone in a store that takes no guests to sign in.
+func (s *Server) notForGuests(r *http.Request) (string, bool) {
+	info := infoOf(r)
+	base := "/s/" + info.store.Slug
+	if info.principal.Authenticated() {
+		return base + "/checkout", true
+	}
+	if on, err := s.orders.GuestsWelcome(r.Context(), *info.store); err != nil || !on {
+		return base + "/login?next=" + base + "/checkout", true
+	}
+	return "", false
+}
+
+// pageCheckoutGuestPost prices the address or places a guest's order and sends them to pay, as
+// pageCheckoutPost does for a customer.
+func (s *Server) pageCheckoutGuestPost(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if to, ok := s.notForGuests(r); ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	d, separate := checkoutForm(r)
+	if r.PostFormValue("action") == "quote" {
+		return s.renderCheckoutAs(w, r, true, http.StatusOK, "", nil, &d, separate)
+	}
+	req := orders.GuestCheckoutRequest{Email: r.PostFormValue("email"),
+		CheckoutRequest: orders.CheckoutRequest{Destination: d, Idempotency: s.idempotency(r, formBody(r))}}
+	expected := r.PostFormValue("expected_total")
+	if d.ShippingMethodID != "" {
+		expected = r.PostFormValue("expected_total_" + d.ShippingMethodID)
+	}
+	if t, err := strconv.ParseInt(strings.TrimSpace(expected), 10, 64); err == nil {
+		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
+	}
+	o, token, _, err := s.orders.GuestCheckout(r.Context(), *info.store, s.visitorToken(r), req)
+	if e := shop.AsError(err); e != nil && o.ID == "" {
+		switch e.Kind {
+		case shop.KindInvalid, shop.KindConflict, shop.KindBadRequest:
+			status, _, _ := statusOf(err)
+			return s.renderCheckoutAs(w, r, true, status, e.Message, e.Fields, &d, separate)
+		}
+	}
+	return s.toPaymentAt(w, r, o, err, orders.GuestPath(*info.store, token))
 }

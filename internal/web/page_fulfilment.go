@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"secureshop/internal/invoice"
+	"secureshop/internal/orders"
 	"secureshop/internal/shop"
 )
 
@@ -48,7 +49,13 @@ func (s *Server) pagePackingSlip(w http.ResponseWriter, r *http.Request) error {
 // or staff who read every order; anyone else is told it does not exist.
 func (s *Server) document(r *http.Request) (invoice.Sheet, error) {
 	info := infoOf(r)
-	o, err := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	var o shop.Order
+	var err error
+	if token := r.PathValue("token"); token != "" { // a guest's, through their link
+		o, err = s.orders.GuestOrder(r.Context(), *info.store, token)
+	} else {
+		o, err = s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
+	}
 	if err != nil {
 		return invoice.Sheet{}, err
 	}
@@ -71,12 +78,17 @@ func (s *Server) pageInvoice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := infoOf(r)
-	back := "/s/" + info.store.Slug + "/orders/" + r.PathValue("id")
+	order := "/s/" + info.store.Slug + "/orders/" + r.PathValue("id")
+	if token := r.PathValue("token"); token != "" {
+		order = orders.GuestPath(*info.store, token)
+		noStore(w)
+	}
+	back := order
 	if info.principal.Role.Staff() {
 		back = "/s/" + info.store.Slug + "/admin/orders/" + r.PathValue("id")
 	}
 	return s.render(w, r, "invoice", pageData{Title: sh.Title + " " + sh.Number, Sheet: &sh, Print: true, Back: back,
-		DocPath: "/s/" + info.store.Slug + "/orders/" + r.PathValue("id") + "/invoices/" + r.PathValue("invoice")})
+		DocPath: order + "/invoices/" + r.PathValue("invoice")})
 }
 
 // pageInvoicePDF and apiInvoicePDF answer with the document as a PDF, to keep or send on.

@@ -79,7 +79,14 @@ func (s *Server) pageProduct(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, "login", pageData{Title: "Sign in", Login: loginForm{Action: r.URL.Path, Next: r.URL.Query().Get("next")}})
+	info := infoOf(r)
+	l := loginForm{Action: r.URL.Path, Next: r.URL.Query().Get("next")}
+	if st := info.store; st != nil && l.Next == "/s/"+st.Slug+"/checkout" {
+		if on, _ := s.orders.GuestsWelcome(r.Context(), *st); on {
+			l.Guest = "/s/" + st.Slug + "/checkout/guest"
+		}
+	}
+	return s.render(w, r, "login", pageData{Title: "Sign in", Login: l})
 }
 
 // safeNext accepts a return path only inside the store the visitor signs in to.

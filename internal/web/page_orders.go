@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"secureshop/internal/orders"
@@ -53,7 +52,11 @@ func (s *Server) renderCart(w http.ResponseWriter, r *http.Request, status int, 
 		return err
 	}
 	v := viewCart(c, info.store.Currency)
-	s.renderStatus(w, r, status, "cart", pageData{Title: "Your cart", Cart: &v, Flash: flash, Alert: flash != "", Errors: fields})
+	d := pageData{Title: "Your cart", Cart: &v, Flash: flash, Alert: flash != "", Errors: fields}
+	if !info.principal.Authenticated() {
+		d.GuestsIn, _ = s.orders.GuestsWelcome(r.Context(), *info.store)
+	}
+	s.renderStatus(w, r, status, "cart", d)
 	return nil
 }
 
@@ -120,8 +123,11 @@ func (s *Server) changeCart(w http.ResponseWriter, r *http.Request, id string, q
 // toPayment sends the customer on to pay their order: to the provider's page, or — when it could
 // not be opened, or there is nothing to pay — to the order's own page, which says so.
 func (s *Server) toPayment(w http.ResponseWriter, r *http.Request, o shop.Order, err error) error {
-	info := infoOf(r)
-	page := "/s/" + info.store.Slug + "/orders/" + o.ID
+	return s.toPaymentAt(w, r, o, err, "/s/"+infoOf(r).store.Slug+"/orders/"+o.ID)
+}
+
+// toPaymentAt is toPayment for an order whose own page is page (a guest's is their link's).
+func (s *Server) toPaymentAt(w http.ResponseWriter, r *http.Request, o shop.Order, err error, page string) error {
 	if shop.AsError(err) != nil && shop.AsError(err).Code == shop.CodePaymentPending && o.ID != "" {
 		http.Redirect(w, r, page+"?unopened=1", http.StatusSeeOther)
 		return nil
@@ -143,10 +149,47 @@ func (s *Server) pageOrderPay(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.orders.Pay(r.Context(), info.principal, *info.store, r.PathValue("id"))
 	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
 		v := viewOrder(o)
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message, Alert: true})
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
+			OrderBase: "/s/" + info.store.Slug + "/orders/" + o.ID})
 		return nil
 	}
 	return s.toPayment(w, r, o, err)
+}
+
+// pageGuestOrder is a guest's order, through the link its mail carries; any other token finds
+// nothing.
+func (s *Server) pageGuestOrder(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	token := r.PathValue("token")
+	returned := r.URL.Query().Get("paid") == "1"
+	var o shop.Order
+	var err error
+	if returned {
+		o, err = s.orders.GuestRefresh(r.Context(), *info.store, token)
+	} else {
+		o, err = s.orders.GuestOrder(r.Context(), *info.store, token)
+	}
+	if err != nil {
+		return err
+	}
+	v := viewOrder(o)
+	d := pageData{Title: "Order " + o.Ref(), Order: &v, OrderBase: orders.GuestPath(*info.store, token), Guest: true}
+	noStore(w)
+	return s.renderOrder(w, r, d, o, returned)
+}
+
+// pageGuestOrderPay sends a guest back to the provider's page to pay their order.
+func (s *Server) pageGuestOrderPay(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	token := r.PathValue("token")
+	o, err := s.orders.GuestPay(r.Context(), *info.store, token)
+	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
+		v := viewOrder(o)
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
+			OrderBase: orders.GuestPath(*info.store, token), Guest: true})
+		return nil
+	}
+	return s.toPaymentAt(w, r, o, err, orders.GuestPath(*info.store, token))
 }
 
 func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
@@ -181,7 +224,14 @@ func (s *Server) pageOrder(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := viewOrder(o)
-	d := pageData{Title: "Order " + strings.SplitN(o.ID, "-", 2)[0], Order: &v}
+	d := pageData{Title: "Order " + o.Ref(), Order: &v, OrderBase: "/s/" + info.store.Slug + "/orders/" + o.ID}
+	return s.renderOrder(w, r, d, o, returned)
+}
+
+// renderOrder shows an order's page with what the visit says: back from paying, or a payment page
+// that could not be opened.
+func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, d pageData, o shop.Order, returned bool) error {
+	q := r.URL.Query()
 	switch {
 	case returned && o.Status == shop.OrderPendingPayment:
 		// The provider has not told the shop yet: the page asks again by itself, without JavaScript.
@@ -214,4 +264,10 @@ func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/s/"+info.store.Slug+"/orders/"+o.ID, http.StatusSeeOther)
 	return nil
+}
+
+// noStore keeps a page out of every cache and search index: it holds a guest's link.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Robots-Tag", "noindex")
 }

@@ -54,6 +54,9 @@ type pageData struct {
 	DocPath    string // the document's page, for its PDF link
 	Back       string // where the document's page leads back to
 	Print      bool   // a document to print: printed without the shop's header and footer
+	OrderBase  string // the path of the order's page: the customer's, or a guest's link
+	Guest      bool   // a guest looks at their order through its link
+	GuestsIn   bool   // the store lets visitors check out without an account
 }
 
 // formState carries what a visitor typed (never a password or a card) and hidden tokens.
@@ -92,6 +95,7 @@ type loginForm struct {
 	Email  string
 	Error  string
 	Next   string
+	Guest  string // the guest checkout, offered when the visitor came from the checkout and the store takes guests
 }
 
 // staticFiles maps a content-hashed name (app-1a2b3c4d.css) to a file, so that static files can

@@ -140,7 +140,31 @@ ALTER TABLE addresses ENABLE ROW LEVEL SECURITY;
 ALTER TABLE addresses FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON addresses USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
 
+-- A guest's checkout: a customer row of its own (no password, never signed in to), found again by
+-- a keyed hash of the visitor's cart cookie. The guest follows the order through a link whose
+-- token only the shop can make (a keyed hash of the link's id); only a hash of it is kept.
+ALTER TABLE users ADD COLUMN guest boolean NOT NULL DEFAULT false;
+ALTER TABLE users ADD COLUMN guest_key text;
+CREATE UNIQUE INDEX users_guest_key ON users (store_id, guest_key) WHERE guest_key IS NOT NULL;
+CREATE TABLE order_links (
+    id         uuid PRIMARY KEY,
+    store_id   uuid NOT NULL,
+    order_id   uuid NOT NULL,
+    token_hash text NOT NULL UNIQUE,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
+);
+CREATE INDEX order_links_order ON order_links (store_id, order_id);
+ALTER TABLE order_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE order_links FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON order_links USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
+
 -- +goose Down
+DROP TABLE order_links;
+DROP INDEX users_guest_key;
+ALTER TABLE users DROP COLUMN guest_key;
+ALTER TABLE users DROP COLUMN guest;
 DROP TABLE addresses;
 DROP TABLE invoice_taxes;
 DROP TABLE invoices;

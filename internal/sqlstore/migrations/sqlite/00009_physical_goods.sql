@@ -148,7 +148,28 @@ CREATE TABLE addresses (
 );
 CREATE INDEX addresses_user ON addresses (store_id, user_id, created_at);
 
+-- A guest's checkout: a customer row of its own (no password, never signed in to), found again by
+-- a keyed hash of the visitor's cart cookie. The guest follows the order through a link whose
+-- token only the shop can make (a keyed hash of the link's id); only a hash of it is kept.
+ALTER TABLE users ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN guest_key TEXT;
+CREATE UNIQUE INDEX users_guest_key ON users (store_id, guest_key) WHERE guest_key IS NOT NULL;
+CREATE TABLE order_links (
+    id         TEXT PRIMARY KEY,
+    store_id   TEXT NOT NULL,
+    order_id   TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
+);
+CREATE INDEX order_links_order ON order_links (store_id, order_id);
+
 -- +goose Down
+DROP TABLE order_links;
+DROP INDEX users_guest_key;
+ALTER TABLE users DROP COLUMN guest_key;
+ALTER TABLE users DROP COLUMN guest;
 DROP TABLE addresses;
 DROP TABLE invoice_taxes;
 DROP TABLE invoices;
