@@ -146,4 +146,14 @@ func TestBrowser_AdminSellsAndRefunds(t *testing.T) {
 		t.Fatalf("the jobs page: %q", got)
 	}
 	screenshot(t, ctx, "admin-jobs")
+	navigate("shipping and tax", `nav.tabs a[href="/s/demo/admin/shipping"]`, "#basics")
+	if got := text("main"); !strings.Contains(got, "United Kingdom") || !strings.Contains(got, "Rest of the world") || !strings.Contains(got, "Tracked next day") {
+		t.Fatalf("the shipping page: %q", got)
+	}
+	screenshot(t, ctx, "admin-shipping")
+	navigate("the tax report", `nav.tabs a[href="/s/demo/admin/reports"]`, "#taxes")
+	if got := text("#taxes"); !strings.Contains(got, "VAT 20%") {
+		t.Fatalf("the tax report: %q", got)
+	}
+	screenshot(t, ctx, "admin-reports-tax")
 }

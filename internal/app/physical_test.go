@@ -6,6 +6,7 @@ import (
 	"html"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -674,5 +675,63 @@ func TestGuestCheckout_LinkRegistrationAndRefusals(t *testing.T) {
 		// A store that takes no guests.
 		expectStatus(t, "guests off", s.call("PATCH", "/api/v1/stores/guests/settings", admin, `{"guest_checkout":false}`), http.StatusOK)
 		expectStatus(t, "a guest refused", s.call("POST", "/api/v1/stores/guests/guest-checkout", "", body, "Idempotency-Key", "g2"), http.StatusForbidden)
+	})
+}
+
+// TestBackOffice_ShippingPageSetsZonesMethodsAndRates: an admin adds a zone with its VAT, a
+// method by weight and a flat one, from the back office's forms; checkout then offers them,
+// priced. A rate that is no percentage and a method without a name are refused with the fields
+// named, and nothing is saved.
+func TestBackOffice_ShippingPageSetsZonesMethodsAndRates(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dbURL string) {
+		s := startShop(t, dbURL)
+		s.store("ship")
+		p := s.goods("ship", "LAMP", 4000, 10, shop.TaxStandard, 1500)
+		admin := s.browserLogin("/s/ship/login", "admin@example.com")
+		page := admin.get("/s/ship/admin/shipping")
+		if !strings.Contains(page, `id="no-zones"`) {
+			t.Fatal("the page does not say the shop posts nothing yet")
+		}
+		post := func(form url.Values) (*http.Response, string) {
+			form.Set("csrf", csrfOf(t, admin.get("/s/ship/admin/shipping")))
+			return admin.do("POST", "/s/ship/admin/shipping", form)
+		}
+		resp, body := post(url.Values{"op": {"add-zone"}, "name": {"Home"}, "countries": {"gb"}, "rate_name": {"VAT"}, "rate_standard": {"twenty"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "tax_rates.standard") || !strings.Contains(body, "Nothing was saved") {
+			t.Fatalf("a rate that is no percentage: %d", resp.StatusCode)
+		}
+		if resp, _ = post(url.Values{"op": {"add-zone"}, "name": {"Home"}, "countries": {"gb"}, "rate_name": {"VAT"}, "rate_standard": {"20"}, "rate_zero": {"0"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add a zone: %d", resp.StatusCode)
+		}
+		resp, body = post(url.Values{"op": {"add-method"}, "zone": {"0"}, "name": {""}, "price": {"3.95"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "zones.0.methods.0.name") {
+			t.Fatalf("a method without a name: %d", resp.StatusCode)
+		}
+		for _, m := range []url.Values{
+			{"op": {"add-method"}, "zone": {"0"}, "name": {"Courier"}, "min_days": {"1"}, "max_days": {"2"}, "tiers": {"1000 6.00\n5000 12.50"}},
+			{"op": {"add-method"}, "zone": {"0"}, "name": {"Post"}, "price": {"4.80"}, "free_above": {"100"}, "min_days": {"2"}, "max_days": {"3"}},
+		} {
+			if resp, _ := post(m); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("add method %s: %d", m.Get("name"), resp.StatusCode)
+			}
+		}
+		page = admin.get("/s/ship/admin/shipping?saved=1")
+		if !strings.Contains(page, "Saved.") || !strings.Contains(page, `>1000 6.00`) || !strings.Contains(page, `value="GB"`) {
+			t.Fatalf("the page after saving:\n%s", page)
+		}
+		cust := s.login("ship", "customer@example.com").AccessToken
+		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/ship/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+		q := s.call("POST", "/api/v1/stores/ship/checkout/quote", cust, `{"shipping_address":`+londonAddress+`}`)
+		expectStatus(t, "quote", q, http.StatusOK)
+		var quote struct {
+			Options []struct {
+				Name  string
+				Price shop.Money
+			} `json:"shipping_options"`
+		}
+		q.json(t, &quote)
+		if len(quote.Options) != 2 || quote.Options[0].Name != "Courier" || quote.Options[0].Price.Amount != 1250 || quote.Options[1].Price.Amount != 480 {
+			t.Fatalf("the methods the page set: %s", q.body)
+		}
 	})
 }

@@ -33,6 +33,7 @@ type adminState struct {
 	Events    []audit.Event
 	Jobs      []jobs.Failed
 	Import    *catalog.ImportReport
+	Shipping  *shippingAdmin
 	Filter    map[string]string
 	Can       map[string]bool
 	// A refused form shown again: what was typed in it, by field name, and the message for each
@@ -45,7 +46,8 @@ func (s *Server) admin(r *http.Request, a *adminState) pageData {
 	p := infoOf(r).principal
 	a.Can = map[string]bool{}
 	for _, perm := range []access.Permission{access.ReportsRead, access.CatalogWrite, access.CatalogArchive, access.InventoryAdjust,
-		access.OrdersReadAll, access.OrdersUpdateStatus, access.OrdersRefund, access.UsersRead, access.UsersManage, access.AuditRead, access.JobsManage} {
+		access.OrdersReadAll, access.OrdersUpdateStatus, access.OrdersRefund, access.UsersRead, access.UsersManage, access.AuditRead, access.JobsManage,
+		access.StoreSettings} {
 		a.Can[string(perm)] = access.Can(p.Role, perm)
 	}
 	if a.Filter == nil {

@@ -129,6 +129,7 @@ var funcs = template.FuncMap{
 	"list":          func(xs ...string) []string { return xs },
 	"args":          func(xs ...any) []any { return xs },
 	"inc":           func(i int) int { return i + 1 },
+	"args2money":    shop.M,
 	"orderStatuses": func() []shop.OrderStatus { return shop.OrderStatuses },
 	"staffMoves":    func() []shop.OrderStatus { return shop.StaffMoves },
 	"jobKind":       jobKind,
@@ -144,7 +145,7 @@ func parsePages() (map[string]*template.Template, error) {
 	for _, name := range []string{"home", "store", "product", "login", "platform", "error", "cart", "checkout", "orders", "order",
 		"mfa", "register", "message", "problem", "verify", "forgot", "reset", "account",
 		"admin_dashboard", "admin_products", "admin_product", "admin_orders", "admin_order", "admin_users", "admin_reports", "admin_audit", "admin_jobs",
-		"admin_fulfilment", "packing_slip", "invoice"} {
+		"admin_fulfilment", "packing_slip", "invoice", "admin_shipping"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)

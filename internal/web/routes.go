@@ -137,6 +137,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/s/{store}/admin/orders/{id}", Perm: access.OrdersReadAll, h: s.pageAdminOrder},
 		{Method: "GET", Path: "/s/{store}/admin/orders/{id}/packing-slip", Perm: access.OrdersReadAll, h: s.pagePackingSlip},
 		{Method: "GET", Path: "/s/{store}/admin/fulfilment", Perm: access.OrdersUpdateStatus, h: s.pageAdminFulfilment},
+		{Method: "GET", Path: "/s/{store}/admin/shipping", Perm: access.StoreSettings, h: s.pageAdminShipping},
+		{Method: "POST", Path: "/s/{store}/admin/shipping", Perm: access.StoreSettings, h: s.pageAdminShippingPost},
 		{Method: "POST", Path: "/s/{store}/admin/orders/{id}/status", Perm: access.OrdersUpdateStatus, h: s.pageAdminOrderStatus},
 		{Method: "POST", Path: "/s/{store}/admin/orders/{id}/refund", Perm: access.OrdersRefund, h: s.pageAdminRefund},
 		{Method: "GET", Path: "/s/{store}/admin/users", Perm: access.UsersRead, h: s.pageAdminUsers},
