@@ -735,3 +735,42 @@ func TestBackOffice_ShippingPageSetsZonesMethodsAndRates(t *testing.T) {
 		}
 	})
 }
+
+// TestAddressBook_KeptCheckedAndPrivate: a customer keeps addresses (checked as checkout checks
+// them; the same one twice is kept once); the checkout page offers the default first; another
+// customer can neither see nor delete them.
+func TestAddressBook_KeptCheckedAndPrivate(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("book")
+	s.shipping("book", ukShipping())
+	p := s.goods("book", "TEA", 500, 10, shop.TaxStandard, 100)
+	cust := s.login("book", "customer@example.com").AccessToken
+	other := s.customer("book", "other@example.com").AccessToken
+	book := "/api/v1/stores/book/me/addresses"
+	expectStatus(t, "a bad postcode", s.call("POST", book, cust, `{"address":{"name":"A","line1":"1 A St","city":"London","postcode":"123","country":"GB"}}`), http.StatusUnprocessableEntity)
+	a := s.call("POST", book, cust, `{"address":`+londonAddress+`}`)
+	expectStatus(t, "add", a, http.StatusCreated)
+	var saved struct {
+		ID      string
+		Default bool
+	}
+	a.json(t, &saved)
+	again := s.call("POST", book, cust, `{"address":`+strings.Replace(londonAddress, "SW1Y 4JU", "sw1y4ju", 1)+`}`)
+	expectStatus(t, "the same again", again, http.StatusCreated)
+	if !saved.Default || !strings.Contains(string(again.body), saved.ID) {
+		t.Fatalf("the first address is not the default, or the same one was kept twice: %s", again.body)
+	}
+	expectStatus(t, "another's", s.call("DELETE", book+"/"+saved.ID, other, nil), http.StatusNotFound)
+	if theirs := s.call("GET", book, other, nil); strings.Contains(string(theirs.body), "Lovelace") {
+		t.Fatal("another customer sees the address book")
+	}
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/book/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+	b := s.browserLogin("/s/book/login", "customer@example.com")
+	if page := b.get("/s/book/checkout"); !strings.Contains(page, `id="from-book"`) || !strings.Contains(page, `value="SW1Y 4JU"`) {
+		t.Fatal("the checkout does not offer the saved address")
+	}
+	expectStatus(t, "delete", s.call("DELETE", book+"/"+saved.ID, cust, nil), http.StatusNoContent)
+	if mine := s.call("GET", book, cust, nil); strings.Contains(string(mine.body), saved.ID) {
+		t.Fatal("the address is still there")
+	}
+}

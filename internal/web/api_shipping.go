@@ -105,3 +105,53 @@ func shippingDoc(sh shop.Shipping) shop.Shipping {
 	}
 	return sh
 }
+
+type savedAddressView struct {
+	ID      string       `json:"id"`
+	Default bool         `json:"default"`
+	Address shop.Address `json:"address"`
+}
+
+// apiAddresses lists the customer's address book.
+func (s *Server) apiAddresses(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	book, err := s.orders.Addresses(r.Context(), info.principal, info.store.ID)
+	if err != nil {
+		return err
+	}
+	items := []savedAddressView{}
+	for _, a := range book {
+		items = append(items, savedAddressView{a.ID, a.Default, a.Address})
+	}
+	return writeJSON(w, http.StatusOK, newList(items, ""))
+}
+
+// apiAddAddress keeps an address in the customer's book.
+func (s *Server) apiAddAddress(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Address *shop.Address `json:"address"`
+		Default bool          `json:"default"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Address == nil {
+		return shop.Invalid(shop.FieldError{Field: "address", Message: "is required"})
+	}
+	info := infoOf(r)
+	a, err := s.orders.AddAddress(r.Context(), info.principal, info.store.ID, *in.Address, in.Default)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, savedAddressView{a.ID, a.Default, a.Address})
+}
+
+// apiDeleteAddress takes an address out of the customer's book.
+func (s *Server) apiDeleteAddress(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if err := s.orders.DeleteAddress(r.Context(), info.principal, info.store.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -102,7 +102,22 @@ func (s *Server) account(r *http.Request) (*accountState, error) {
 	if st != nil {
 		a.Me.Store = &storeRef{ID: st.ID, Slug: st.Slug, Name: st.Name}
 	}
+	if p.Role == shop.RoleCustomer && p.StoreID != "" {
+		if a.Addresses, err = s.orders.Addresses(r.Context(), p, p.StoreID); err != nil {
+			return nil, err
+		}
+		a.Customer = true
+	}
 	return a, nil
+}
+
+// pageAccountDeleteAddress takes an address out of the customer's book.
+func (s *Server) pageAccountDeleteAddress(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	if err := s.orders.DeleteAddress(r.Context(), info.principal, info.store.ID, r.PathValue("id")); err != nil {
+		return s.accountError(w, r, err)
+	}
+	return s.renderAccount(w, r, http.StatusOK, "The address is out of your address book.", false, nil, nil)
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, flash string, alert bool, fields []shop.FieldError, edit func(*accountState)) error {

@@ -23,6 +23,8 @@ type checkoutState struct {
 	Summary         quoteView // the figures with the chosen method (or, before one is, without shipping)
 	Errors          []shop.FieldError
 	Delivery        string // the chosen method's price as shown: "£3.95", "Free"
+	Saved           bool   // the address came from the customer's address book
+	SaveAddress     bool   // the "save this address" box is ticked
 	Guest           bool   // a visitor checking out without an account
 	Email           string // the guest's address, as typed
 	Action          string // where the form posts
@@ -149,6 +151,13 @@ func (s *Server) renderCheckoutAs(w http.ResponseWriter, r *http.Request, guest 
 			st.Billing = *d.BillingAddress
 		}
 	}
+	if d == nil && !guest && st.Ships { // the first visit: the address book's default, and an offer to keep a new one
+		if book, err := s.orders.Addresses(r.Context(), info.principal, info.store.ID); err == nil && len(book) > 0 && sh.ShipsTo(book[0].Address.Country) {
+			st.Address = book[0].Address
+			st.Saved = true
+		}
+	}
+	st.SaveAddress = !guest && (d == nil || r.PostFormValue("save_address") == "on")
 	if len(st.Countries) == 1 && st.Address.Country == "" {
 		st.Address.Country = st.Countries[0].Code
 	}
@@ -223,6 +232,12 @@ func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error 
 		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
 	}
 	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
+	if o.ID != "" && r.PostFormValue("save_address") == "on" && d.ShippingAddress != nil {
+		// Kept for next time; the order is made either way.
+		if _, aerr := s.orders.AddAddress(r.Context(), info.principal, info.store.ID, *d.ShippingAddress, false); aerr != nil {
+			s.log.WarnContext(r.Context(), "address not kept in the address book", "request_id", info.id, "err", aerr)
+		}
+	}
 	if e := shop.AsError(err); e != nil && o.ID == "" {
 		switch e.Kind {
 		case shop.KindInvalid, shop.KindConflict, shop.KindBadRequest:

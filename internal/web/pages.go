@@ -17,6 +17,7 @@ import (
 	"secureshop/internal/identity"
 	"secureshop/internal/invoice"
 	"secureshop/internal/shop"
+	"secureshop/internal/sqlstore"
 )
 
 //go:embed templates static
@@ -76,6 +77,8 @@ type accountState struct {
 	Enrollment    *identity.Enrollment
 	RecoveryCodes []string
 	Sessions      []sessionView
+	Customer      bool // a store's customer: the address book is theirs
+	Addresses     []sqlstore.SavedAddress
 }
 
 // queryState is the catalogue's search, filter and sort, to keep them in links and forms.
