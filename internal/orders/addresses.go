@@ -59,5 +59,7 @@ func (s *Service) DeleteAddress(ctx context.Context, actor shop.Principal, store
 	if err := access.CheckStore(actor, store, access.CartUse, "Store"); err != nil {
 		return err
 	}
-	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteAddress(ctx, store, actor.UserID, id) })
+	return s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.DeleteAddress(ctx, store, actor.UserID, id)
+	})
 }

@@ -137,10 +137,7 @@ func (s *Server) pageAdminShippingPost(w http.ResponseWriter, r *http.Request) e
 		}
 		z := &sh.Zones[i]
 		z.Name = strings.TrimSpace(r.PostFormValue("name"))
-		z.Countries = nil
-		for _, c := range strings.FieldsFunc(strings.ToUpper(r.PostFormValue("countries")), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-			z.Countries = append(z.Countries, c)
-		}
+		z.Countries = strings.FieldsFunc(strings.ToUpper(r.PostFormValue("countries")), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
 		z.TaxRates = nil
 		for _, c := range shop.TaxClasses {
 			v := strings.TrimSpace(r.PostFormValue("rate_" + string(c)))
