@@ -343,3 +343,20 @@ func fileCreation(dir string) float64 {
 	}
 	return float64(time.Since(start).Microseconds()) / n
 }
+
+// toLondon is the body of a checkout in the demo store: its cart sent to a London address by the
+// demo's first method there, asked of the shop once (the methods' ids are the demo's own) with
+// token's cart, which must hold something.
+func (s *server) toLondon(token string) string {
+	const to = `"shipping_address":{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postcode":"SW1Y 4JU","country":"GB"}`
+	st, b := call("POST", s.base+"/api/v1/stores/demo/checkout/quote", token, "{"+to+"}")
+	var q struct {
+		Options []struct {
+			ID string `json:"id"`
+		} `json:"shipping_options"`
+	}
+	if err := json.Unmarshal(b, &q); st != 200 || err != nil || len(q.Options) == 0 {
+		failf("quote: %d %s", st, b)
+	}
+	return "{" + to + `,"shipping_method_id":"` + q.Options[0].ID + `"}`
+}

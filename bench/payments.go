@@ -55,7 +55,11 @@ func hostedPayments(h *harness, db string, rep *Report) {
 	fill := func(i int) error {
 		return conns[i].do("PUT", "/api/v1/stores/demo/cart/items/"+targets[i], tokens[i], `{"quantity":1}`, 200)
 	}
-	pay := func(i int) error { return conns[i].do("POST", "/api/v1/stores/demo/checkout", tokens[i], `{}`, 201) }
+	if err := fill(0); err != nil {
+		failf("cart: %v", err)
+	}
+	body := s.toLondon(tokens[0])
+	pay := func(i int) error { return conns[i].do("POST", "/api/v1/stores/demo/checkout", tokens[i], body, 201) }
 
 	// Cart writes in another store, by a few clients of their own.
 	other, otherTokens := s.otherStore(8)
@@ -109,7 +113,7 @@ func hostedPayments(h *harness, db string, rep *Report) {
 		}
 		k, _ := key.LoadOrStore(i, new(int))
 		*k.(*int)++
-		o, err := s.checkoutOver(browser, tokens[i], fmt.Sprintf("paid-%d-%d", i, *k.(*int)))
+		o, err := s.checkoutOver(browser, tokens[i], fmt.Sprintf("paid-%d-%d", i, *k.(*int)), body)
 		if err != nil {
 			return err
 		}
@@ -142,9 +146,9 @@ type checkedOut struct {
 	}
 }
 
-// checkoutOver checks out over c, with key.
-func (s *server) checkoutOver(c *http.Client, token, key string) (checkedOut, error) {
-	req, _ := http.NewRequest("POST", s.base+"/api/v1/stores/demo/checkout", strings.NewReader(`{}`))
+// checkoutOver checks out over c, with key and body.
+func (s *server) checkoutOver(c *http.Client, token, key, body string) (checkedOut, error) {
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/stores/demo/checkout", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Idempotency-Key", key)

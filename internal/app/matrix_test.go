@@ -107,6 +107,14 @@ func TestPermissionMatrix_EveryRouteEveryRoleBothStores(t *testing.T) {
 	if err := testenv.RawDB(t, s.app.Cfg.Database).QueryRow("SELECT max(id) FROM river_job WHERE kind = 'order_mail'").Scan(&mailJob); err != nil {
 		t.Fatal(err)
 	}
+	// Two addresses of the own store's customer: one for the API's delete, one for the page's.
+	var addresses []string
+	for range 2 {
+		var a struct{ ID string }
+		s.call("POST", "/api/v1/stores/own/me/addresses", cust, map[string]any{"address": map[string]string{"name": "M", "line1": "1 Matrix Way",
+			"city": "London", "postcode": "SW1A " + strconv.Itoa(len(addresses)+1) + "AA", "country": "GB"}}).json(t, &a)
+		addresses = append(addresses, a.ID)
+	}
 	var invoiceID string // the paid order's invoice
 	if err := testenv.RawDB(t, s.app.Cfg.Database).QueryRow("SELECT id FROM invoices WHERE order_id = ?", order.ID).Scan(&invoiceID); err != nil {
 		t.Fatal(err)
@@ -142,6 +150,10 @@ func TestPermissionMatrix_EveryRouteEveryRoleBothStores(t *testing.T) {
 			id = order.ID
 		case strings.Contains(p, "/jobs/{id}"):
 			id = strconv.FormatInt(mailJob, 10)
+		case strings.Contains(p, "/me/addresses/{id}"):
+			id = addresses[0]
+		case strings.Contains(p, "/account/addresses/{id}"):
+			id = addresses[1]
 		}
 		return strings.ReplaceAll(p, "{id}", id)
 	}
