@@ -407,13 +407,17 @@ func checkFigures(t *testing.T, o shippedOrderJSON) {
 }
 
 // directTaxSums is the tax a store collected per class and rate, summed in SQL straight from the
-// orders' own tax rows (those invoiced) less the credit notes' tax rows.
+// invoiced orders' lines and shipping, less the credit notes' tax rows.
 func directTaxSums(t *testing.T, url, slug string) map[string]int64 {
 	t.Helper()
 	raw := testenv.RawDB(t, url)
 	rows, err := raw.Query(`SELECT class, rate, SUM(amount) FROM (
-			SELECT ot.class, ot.rate, ot.amount FROM order_taxes ot JOIN stores s ON s.id = ot.store_id
-			WHERE s.slug = $1 AND EXISTS (SELECT 1 FROM invoices i WHERE i.store_id = ot.store_id AND i.order_id = ot.order_id AND i.kind = 'invoice')
+			SELECT l.tax_class AS class, l.tax_rate AS rate, l.tax_amount AS amount FROM order_lines l JOIN stores s ON s.id = l.store_id
+			WHERE s.slug = $1 AND EXISTS (SELECT 1 FROM invoices i WHERE i.store_id = l.store_id AND i.order_id = l.order_id AND i.kind = 'invoice')
+			UNION ALL
+			SELECT o.shipping_tax_class, o.shipping_tax_rate, o.shipping_tax FROM orders o JOIN stores s ON s.id = o.store_id
+			WHERE s.slug = $1 AND o.shipping_amount + o.shipping_tax > 0
+			AND EXISTS (SELECT 1 FROM invoices i WHERE i.store_id = o.store_id AND i.order_id = o.id AND i.kind = 'invoice')
 			UNION ALL
 			SELECT it.class, it.rate, -it.amount FROM invoice_taxes it JOIN invoices i ON i.id = it.invoice_id JOIN stores s ON s.id = i.store_id
 			WHERE s.slug = $1 AND i.kind = 'credit_note'

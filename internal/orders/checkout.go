@@ -92,6 +92,7 @@ type reservation struct {
 func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Store, req CheckoutRequest) (reservation, error) {
 	var r reservation
 	var refused error // a refusal that still commits: the cart's prices, brought up to date
+	var number *int64 // the new order's number, known once the transaction commits (on PostgreSQL)
 	err := s.db.Update(ctx, st.ID, func(ctx context.Context, tx *sqlstore.Tx) error {
 		start, err := tx.CheckoutCart(ctx, st.ID, actor.UserID, req.Idempotency)
 		if r.replay = start.Replay; err != nil || r.replay != "" {
@@ -151,6 +152,7 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		if err := tx.InsertOrder(ctx, st.ID, &o, actor, moves...); err != nil {
 			return err
 		}
+		number = &o.Number
 		// The order holds the cart's lines now: paying it or letting it lapse, the cart is done.
 		if err := tx.ClearCart(ctx, st.ID, actor.UserID); err != nil {
 			return err
@@ -189,6 +191,9 @@ func (s *Service) reserve(ctx context.Context, actor shop.Principal, st shop.Sto
 		r.order = o
 		return tx.SaveKey(ctx, st.ID, actor.UserID, req.Idempotency, o.ID)
 	})
+	if err == nil && refused == nil && r.replay == "" && r.order.Number == 0 && number != nil { // taken with the COMMIT (PostgreSQL)
+		r.order.Number = *number
+	}
 	switch {
 	case errors.Is(err, sqlstore.ErrInsufficientStock):
 		err = s.outOfStock(ctx, st.ID, r.order.Lines)

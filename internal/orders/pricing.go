@@ -104,15 +104,22 @@ func price(sh shop.Shipping, lines []shop.CartLine, d Destination, needMethod bo
 func (q Quote) fill(o *shop.Order) {
 	o.PricesIncludeTax = q.Inclusive
 	o.Subtotal, o.ShippingAmount, o.TaxAmount, o.TotalAmount = q.Totals.Subtotal, q.Totals.Shipping, q.Totals.Tax, q.Totals.Total
-	o.Taxes = q.Totals.Taxes
 	o.ShippingAddress, o.BillingAddress = q.Shipping, q.Billing
 	if q.Chosen != nil {
 		o.ShippingMethod, o.ShippingPrice = q.Chosen.Method.Name, q.Chosen.Price
+	}
+	st := q.Totals.ShippingTax
+	o.ShippingTax, o.ShippingTaxRate, o.ShippingTaxClass = st.Tax, st.Rate.Rate, st.Rate.Class
+	for _, r := range q.Zone.TaxRates {
+		if o.TaxName == "" {
+			o.TaxName = r.Name
+		}
 	}
 	for i := range o.Lines {
 		t := q.Totals.Lines[i]
 		o.Lines[i].TaxClass, o.Lines[i].TaxRate, o.Lines[i].TaxAmount, o.Lines[i].Net = t.Rate.Class, t.Rate.Rate, t.Tax, t.Net
 	}
+	o.Taxes = o.SumTaxes()
 }
 
 // Quote prices the customer's cart sent to d, on the read pool: the methods that take it there

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -110,7 +111,11 @@ type Order struct {
 	ShippingAmount   int64
 	TaxAmount        int64
 	PricesIncludeTax bool
-	Taxes            []TaxLine // the tax per rate; they sum to TaxAmount
+	TaxName          string    // what the tax is called on invoices: VAT, Sales tax
+	ShippingTax      int64     // the shipping's tax, at ShippingTaxRate of ShippingTaxClass
+	ShippingTaxRate  int64     // in RateScale units
+	ShippingTaxClass TaxClass  //
+	Taxes            []TaxLine // the tax per rate, summed over the lines and the shipping (SumTaxes); they sum to TaxAmount
 
 	ShippingAddress Address
 	BillingAddress  Address
@@ -132,6 +137,39 @@ type Order struct {
 	History  []OrderEvent
 	Payments []Payment
 	Invoices []Invoice
+}
+
+// SumTaxes adds an order's tax up per rate, over its lines and its shipping (each rounded on its
+// own): the order keeps no second total of it.
+func (o Order) SumTaxes() []TaxLine {
+	var out []TaxLine
+	add := func(class TaxClass, rate, net, tax int64) {
+		for i := range out {
+			if out[i].Class == class && out[i].Rate == rate {
+				out[i].Base += net
+				out[i].Amount += tax
+				return
+			}
+		}
+		out = append(out, TaxLine{Class: class, Rate: rate, Name: o.TaxName, Base: net, Amount: tax})
+	}
+	for _, l := range o.Lines {
+		add(l.TaxClass, l.TaxRate, l.Net, l.TaxAmount)
+	}
+	if o.ShippingAmount+o.ShippingTax > 0 {
+		class := o.ShippingTaxClass
+		if class == "" {
+			class = TaxStandard
+		}
+		add(class, o.ShippingTaxRate, o.ShippingAmount, o.ShippingTax)
+	}
+	slices.SortStableFunc(out, func(a, b TaxLine) int {
+		if c := slices.Index(TaxClasses, a.Class) - slices.Index(TaxClasses, b.Class); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Rate, a.Rate)
+	})
+	return out
 }
 
 // Ref is the order's number as people read and say it: "#1001".

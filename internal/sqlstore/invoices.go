@@ -42,17 +42,30 @@ func (tx *Tx) IssueInvoice(ctx context.Context, store shop.StoreID, inv *shop.In
 	if inv.Kind == shop.InvoiceKindCreditNote {
 		counter = CounterCreditNote
 	}
-	n, err := tx.NextNumber(ctx, store, counter)
-	if err != nil {
-		return err
-	}
 	if inv.ID == "" {
 		inv.ID = shop.NewID()
 	}
-	inv.Number, inv.IssuedAt = n, tx.now
-	if err := tx.later(ctx, `INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, issued_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inv.ID, store, inv.Kind, n, inv.OrderID, inv.PaymentID, inv.Amount, inv.TaxAmount, ts(tx.now)); err != nil {
-		return err
+	inv.IssuedAt = tx.now
+	if tx.conn != nil {
+		// PostgreSQL: the number is taken in the invoice's own statement, sent with the COMMIT, so
+		// that the counter's row is locked for no round trip (Number stays 0 here; read it after).
+		if err := tx.later(ctx, `WITH n AS (INSERT INTO store_counters (store_id, name, value) VALUES (?, ?, 1)
+			ON CONFLICT (store_id, name) DO UPDATE SET value = store_counters.value + 1 RETURNING value)
+			INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, issued_at)
+			VALUES (?, ?, ?, (SELECT value FROM n), ?, ?, ?, ?, ?)`, store, counter, inv.ID, store, inv.Kind, inv.OrderID, inv.PaymentID,
+			inv.Amount, inv.TaxAmount, ts(tx.now)); err != nil {
+			return err
+		}
+	} else {
+		n, err := tx.NextNumber(ctx, store, counter)
+		if err != nil {
+			return err
+		}
+		inv.Number = n
+		if err := tx.later(ctx, `INSERT INTO invoices (id, store_id, kind, number, order_id, payment_id, amount, tax_amount, issued_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inv.ID, store, inv.Kind, n, inv.OrderID, inv.PaymentID, inv.Amount, inv.TaxAmount, ts(tx.now)); err != nil {
+			return err
+		}
 	}
 	if len(inv.Taxes) == 0 {
 		return nil
@@ -69,30 +82,11 @@ func (tx *Tx) IssueInvoice(ctx context.Context, store shop.StoreID, inv *shop.In
 	return tx.later(ctx, q, a...)
 }
 
-// taxesAndInvoices reads the tax per rate and the invoices of orders (at maps an id to its index).
+// taxesAndInvoices works out the tax per rate of orders (their lines read) and reads their
+// invoices (at maps an id to its index).
 func (tx *Tx) taxesAndInvoices(ctx context.Context, store shop.StoreID, orders []shop.Order, ids []string, at map[string]int) error {
-	rows, err := tx.query(ctx, `SELECT order_id, class, rate, name, base, amount FROM order_taxes
-		WHERE store_id = ? AND order_id IN (`+placeholders(len(ids))+`)`, idArgs(store, ids)...)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var id string
-		var t shop.TaxLine
-		if err := rows.Scan(&id, &t.Class, &t.Rate, &t.Name, &t.Base, &t.Amount); err != nil {
-			return err
-		}
-		if i, ok := at[id]; ok {
-			orders[i].Taxes = append(orders[i].Taxes, t)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	_ = rows.Close()
 	for i := range orders {
-		sortTaxes(orders[i].Taxes)
+		orders[i].Taxes = orders[i].SumTaxes()
 	}
 	// Each invoice with its tax lines: one row per line (or one of the invoice alone, without any).
 	inv, err := tx.query(ctx, `SELECT i.id, i.kind, i.number, i.order_id, i.payment_id, i.amount, i.tax_amount, i.issued_at,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 
 	"secureshop/internal/shop"
 )
@@ -21,19 +23,42 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *shop.Order
 		events = append(events, shop.OrderEvent{From: events[len(events)-1].To, To: m.To, Note: m.Note})
 	}
 	o.Status = events[len(events)-1].To
-	if o.Number == 0 {
-		n, err := tx.NextNumber(ctx, store, CounterOrder)
-		if err != nil {
+	if o.ShippingTaxClass == "" {
+		o.ShippingTaxClass = shop.TaxStandard
+	}
+	const cols = `id, store_id, customer_id, email, status, currency, subtotal_amount, shipping_amount, tax_amount, total_amount,
+		prices_include_tax, tax_name, shipping_tax, shipping_tax_rate, shipping_tax_class, shipping_address, billing_address,
+		shipping_method, shipping_price, reserved_until, created_at, updated_at, number`
+	vals := []any{o.ID, store, o.CustomerID, o.Email, o.Status, o.Currency, o.Subtotal, o.ShippingAmount, o.TaxAmount,
+		o.TotalAmount, o.PricesIncludeTax, o.TaxName, o.ShippingTax, o.ShippingTaxRate, o.ShippingTaxClass, addressCol(o.ShippingAddress),
+		addressCol(o.BillingAddress), o.ShippingMethod, o.ShippingPrice, nullTS(o.ReservedUntil), ts(tx.now), ts(tx.now)}
+	var stmts []string
+	var args [][]any
+	switch {
+	case o.Number == 0 && tx.conn != nil:
+		// PostgreSQL: the order goes in with a placeholder number (negative, from its id) and takes
+		// its number from the counter in the transaction's very last statement, just before the
+		// COMMIT, so that the counter's row — which every checkout of the store waits for — is
+		// locked for no more than the COMMIT, after the product's stock row. The number reaches o
+		// once the COMMIT's answer comes: o must outlive the transaction.
+		stmts = []string{`INSERT INTO orders (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+		args = [][]any{append(vals, placeholderNumber(o.ID))}
+		if err := tx.atCommit(ctx, []any{&o.Number}, `WITH n AS (INSERT INTO store_counters (store_id, name, value) VALUES (?, 'order', 1001)
+			ON CONFLICT (store_id, name) DO UPDATE SET value = store_counters.value + 1 RETURNING value)
+			UPDATE orders SET number = (SELECT value FROM n) WHERE store_id = ? AND id = ? RETURNING number`, store, store, o.ID); err != nil {
 			return err
 		}
-		o.Number = n
+	default:
+		if o.Number == 0 {
+			n, err := tx.NextNumber(ctx, store, CounterOrder)
+			if err != nil {
+				return err
+			}
+			o.Number = n
+		}
+		stmts = []string{`INSERT INTO orders (` + cols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
+		args = [][]any{append(vals, o.Number)}
 	}
-	stmts := []string{`INSERT INTO orders (id, store_id, number, customer_id, email, status, currency, subtotal_amount,
-		shipping_amount, tax_amount, total_amount, prices_include_tax, shipping_address, billing_address, shipping_method,
-		shipping_price, reserved_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`}
-	args := [][]any{{o.ID, store, o.Number, o.CustomerID, o.Email, o.Status, o.Currency, o.Subtotal, o.ShippingAmount, o.TaxAmount,
-		o.TotalAmount, o.PricesIncludeTax, addressCol(o.ShippingAddress), addressCol(o.BillingAddress), o.ShippingMethod,
-		o.ShippingPrice, nullTS(o.ReservedUntil), ts(tx.now), ts(tx.now)}}
 	if len(o.Lines) > 0 {
 		q := `INSERT INTO order_lines (id, store_id, order_id, product_id, sku, name, unit_price, quantity, line_total,
 			tax_class, tax_rate, tax_amount) VALUES `
@@ -51,18 +76,6 @@ func (tx *Tx) InsertOrder(ctx context.Context, store shop.StoreID, o *shop.Order
 			}
 			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 			a = append(a, l.ID, store, o.ID, l.ProductID, l.SKU, l.Name, l.UnitPrice, l.Quantity, l.LineTotal, l.TaxClass, l.TaxRate, l.TaxAmount)
-		}
-		stmts, args = append(stmts, q), append(args, a)
-	}
-	if len(o.Taxes) > 0 {
-		q := `INSERT INTO order_taxes (store_id, order_id, class, rate, name, base, amount) VALUES `
-		a := make([]any, 0, 7*len(o.Taxes))
-		for i, t := range o.Taxes {
-			if i > 0 {
-				q += ", "
-			}
-			q += "(?, ?, ?, ?, ?, ?, ?)"
-			a = append(a, store, o.ID, t.Class, t.Rate, t.Name, t.Base, t.Amount)
 		}
 		stmts, args = append(stmts, q), append(args, a)
 	}
@@ -98,6 +111,20 @@ func (tx *Tx) addHistory(ctx context.Context, store shop.StoreID, o *shop.Order,
 	return err
 }
 
+// placeholderNumber is the number an order holds until its transaction's last statement gives it
+// its own (PostgreSQL): negative, and from the random half of its id, so that two at once differ.
+func placeholderNumber(id string) int64 {
+	h := strings.ReplaceAll(id, "-", "")
+	if len(h) < 16 {
+		return -1
+	}
+	n, err := strconv.ParseUint(h[len(h)-15:], 16, 64) // 60 bits: always fits an int64
+	if err != nil {
+		return -1
+	}
+	return -int64(n) - 1 // #nosec G115 -- 60 bits
+}
+
 // SetTracking records how an order left: its carrier and tracking number.
 func (tx *Tx) SetTracking(ctx context.Context, store shop.StoreID, id, carrier, tracking string) error {
 	return tx.later(ctx, `UPDATE orders SET carrier = ?, tracking_number = ? WHERE store_id = ? AND id = ?`, carrier, tracking, store, id)
@@ -130,7 +157,7 @@ func (tx *Tx) moved(ctx context.Context, res sql.Result, err error, store shop.S
 
 // orderCols are an order's columns and its sums over the payments ledger.
 const orderCols = `o.id, o.number, o.customer_id, o.email, o.status, o.currency, o.subtotal_amount, o.shipping_amount, o.tax_amount,
-	o.total_amount, o.prices_include_tax, o.shipping_address, o.billing_address, o.shipping_method, o.shipping_price, o.carrier,
+	o.total_amount, o.prices_include_tax, o.tax_name, o.shipping_tax, o.shipping_tax_rate, o.shipping_tax_class, o.shipping_address, o.billing_address, o.shipping_method, o.shipping_price, o.carrier,
 	o.tracking_number, o.reserved_until, o.created_at, o.updated_at,
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'charge' AND p.state = 'succeeded'), 0),
 	COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_id = o.store_id AND p.order_id = o.id AND p.kind = 'refund' AND p.state = 'succeeded'), 0),
@@ -141,7 +168,7 @@ func scanOrder(store shop.StoreID, scan func(...any) error) (shop.Order, error) 
 	var reserved, created, updated dbTime
 	var shipTo, billTo string
 	err := scan(&o.ID, &o.Number, &o.CustomerID, &o.Email, &o.Status, &o.Currency, &o.Subtotal, &o.ShippingAmount, &o.TaxAmount,
-		&o.TotalAmount, &o.PricesIncludeTax, &shipTo, &billTo, &o.ShippingMethod, &o.ShippingPrice, &o.Carrier,
+		&o.TotalAmount, &o.PricesIncludeTax, &o.TaxName, &o.ShippingTax, &o.ShippingTaxRate, &o.ShippingTaxClass, &shipTo, &billTo, &o.ShippingMethod, &o.ShippingPrice, &o.Carrier,
 		&o.TrackingNumber, &reserved, &created, &updated, &o.PaidAmount, &o.RefundedAmount, &o.RefundPending)
 	o.ReservedUntil, o.CreatedAt, o.UpdatedAt = reserved.ptr(), created.T, updated.T
 	if err == nil {

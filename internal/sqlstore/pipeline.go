@@ -24,6 +24,21 @@ func (tx *Tx) later(ctx context.Context, q string, args ...any) error {
 	return nil
 }
 
+// atCommit holds a write back (PostgreSQL) to go last, after every other held-back write, just
+// before the COMMIT: for a row every transaction of a store waits for (the counter that numbers
+// its orders), locked for no more than the COMMIT.
+// Its one row (RETURNING) is scanned into dest as the COMMIT's answer comes.
+func (tx *Tx) atCommit(ctx context.Context, dest []any, q string, args ...any) error {
+	if err := tx.scoped(args); err != nil {
+		return err
+	}
+	if tx.conn == nil {
+		return tx.queryRow(ctx, dest, q, args...)
+	}
+	tx.last = append(tx.last, heldWrite{q: tx.db.rebind(q), args: tx.db.args(args), dest: dest})
+	return nil
+}
+
 // flush sends the held-back writes (PostgreSQL) before a statement that may depend on them.
 func (tx *Tx) flush(ctx context.Context) error {
 	if tx.heldErr != nil || len(tx.held) == 0 {
@@ -42,6 +57,9 @@ func (tx *Tx) flush(ctx context.Context) error {
 func (tx *Tx) send(ctx context.Context, commit bool) error {
 	held := tx.held
 	tx.held = nil
+	if commit {
+		held, tx.last = append(held, tx.last...), nil
+	}
 	return tx.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -55,8 +73,14 @@ func (tx *Tx) send(ctx context.Context, commit bool) error {
 			b.Queue("COMMIT")
 		}
 		br := c.Conn().SendBatch(ctx, b)
-		for range held {
-			if _, err := br.Exec(); err != nil {
+		for _, h := range held {
+			var err error
+			if h.dest != nil {
+				err = br.QueryRow().Scan(h.dest...)
+			} else {
+				_, err = br.Exec()
+			}
+			if err != nil {
 				_ = br.Close()
 				return err
 			}

@@ -364,7 +364,10 @@ func TestOrderLines_AreImmutable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, q := range []string{`UPDATE order_lines SET unit_price = 1 WHERE order_id = ?`, `DELETE FROM order_lines WHERE order_id = ?`} {
+		// An order's figures, addresses and number are as immutable as its lines.
+		for _, q := range []string{`UPDATE order_lines SET unit_price = 1 WHERE order_id = ?`, `DELETE FROM order_lines WHERE order_id = ?`,
+			`UPDATE orders SET total_amount = 1, subtotal_amount = 1 WHERE id = ?`, `UPDATE orders SET number = 99999 WHERE id = ?`,
+			`UPDATE orders SET shipping_address = '{}' WHERE id = ?`, `UPDATE orders SET tax_amount = tax_amount + 1, total_amount = total_amount + 1 WHERE id = ?`} {
 			err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return sqlstore.ExecForTest(ctx, tx, q, o.ID) })
 			if err == nil {
 				t.Errorf("%s was allowed", q)

@@ -39,12 +39,15 @@ type Tx struct {
 	// and the first error one of them met.
 	held    []heldWrite
 	heldErr error
+	// last: writes held back to go after every other, just before the COMMIT (see atCommit).
+	last []heldWrite
 }
 
 // heldWrite is a statement held back (PostgreSQL), its placeholders rebound, and its arguments.
 type heldWrite struct {
 	q    string
 	args []any
+	dest []any // where the statement's one row goes (RETURNING), when it has one
 }
 
 // Now is the transaction's timestamp: every row it writes carries the same time.
@@ -140,7 +143,7 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	}
 	// The held-back writes go with the COMMIT, in one round trip: should one fail, PostgreSQL
 	// skips the rest and the COMMIT, and the deferred ROLLBACK ends the transaction.
-	held := len(tx.held) > 0
+	held := len(tx.held)+len(tx.last) > 0
 	if err := tx.send(ctx, true); err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
 		if held {
 			return translate(err)

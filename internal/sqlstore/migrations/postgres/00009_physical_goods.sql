@@ -4,7 +4,8 @@
 -- tax class. An order keeps, immutable: its readable number (gap-free per store, from
 -- store_counters), the customer's e-mail, the shipping and billing addresses, the shipping method
 -- with its price, and its figures — subtotal and shipping without tax, the tax, and the total,
--- which is their sum — with the tax per rate in order_taxes; each line its tax class, rate and tax.
+-- which is their sum — and each line its tax class, rate and tax, the shipping its own: the tax per
+-- rate is the sum over them.
 -- Invoices and credit notes are numbered per store without gaps. Customers keep an address book.
 ALTER TABLE stores ADD COLUMN shipping text NOT NULL DEFAULT '{"prices_include_tax":false,"shipping_tax_class":"standard","zones":[]}';
 ALTER TABLE stores ADD COLUMN guest_checkout boolean NOT NULL DEFAULT true;
@@ -28,6 +29,10 @@ ALTER TABLE orders ADD COLUMN prices_include_tax boolean NOT NULL DEFAULT false;
 ALTER TABLE orders ADD COLUMN subtotal_amount bigint NOT NULL DEFAULT 0 CHECK (subtotal_amount >= 0);
 ALTER TABLE orders ADD COLUMN shipping_amount bigint NOT NULL DEFAULT 0 CHECK (shipping_amount >= 0);
 ALTER TABLE orders ADD COLUMN tax_amount bigint NOT NULL DEFAULT 0 CHECK (tax_amount >= 0);
+ALTER TABLE orders ADD COLUMN tax_name text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN shipping_tax bigint NOT NULL DEFAULT 0 CHECK (shipping_tax >= 0);
+ALTER TABLE orders ADD COLUMN shipping_tax_rate integer NOT NULL DEFAULT 0 CHECK (shipping_tax_rate BETWEEN 0 AND 100000);
+ALTER TABLE orders ADD COLUMN shipping_tax_class text NOT NULL DEFAULT 'standard';
 ALTER TABLE orders ADD COLUMN carrier text NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN tracking_number text NOT NULL DEFAULT '';
 -- The orders placed before: numbered in the order they were placed, their total all subtotal.
@@ -35,38 +40,36 @@ UPDATE orders o SET subtotal_amount = o.total_amount, number = n.number
     FROM (SELECT id, 1000 + row_number() OVER (PARTITION BY store_id ORDER BY id) AS number FROM orders) n WHERE n.id = o.id;
 INSERT INTO store_counters (store_id, name, value) SELECT store_id, 'order', MAX(number) FROM orders GROUP BY store_id;
 CREATE UNIQUE INDEX orders_number ON orders (store_id, number);
-ALTER TABLE orders ADD CONSTRAINT orders_figures_add_up CHECK (total_amount = subtotal_amount + shipping_amount + tax_amount AND number > 0);
+ALTER TABLE orders ADD CONSTRAINT orders_figures_add_up CHECK (total_amount = subtotal_amount + shipping_amount + tax_amount AND number <> 0);
+-- An order goes in with a placeholder number (negative, from its id) and takes its number from
+-- the counter in its transaction's last statement, so that the counter's row — which every
+-- checkout of the store waits for — stays locked for no more than the COMMIT; from then on the
+-- number is immutable like the figures.
 -- +goose StatementBegin
 CREATE FUNCTION orders_figures_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF (NEW.number, NEW.email, NEW.shipping_address, NEW.billing_address, NEW.shipping_method, NEW.shipping_price,
-        NEW.prices_include_tax, NEW.subtotal_amount, NEW.shipping_amount, NEW.tax_amount, NEW.total_amount, NEW.currency)
+    IF NEW.number IS DISTINCT FROM OLD.number OR (NEW.email, NEW.shipping_address, NEW.billing_address, NEW.shipping_method, NEW.shipping_price,
+        NEW.prices_include_tax, NEW.subtotal_amount, NEW.shipping_amount, NEW.tax_amount, NEW.tax_name, NEW.shipping_tax, NEW.shipping_tax_rate,
+        NEW.shipping_tax_class, NEW.total_amount, NEW.currency)
        IS DISTINCT FROM
-       (OLD.number, OLD.email, OLD.shipping_address, OLD.billing_address, OLD.shipping_method, OLD.shipping_price,
-        OLD.prices_include_tax, OLD.subtotal_amount, OLD.shipping_amount, OLD.tax_amount, OLD.total_amount, OLD.currency) THEN
+       (OLD.email, OLD.shipping_address, OLD.billing_address, OLD.shipping_method, OLD.shipping_price,
+        OLD.prices_include_tax, OLD.subtotal_amount, OLD.shipping_amount, OLD.tax_amount, OLD.tax_name, OLD.shipping_tax, OLD.shipping_tax_rate,
+        OLD.shipping_tax_class, OLD.total_amount, OLD.currency) THEN
         RAISE EXCEPTION 'an order''s figures and addresses are immutable';
     END IF;
     RETURN NEW;
 END;
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER orders_figures_immutable BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_figures_immutable();
+-- Only when one of those columns is set, and not for the number's placeholder giving way.
+CREATE TRIGGER orders_figures_immutable BEFORE UPDATE OF number, email, shipping_address, billing_address, shipping_method, shipping_price,
+    prices_include_tax, subtotal_amount, shipping_amount, tax_amount, tax_name, shipping_tax, shipping_tax_rate, shipping_tax_class,
+    total_amount, currency ON orders FOR EACH ROW WHEN (OLD.number > 0) EXECUTE FUNCTION orders_figures_immutable();
 
 ALTER TABLE order_lines ADD COLUMN tax_class text NOT NULL DEFAULT 'standard';
 ALTER TABLE order_lines ADD COLUMN tax_rate integer NOT NULL DEFAULT 0 CHECK (tax_rate BETWEEN 0 AND 100000);
 ALTER TABLE order_lines ADD COLUMN tax_amount bigint NOT NULL DEFAULT 0 CHECK (tax_amount >= 0 AND tax_amount <= line_total);
 
-CREATE TABLE order_taxes (
-    store_id uuid NOT NULL,
-    order_id uuid NOT NULL,
-    class    text NOT NULL CHECK (class IN ('standard', 'reduced', 'zero')),
-    rate     integer NOT NULL CHECK (rate BETWEEN 0 AND 100000),
-    name     text NOT NULL,
-    base     bigint NOT NULL CHECK (base >= 0),
-    amount   bigint NOT NULL CHECK (amount >= 0),
-    PRIMARY KEY (store_id, order_id, class, rate),
-    FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
-);
 -- +goose StatementBegin
 CREATE FUNCTION immutable_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -74,7 +77,6 @@ BEGIN
 END;
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER order_taxes_immutable BEFORE UPDATE OR DELETE ON order_taxes FOR EACH ROW EXECUTE FUNCTION immutable_row();
 
 -- An invoice for each paid order, a credit note for each refund: numbered per store and kind
 -- without gaps, with the tax per rate each documents in invoice_taxes.
@@ -127,9 +129,6 @@ CREATE INDEX addresses_user ON addresses (store_id, user_id, created_at);
 ALTER TABLE store_counters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE store_counters FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON store_counters USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
-ALTER TABLE order_taxes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE order_taxes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant ON order_taxes USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
 ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON invoices USING (store_id::text = current_setting('app.store_id', true) OR current_setting('app.store_id', true) = '*') WITH CHECK (store_id::text = current_setting('app.store_id', true));
@@ -168,7 +167,6 @@ ALTER TABLE users DROP COLUMN guest;
 DROP TABLE addresses;
 DROP TABLE invoice_taxes;
 DROP TABLE invoices;
-DROP TABLE order_taxes;
 DROP FUNCTION immutable_row();
 ALTER TABLE order_lines DROP COLUMN tax_amount;
 ALTER TABLE order_lines DROP COLUMN tax_rate;
@@ -179,6 +177,10 @@ ALTER TABLE orders DROP CONSTRAINT orders_figures_add_up;
 DROP INDEX orders_number;
 ALTER TABLE orders DROP COLUMN tracking_number;
 ALTER TABLE orders DROP COLUMN carrier;
+ALTER TABLE orders DROP COLUMN shipping_tax_class;
+ALTER TABLE orders DROP COLUMN shipping_tax_rate;
+ALTER TABLE orders DROP COLUMN shipping_tax;
+ALTER TABLE orders DROP COLUMN tax_name;
 ALTER TABLE orders DROP COLUMN tax_amount;
 ALTER TABLE orders DROP COLUMN shipping_amount;
 ALTER TABLE orders DROP COLUMN subtotal_amount;

@@ -4,7 +4,8 @@
 -- tax class. An order keeps, immutable: its readable number (gap-free per store, from
 -- store_counters), the customer's e-mail, the shipping and billing addresses, the shipping method
 -- with its price, and its figures — subtotal and shipping without tax, the tax, and the total,
--- which is their sum — with the tax per rate in order_taxes; each line its tax class, rate and tax.
+-- which is their sum — and each line its tax class, rate and tax, the shipping its own: the tax per
+-- rate is the sum over them.
 -- Invoices and credit notes are numbered per store without gaps. Customers keep an address book.
 ALTER TABLE stores ADD COLUMN shipping TEXT NOT NULL DEFAULT '{"prices_include_tax":false,"shipping_tax_class":"standard","zones":[]}';
 ALTER TABLE stores ADD COLUMN guest_checkout INTEGER NOT NULL DEFAULT 1;
@@ -28,6 +29,10 @@ ALTER TABLE orders ADD COLUMN prices_include_tax INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE orders ADD COLUMN subtotal_amount INTEGER NOT NULL DEFAULT 0 CHECK (subtotal_amount >= 0);
 ALTER TABLE orders ADD COLUMN shipping_amount INTEGER NOT NULL DEFAULT 0 CHECK (shipping_amount >= 0);
 ALTER TABLE orders ADD COLUMN tax_amount INTEGER NOT NULL DEFAULT 0 CHECK (tax_amount >= 0);
+ALTER TABLE orders ADD COLUMN tax_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN shipping_tax INTEGER NOT NULL DEFAULT 0 CHECK (shipping_tax >= 0);
+ALTER TABLE orders ADD COLUMN shipping_tax_rate INTEGER NOT NULL DEFAULT 0 CHECK (shipping_tax_rate BETWEEN 0 AND 100000);
+ALTER TABLE orders ADD COLUMN shipping_tax_class TEXT NOT NULL DEFAULT 'standard';
 ALTER TABLE orders ADD COLUMN carrier TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN tracking_number TEXT NOT NULL DEFAULT '';
 -- The orders placed before: numbered in the order they were placed, their total all subtotal.
@@ -44,7 +49,8 @@ END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER orders_figures_immutable BEFORE UPDATE OF number, email, shipping_address, billing_address, shipping_method,
-    shipping_price, prices_include_tax, subtotal_amount, shipping_amount, tax_amount, total_amount, currency ON orders
+    shipping_price, prices_include_tax, subtotal_amount, shipping_amount, tax_amount, tax_name, shipping_tax, shipping_tax_rate,
+    shipping_tax_class, total_amount, currency ON orders
 BEGIN
     SELECT RAISE(ABORT, 'an order''s figures and addresses are immutable');
 END;
@@ -54,29 +60,6 @@ ALTER TABLE order_lines ADD COLUMN tax_class TEXT NOT NULL DEFAULT 'standard';
 ALTER TABLE order_lines ADD COLUMN tax_rate INTEGER NOT NULL DEFAULT 0 CHECK (tax_rate BETWEEN 0 AND 100000);
 ALTER TABLE order_lines ADD COLUMN tax_amount INTEGER NOT NULL DEFAULT 0 CHECK (tax_amount >= 0 AND tax_amount <= line_total);
 
-CREATE TABLE order_taxes (
-    store_id TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    class    TEXT NOT NULL CHECK (class IN ('standard', 'reduced', 'zero')),
-    rate     INTEGER NOT NULL CHECK (rate BETWEEN 0 AND 100000),
-    name     TEXT NOT NULL,
-    base     INTEGER NOT NULL CHECK (base >= 0),
-    amount   INTEGER NOT NULL CHECK (amount >= 0),
-    PRIMARY KEY (store_id, order_id, class, rate),
-    FOREIGN KEY (store_id, order_id) REFERENCES orders (store_id, id)
-) WITHOUT ROWID;
--- +goose StatementBegin
-CREATE TRIGGER order_taxes_immutable BEFORE UPDATE ON order_taxes
-BEGIN
-    SELECT RAISE(ABORT, 'order_taxes are immutable');
-END;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE TRIGGER order_taxes_no_delete BEFORE DELETE ON order_taxes
-BEGIN
-    SELECT RAISE(ABORT, 'order_taxes are immutable');
-END;
--- +goose StatementEnd
 
 -- An invoice for each paid order, a credit note for each refund: numbered per store and kind
 -- without gaps, with the tax per rate each documents in invoice_taxes.
@@ -173,7 +156,6 @@ ALTER TABLE users DROP COLUMN guest;
 DROP TABLE addresses;
 DROP TABLE invoice_taxes;
 DROP TABLE invoices;
-DROP TABLE order_taxes;
 ALTER TABLE order_lines DROP COLUMN tax_amount;
 ALTER TABLE order_lines DROP COLUMN tax_rate;
 ALTER TABLE order_lines DROP COLUMN tax_class;
@@ -182,6 +164,10 @@ DROP TRIGGER orders_figures_add_up;
 DROP INDEX orders_number;
 ALTER TABLE orders DROP COLUMN tracking_number;
 ALTER TABLE orders DROP COLUMN carrier;
+ALTER TABLE orders DROP COLUMN shipping_tax_class;
+ALTER TABLE orders DROP COLUMN shipping_tax_rate;
+ALTER TABLE orders DROP COLUMN shipping_tax;
+ALTER TABLE orders DROP COLUMN tax_name;
 ALTER TABLE orders DROP COLUMN tax_amount;
 ALTER TABLE orders DROP COLUMN shipping_amount;
 ALTER TABLE orders DROP COLUMN subtotal_amount;
