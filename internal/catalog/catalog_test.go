@@ -186,5 +186,15 @@ func TestCSV_ExportImportRoundTrip(t *testing.T) {
 		if _, err := f.svc.ImportCSV(ctx, f.customer, f.st, file, false); shop.KindOf(err) != shop.KindForbidden {
 			t.Errorf("a customer imports: %v", err)
 		}
+		// Weight and tax class travel with the file; a class that is none is refused at its row.
+		file = []byte("sku,name,price,weight_grams,tax_class\nGR-4,Sencha,3.20,250,zero\nGR-5,Matcha,9.00,80,luxury\n")
+		rep, err = f.svc.ImportCSV(ctx, f.clerk, f.st, file, false)
+		if err != nil || rep.Updated != 1 || len(rep.Rejected) != 1 || rep.Rejected[0].Errors[0].Field != "tax_class" {
+			t.Fatalf("weights and classes: %+v, %v", rep, err)
+		}
+		out.Reset()
+		if err := f.svc.ExportCSV(ctx, f.clerk, f.st, &out); err != nil || !strings.Contains(out.String(), "GR-4,Sencha,,3.20,7,,active,250,zero") {
+			t.Fatalf("the export after: %s %v", out.String(), err)
+		}
 	})
 }

@@ -15,7 +15,7 @@ import (
 	"secureshop/internal/sqlstore"
 )
 
-var csvHeader = []string{"sku", "name", "description", "price", "stock", "category", "status"}
+var csvHeader = []string{"sku", "name", "description", "price", "stock", "category", "status", "weight_grams", "tax_class"}
 
 // ExportCSV writes the store's whole catalogue (archived products too) as CSV, prices as decimals.
 func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, st shop.Store, w io.Writer) error {
@@ -36,7 +36,7 @@ func (s *Service) ExportCSV(ctx context.Context, actor shop.Principal, st shop.S
 			}
 			for _, p := range page.Products {
 				if err := cw.Write([]string{cell(p.SKU), cell(p.Name), cell(p.Description), shop.M(p.PriceAmount, st.Currency).Decimal(), strconv.Itoa(p.Stock),
-					cell(p.CategorySlug), string(p.Status)}); err != nil {
+					cell(p.CategorySlug), string(p.Status), strconv.Itoa(p.WeightGrams), string(p.TaxClass)}); err != nil {
 					return err
 				}
 			}
@@ -100,7 +100,7 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 	}
 	for _, need := range []string{"sku", "name", "price"} {
 		if _, ok := col[need]; !ok {
-			return ImportReport{}, shop.Invalid(shop.FieldError{Field: "file", Message: "the header needs the columns sku, name and price (also: description, stock, category)"})
+			return ImportReport{}, shop.Invalid(shop.FieldError{Field: "file", Message: "the header needs the columns sku, name and price (also: description, stock, category, weight_grams, tax_class)"})
 		}
 	}
 	// Every row is parsed before the transaction; one that is not CSV is kept as nil.
@@ -153,6 +153,17 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 					in.Stock = &n
 				}
 			}
+			if v := get("weight_grams"); v != nil && *v != "" {
+				if n, err := strconv.Atoi(*v); err != nil {
+					problems = append(problems, shop.FieldError{Field: "weight_grams", Message: "must be a whole number of grams"})
+				} else {
+					in.WeightGrams = &n
+				}
+			}
+			if v := get("tax_class"); v != nil && *v != "" {
+				c := shop.TaxClass(strings.ToLower(*v))
+				in.TaxClass = &c
+			}
 			if in.Category != nil && *in.Category == "" {
 				in.Category = nil
 			}
@@ -200,6 +211,12 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 				if in.Category != nil {
 					existing.CategoryID = catID
 				}
+				if in.WeightGrams != nil {
+					existing.WeightGrams = *in.WeightGrams
+				}
+				if in.TaxClass != nil {
+					existing.TaxClass = *in.TaxClass
+				}
 				if err := tx.UpdateProduct(ctx, st.ID, &existing); err != nil {
 					return err
 				}
@@ -211,6 +228,12 @@ func (s *Service) ImportCSV(ctx context.Context, actor shop.Principal, st shop.S
 				p := shop.Product{SKU: sku, Name: strings.TrimSpace(*in.Name), PriceAmount: in.Price.Amount, CategoryID: catID}
 				if in.Description != nil {
 					p.Description = *in.Description
+				}
+				if in.WeightGrams != nil {
+					p.WeightGrams = *in.WeightGrams
+				}
+				if in.TaxClass != nil {
+					p.TaxClass = *in.TaxClass
 				}
 				if err := tx.CreateProduct(ctx, st.ID, &p); err != nil {
 					return err
