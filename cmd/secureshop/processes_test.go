@@ -36,6 +36,7 @@ type process struct {
 	base   string
 	cmd    *exec.Cmd
 	stdout *lockedWriter
+	exited chan struct{} // closed once the process has ended (and been waited for)
 }
 
 // output is what the process printed so far.
@@ -62,38 +63,60 @@ func startProcessOn(t *testing.T, port int, env []string, args ...string) *proce
 	if !strings.Contains(strings.Join(append(env, args...), " "), "TESTPAY_URL") {
 		args = append(args, "--testpay-listen", "127.0.0.1:0")
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...) // #nosec G204 -- the binary we built
-	cmd.Env = append(os.Environ(), env...)
-	out := &lockedWriter{w: &bytes.Buffer{}}
-	cmd.Stdout = out
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(bin, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...) // #nosec G204 -- the binary we built
+		cmd.Env = append(os.Environ(), env...)
+		out := &lockedWriter{w: &bytes.Buffer{}}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: out, exited: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(p.exited) }()
+		t.Cleanup(func() {
+			select {
+			case <-p.exited:
+				return // it ended, or the test killed it
+			default:
+			}
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-p.exited:
+			case <-time.After(25 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.exited
+			}
+		})
+		if p.ready(t) {
+			return p
+		}
+		// It ended before it was ready: the port it was given, free a moment ago, was taken meanwhile
+		// (by another test's connection), or it failed outright — then say why.
+		if attempt == 3 || !strings.Contains(p.output(), "address already in use") {
+			t.Fatalf("secureshop serve ended before it was ready:\n%s", p.output())
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
-	p := &process{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, stdout: out}
-	t.Cleanup(func() {
-		if cmd.ProcessState != nil {
-			return // killed and waited for by the test
-		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(25 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
+}
+
+// ready waits until the process answers /readyz (true), or has ended (false).
+func (p *process) ready(t *testing.T) bool {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if resp, err := http.Get(p.base + "/readyz"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return true
 			}
 		}
+		select {
+		case <-p.exited:
+			return false
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("secureshop serve did not become ready")
+			t.Fatalf("secureshop serve did not become ready:\n%s", p.output())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -357,7 +380,7 @@ func TestProcesses_KilledBeforeTheWebhookNeverLosesAPayment(t *testing.T) {
 		if err := shop.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		_ = shop.cmd.Wait()
+		<-shop.exited
 		if status := testenv.PayOnPage(t, o.Payment.RedirectURL, "4242424242424242"); status != http.StatusSeeOther {
 			t.Fatalf("paying while the shop is down: %d", status)
 		}
