@@ -202,6 +202,13 @@ func settings(ctx context.Context, tx *sqlstore.Tx, store shop.StoreID) (Setting
 // SetGuestCheckout lets visitors check out without an account (with an e-mail address and an
 // address), or asks them to sign in or register first.
 func (s *Service) SetGuestCheckout(ctx context.Context, actor shop.Principal, store shop.StoreID, on bool) (Settings, error) {
+	return s.setSwitch(ctx, actor, store, "guest_checkout", on, func(st *Settings) *bool { return &st.GuestCheckout }, (*sqlstore.Tx).SetGuestCheckout)
+}
+
+// setSwitch turns one of a store's on/off settings (named name, found in Settings by field) on
+// or off with write, audited with its before and after; setting it as it is changes nothing.
+func (s *Service) setSwitch(ctx context.Context, actor shop.Principal, store shop.StoreID, name string, on bool, field func(*Settings) *bool,
+	write func(*sqlstore.Tx, context.Context, shop.StoreID, bool) error) (Settings, error) {
 	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
 		return Settings{}, err
 	}
@@ -211,15 +218,15 @@ func (s *Service) SetGuestCheckout(ctx context.Context, actor shop.Principal, st
 		if out, err = settings(ctx, tx, store); err != nil {
 			return err
 		}
-		before := out.GuestCheckout
-		if out.GuestCheckout = on; before == on {
+		before := *field(&out)
+		if *field(&out) = on; before == on {
 			return nil
 		}
-		if err := tx.SetGuestCheckout(ctx, store, on); err != nil {
+		if err := write(tx, ctx, store, on); err != nil {
 			return err
 		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.settings", TargetType: "store", TargetID: string(store),
-			Detail: map[string]string{"guest_checkout_before": strconv.FormatBool(before), "guest_checkout_after": strconv.FormatBool(on)}})
+			Detail: map[string]string{name + "_before": strconv.FormatBool(before), name + "_after": strconv.FormatBool(on)}})
 		return err
 	})
 	return out, err
@@ -254,25 +261,6 @@ func (s *Service) SetReservationMinutes(ctx context.Context, actor shop.Principa
 
 // SetPasswordComposition turns the store's password composition rule on or off.
 func (s *Service) SetPasswordComposition(ctx context.Context, actor shop.Principal, store shop.StoreID, on bool) (Settings, error) {
-	if err := access.CheckStore(actor, store, access.StoreSettings, "Store"); err != nil {
-		return Settings{}, err
-	}
-	var out Settings
-	err := s.db.Update(ctx, store, func(ctx context.Context, tx *sqlstore.Tx) error {
-		var err error
-		if out, err = settings(ctx, tx, store); err != nil {
-			return err
-		}
-		before := out.PasswordComposition
-		if out.PasswordComposition = on; before == on {
-			return nil
-		}
-		if err := tx.SetPasswordComposition(ctx, store, on); err != nil {
-			return err
-		}
-		_, err = tx.AppendAudit(ctx, audit.Record{Actor: actor, Action: "store.settings", TargetType: "store", TargetID: string(store),
-			Detail: map[string]string{"password_composition_before": strconv.FormatBool(before), "password_composition_after": strconv.FormatBool(on)}})
-		return err
-	})
-	return out, err
+	return s.setSwitch(ctx, actor, store, "password_composition", on, func(st *Settings) *bool { return &st.PasswordComposition },
+		(*sqlstore.Tx).SetPasswordComposition)
 }
