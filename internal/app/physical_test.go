@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"math/rand/v2"
@@ -599,6 +600,9 @@ func TestGuestCheckout_LinkRegistrationAndRefusals(t *testing.T) {
 			guest, items, londonAddress, quote.Total.Amount)
 		expectStatus(t, "a bad address", s.call("POST", "/api/v1/stores/guests/guest-checkout", "", strings.Replace(body, guest, "not-an-address", 1),
 			"Idempotency-Key", "g0"), http.StatusUnprocessableEntity)
+		// Nobody orders as one of the shop's placeholder addresses (a guest's own row has one).
+		expectStatus(t, "an @invalid address", s.call("POST", "/api/v1/stores/guests/guest-checkout", "", strings.Replace(body, guest, "guest-x@invalid", 1),
+			"Idempotency-Key", "g0b"), http.StatusUnprocessableEntity)
 		a := s.call("POST", "/api/v1/stores/guests/guest-checkout", "", body, "Idempotency-Key", "g1")
 		expectStatus(t, "guest checkout", a, http.StatusCreated)
 		var placed struct {
@@ -629,6 +633,18 @@ func TestGuestCheckout_LinkRegistrationAndRefusals(t *testing.T) {
 		if status := testenv.PayOnPage(t, *placed.Order.Payment.RedirectURL, "4242424242424242"); status != http.StatusSeeOther {
 			t.Fatalf("paying: %d", status)
 		}
+		if cc := a.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+			t.Fatalf("the answer with the guest's token may be cached: %q", cc)
+		}
+		// Another checkout with the same address and another key is another guest's: its cart is its own.
+		other2 := s.goods("guests", "MUG", 900, 5, shop.TaxStandard, 300)
+		b2 := strings.Replace(strings.Replace(body, p.ID, other2.ID, 1), `"quantity":2`, `"quantity":1`, 1)
+		b2 = strings.Replace(b2, `"amount":1880`, `"amount":1380`, 1)
+		a2 := s.call("POST", "/api/v1/stores/guests/guest-checkout", "", b2, "Idempotency-Key", "g1-other")
+		expectStatus(t, "a second checkout with the address", a2, http.StatusCreated)
+		if strings.Contains(string(a2.body), p.ID) || strings.Contains(string(a2.body), placed.Order.ID) {
+			t.Fatalf("the second checkout has the first one's cart or order: %s", a2.body)
+		}
 		link := "/api/v1/stores/guests/guest-orders/" + placed.Token
 		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(s.call("GET", link, "", nil).body), `"status":"paid"`); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
@@ -658,6 +674,15 @@ func TestGuestCheckout_LinkRegistrationAndRefusals(t *testing.T) {
 		}
 		if users := s.call("GET", "/api/v1/stores/guests/users?limit=100", admin, nil); strings.Contains(string(users.body), "@invalid") {
 			t.Fatalf("the guest is listed as a user: %s", users.body)
+		}
+		// No one signs in as a guest, whatever they type.
+		var guestEmail string
+		if err := testenv.RawDB(t, url).QueryRow(`SELECT email FROM users WHERE guest LIMIT 1`).Scan(&guestEmail); err != nil {
+			t.Fatal(err)
+		}
+		for _, pw := range []string{"!guest", "guest", "quiet violin harbour 88"} {
+			expectStatus(t, "sign in as a guest", s.call("POST", "/api/v1/stores/guests/auth/login", "", map[string]string{"email": guestEmail, "password": pw}),
+				http.StatusUnauthorized)
 		}
 		// The address's owner registers: the order is theirs once they confirm the address.
 		expectStatus(t, "register", s.call("POST", "/api/v1/stores/guests/auth/register", "", map[string]string{"email": guest,
@@ -777,4 +802,66 @@ func TestAddressBook_KeptCheckedAndPrivate(t *testing.T) {
 	if mine := s.call("GET", book, cust, nil); strings.Contains(string(mine.body), saved.ID) {
 		t.Fatal("the address is still there")
 	}
+}
+
+// TestAPI_ShippingSetupPackingAndShipping: the set-up goes in and out through the API as the
+// description says (a refused one names its field and changes nothing); the packing queue lists
+// a paid order until it ships; a carrier and tracking number go with "shipped" only.
+func TestAPI_ShippingSetupPackingAndShipping(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, url string) {
+		s := startShop(t, url)
+		s.store("apiship")
+		admin := s.login("apiship", "admin@example.com").AccessToken
+		clerk := s.login("apiship", "clerk@example.com").AccessToken
+		setup, err := json.Marshal(ukShipping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := strings.Replace(string(setup), `"rate":20000`, `"rate":200000`, 1)
+		a := s.call("PUT", "/api/v1/stores/apiship/settings/shipping", admin, bad)
+		expectStatus(t, "a rate over 100%", a, http.StatusUnprocessableEntity)
+		if !strings.Contains(string(a.body), `"zones.0.tax_rates.0.rate"`) {
+			t.Fatalf("the refusal does not name the rate: %s", a.body)
+		}
+		if got := s.call("GET", "/api/v1/stores/apiship/settings/shipping", admin, nil); strings.Contains(string(got.body), "uk-post") {
+			t.Fatal("a refused set-up was saved")
+		}
+		expectStatus(t, "set up", s.call("PUT", "/api/v1/stores/apiship/settings/shipping", admin, string(setup)), http.StatusOK)
+		expectStatus(t, "a clerk sets up", s.call("PUT", "/api/v1/stores/apiship/settings/shipping", clerk, string(setup)), http.StatusForbidden)
+		got := s.call("GET", "/api/v1/stores/apiship/settings/shipping", admin, nil)
+		if !strings.Contains(string(got.body), `"uk-courier"`) || !strings.Contains(string(got.body), `"prices_include_tax":true`) {
+			t.Fatalf("the set-up read back: %s", got.body)
+		}
+		p := s.goods("apiship", "LAMP", 2000, 5, shop.TaxStandard, 500)
+		cust := s.login("apiship", "customer@example.com").AccessToken
+		expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/apiship/cart/items/"+p.ID, cust, `{"quantity":1}`), http.StatusOK)
+		var o shippedOrderJSON
+		s.pay("apiship", cust, s.checkoutTo("apiship", cust, londonAddress, "uk-post"), "4242424242424242").json(t, &o)
+		queue := "/api/v1/stores/apiship/orders?to_pack=true"
+		if a := s.call("GET", queue, clerk, nil); !strings.Contains(string(a.body), o.ID) {
+			t.Fatalf("the paid order is not to pack: %s", a.body)
+		}
+		expectStatus(t, "to_pack=maybe", s.call("GET", "/api/v1/stores/apiship/orders?to_pack=maybe", clerk, nil), http.StatusUnprocessableEntity)
+		status := "/api/v1/stores/apiship/orders/" + o.ID + "/status"
+		a = s.call("POST", status, clerk, `{"status":"processing","carrier":"Royal Mail"}`, "Idempotency-Key", "p1")
+		expectStatus(t, "a carrier without shipping", a, http.StatusUnprocessableEntity)
+		expectStatus(t, "a tracking number that is none", s.call("POST", status, clerk, `{"status":"shipped","tracking_number":"<b>"}`,
+			"Idempotency-Key", "p2"), http.StatusUnprocessableEntity)
+		a = s.call("POST", status, clerk, `{"status":"shipped","carrier":"Royal Mail","tracking_number":"AB123456785GB"}`, "Idempotency-Key", "p3")
+		expectStatus(t, "shipped", a, http.StatusOK)
+		var shipped struct {
+			Status   string
+			Shipping struct {
+				Carrier        string `json:"carrier"`
+				TrackingNumber string `json:"tracking_number"`
+			}
+		}
+		a.json(t, &shipped)
+		if shipped.Status != "shipped" || shipped.Shipping.Carrier != "Royal Mail" || shipped.Shipping.TrackingNumber != "AB123456785GB" {
+			t.Fatalf("after shipping: %s", a.body)
+		}
+		if a := s.call("GET", queue, clerk, nil); strings.Contains(string(a.body), o.ID) {
+			t.Fatal("the shipped order is still to pack")
+		}
+	})
 }

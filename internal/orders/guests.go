@@ -54,9 +54,10 @@ func (s *Service) GuestCheckout(ctx context.Context, st shop.Store, visitorToken
 	if err := req.Idempotency.Check(true); err != nil {
 		return shop.Order{}, "", false, err
 	}
-	// A visitor is known again by their cookie; an API client by the address (its Idempotency-Key
-	// then answers a retry with the same order).
-	key, items := "api:"+email, req.Items
+	// A visitor is known again by their cookie; an API client's checkout by its address and its
+	// Idempotency-Key, so that a retry is the same order and two checkouts with one address (two
+	// people, or someone else who knows it) never share a cart.
+	key, items := "api:"+email+"\x00"+req.Idempotency.Key, req.Items
 	if visitorToken != "" {
 		key = "visitor:" + visitorToken
 		var err error

@@ -110,6 +110,24 @@ func (s *Service) Cancel(ctx context.Context, actor shop.Principal, store shop.S
 	return s.move(ctx, actor, store, id, shop.OrderCancelled, "cancelled by the customer", true, nil, idem)
 }
 
+// Advance moves an order on as staff do (SetStatus), shipped with how it left when ship is given
+// (Ship); how it left goes with "shipped" only.
+func (s *Service) Advance(ctx context.Context, actor shop.Principal, store shop.StoreID, id string, to shop.OrderStatus, note string, ship *Shipment, idem shop.Idempotency) (shop.Order, bool, error) {
+	switch {
+	case to == shop.OrderShipped:
+		if ship == nil {
+			ship = &Shipment{}
+		}
+		return s.Ship(ctx, actor, store, id, *ship, note, idem)
+	case ship != nil && (ship.Carrier != "" || ship.TrackingNumber != ""):
+		if err := access.CheckStore(actor, store, access.OrdersUpdateStatus, "Order"); err != nil {
+			return shop.Order{}, false, err
+		}
+		return shop.Order{}, false, shop.Invalid(shop.FieldError{Field: "carrier", Message: "a carrier and a tracking number go with status shipped only"})
+	}
+	return s.SetStatus(ctx, actor, store, id, to, note, idem)
+}
+
 // Shipment is how an order left: the carrier and its tracking number, each optional.
 type Shipment struct {
 	Carrier        string

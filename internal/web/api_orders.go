@@ -364,23 +364,17 @@ func (s *Server) apiOrderStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := infoOf(r)
-	var o shop.Order
-	var replayed bool
-	switch {
-	case in.Status == shop.OrderShipped:
-		ship := orders.Shipment{}
+	var ship *orders.Shipment
+	if in.Carrier != nil || in.TrackingNumber != nil {
+		ship = &orders.Shipment{}
 		if in.Carrier != nil {
 			ship.Carrier = *in.Carrier
 		}
 		if in.TrackingNumber != nil {
 			ship.TrackingNumber = *in.TrackingNumber
 		}
-		o, replayed, err = s.orders.Ship(r.Context(), info.principal, info.store.ID, r.PathValue("id"), ship, in.Note, s.idempotency(r, raw))
-	case in.Carrier != nil || in.TrackingNumber != nil:
-		return shop.Invalid(shop.FieldError{Field: "carrier", Message: "a carrier and a tracking number go with status shipped only"})
-	default:
-		o, replayed, err = s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note, s.idempotency(r, raw))
 	}
+	o, replayed, err := s.orders.Advance(r.Context(), info.principal, info.store.ID, r.PathValue("id"), in.Status, in.Note, ship, s.idempotency(r, raw))
 	if err != nil {
 		return err
 	}

@@ -274,14 +274,9 @@ func (s *Server) pageAdminOrder(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
-	to := shop.OrderStatus(r.PostFormValue("status"))
-	var err error
-	if to == shop.OrderShipped {
-		_, _, err = s.orders.Ship(r.Context(), info.principal, info.store.ID, r.PathValue("id"),
-			orders.Shipment{Carrier: r.PostFormValue("carrier"), TrackingNumber: r.PostFormValue("tracking_number")}, r.PostFormValue("note"), s.idempotency(r, formBody(r)))
-	} else {
-		_, _, err = s.orders.SetStatus(r.Context(), info.principal, info.store.ID, r.PathValue("id"), to, r.PostFormValue("note"), s.idempotency(r, formBody(r)))
-	}
+	ship := &orders.Shipment{Carrier: r.PostFormValue("carrier"), TrackingNumber: r.PostFormValue("tracking_number")}
+	_, _, err := s.orders.Advance(r.Context(), info.principal, info.store.ID, r.PathValue("id"), shop.OrderStatus(r.PostFormValue("status")),
+		r.PostFormValue("note"), ship, s.idempotency(r, formBody(r)))
 	if err != nil {
 		return s.adminFail(w, r, err)
 	}

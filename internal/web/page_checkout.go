@@ -82,6 +82,20 @@ func formAddress(r *http.Request, prefix string) shop.Address {
 		Postcode: v("postcode"), Country: v("country"), Phone: v("phone")}
 }
 
+// expectedTotal is the total the checkout page showed beside the chosen method (or, for a store
+// that posts nothing, the one total): what the customer accepted.
+func expectedTotal(r *http.Request, d orders.Destination, currency string) *shop.Money {
+	v := r.PostFormValue("expected_total")
+	if d.ShippingMethodID != "" {
+		v = r.PostFormValue("expected_total_" + d.ShippingMethodID)
+	}
+	t, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &shop.Money{Amount: t, Currency: currency}
+}
+
 // checkoutForm is the destination the checkout form carries.
 func checkoutForm(r *http.Request) (orders.Destination, bool) {
 	ship := formAddress(r, "ship_")
@@ -180,10 +194,8 @@ func (s *Server) renderCheckoutAs(w http.ResponseWriter, r *http.Request, guest 
 			}
 			if q.Chosen == nil && len(st.Options) > 0 { // the first method, until another is chosen
 				st.Options[0].Selected = true
-				dest.ShippingMethodID = st.Options[0].ID
-				if q, err = quote(dest); err == nil {
-					st.Summary = viewQuote(q, cur)
-				}
+				q.Chosen, q.Totals = &q.Options[0], q.Each[0]
+				st.Summary = viewQuote(q, cur)
 			}
 		case e != nil && (e.Kind == shop.KindInvalid || e.Kind == shop.KindConflict) && d != nil:
 			if flash == "" { // the quote's own refusal; a checkout's was passed in, and says the same
@@ -223,14 +235,7 @@ func (s *Server) pageCheckoutPost(w http.ResponseWriter, r *http.Request) error 
 	if r.PostFormValue("action") == "quote" {
 		return s.renderCheckout(w, r, http.StatusOK, "", nil, &d, separate)
 	}
-	req := orders.CheckoutRequest{Destination: d, Idempotency: s.idempotency(r, formBody(r))}
-	expected := r.PostFormValue("expected_total")
-	if d.ShippingMethodID != "" {
-		expected = r.PostFormValue("expected_total_" + d.ShippingMethodID)
-	}
-	if t, err := strconv.ParseInt(strings.TrimSpace(expected), 10, 64); err == nil {
-		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
-	}
+	req := orders.CheckoutRequest{Destination: d, ExpectedTotal: expectedTotal(r, d, info.store.Currency), Idempotency: s.idempotency(r, formBody(r))}
 	o, _, err := s.orders.Checkout(r.Context(), info.principal, *info.store, req)
 	if o.ID != "" && r.PostFormValue("save_address") == "on" && d.ShippingAddress != nil {
 		// Kept for next time; the order is made either way.
@@ -287,15 +292,8 @@ func (s *Server) pageCheckoutGuestPost(w http.ResponseWriter, r *http.Request) e
 	if r.PostFormValue("action") == "quote" {
 		return s.renderCheckoutAs(w, r, true, http.StatusOK, "", nil, &d, separate)
 	}
-	req := orders.GuestCheckoutRequest{Email: r.PostFormValue("email"),
-		CheckoutRequest: orders.CheckoutRequest{Destination: d, Idempotency: s.idempotency(r, formBody(r))}}
-	expected := r.PostFormValue("expected_total")
-	if d.ShippingMethodID != "" {
-		expected = r.PostFormValue("expected_total_" + d.ShippingMethodID)
-	}
-	if t, err := strconv.ParseInt(strings.TrimSpace(expected), 10, 64); err == nil {
-		req.ExpectedTotal = &shop.Money{Amount: t, Currency: info.store.Currency}
-	}
+	req := orders.GuestCheckoutRequest{Email: r.PostFormValue("email"), CheckoutRequest: orders.CheckoutRequest{Destination: d,
+		ExpectedTotal: expectedTotal(r, d, info.store.Currency), Idempotency: s.idempotency(r, formBody(r))}}
 	o, token, _, err := s.orders.GuestCheckout(r.Context(), *info.store, s.visitorToken(r), req)
 	if e := shop.AsError(err); e != nil && o.ID == "" {
 		switch e.Kind {
