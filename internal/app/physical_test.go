@@ -808,8 +808,8 @@ func TestAddressBook_KeptCheckedAndPrivate(t *testing.T) {
 // description says (a refused one names its field and changes nothing); the packing queue lists
 // a paid order until it ships; a carrier and tracking number go with "shipped" only.
 func TestAPI_ShippingSetupPackingAndShipping(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, url string) {
-		s := startShop(t, url)
+	testenv.ForEachDB(t, func(t *testing.T, dbURL string) {
+		s := startShop(t, dbURL)
 		s.store("apiship")
 		admin := s.login("apiship", "admin@example.com").AccessToken
 		clerk := s.login("apiship", "clerk@example.com").AccessToken
@@ -842,6 +842,14 @@ func TestAPI_ShippingSetupPackingAndShipping(t *testing.T) {
 			t.Fatalf("the paid order is not to pack: %s", a.body)
 		}
 		expectStatus(t, "to_pack=maybe", s.call("GET", "/api/v1/stores/apiship/orders?to_pack=maybe", clerk, nil), http.StatusUnprocessableEntity)
+		// From the packing queue, a refused shipment shows the queue again with what was typed and why.
+		b := s.browserLogin("/s/apiship/login", "clerk@example.com")
+		resp, page := b.do("POST", "/s/apiship/admin/orders/"+o.ID+"/status", url.Values{"csrf": {csrfOf(t, b.get("/s/apiship/admin/fulfilment"))},
+			"status": {"shipped"}, "from": {"fulfilment"}, "carrier": {"Royal Mail"}, "tracking_number": {"<b>"}, "idempotency_key": {"f1"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, `value="Royal Mail"`) || !strings.Contains(page, `id="ship-error-`+o.ID+`"`) ||
+			!strings.Contains(page, `id="to-pack"`) {
+			t.Fatalf("a refused shipment from the queue: %d\n%.3000s", resp.StatusCode, page)
+		}
 		status := "/api/v1/stores/apiship/orders/" + o.ID + "/status"
 		a = s.call("POST", status, clerk, `{"status":"processing","carrier":"Royal Mail"}`, "Idempotency-Key", "p1")
 		expectStatus(t, "a carrier without shipping", a, http.StatusUnprocessableEntity)

@@ -277,6 +277,9 @@ func (s *Server) pageAdminOrderStatus(w http.ResponseWriter, r *http.Request) er
 	ship := &orders.Shipment{Carrier: r.PostFormValue("carrier"), TrackingNumber: r.PostFormValue("tracking_number")}
 	_, _, err := s.orders.Advance(r.Context(), info.principal, info.store.ID, r.PathValue("id"), shop.OrderStatus(r.PostFormValue("status")),
 		r.PostFormValue("note"), ship, s.idempotency(r, formBody(r)))
+	if e := formError(err); e != nil && r.PostFormValue("from") == "fulfilment" {
+		return s.fulfilmentAgain(w, r, e)
+	}
 	if err != nil {
 		return s.adminFail(w, r, err)
 	}

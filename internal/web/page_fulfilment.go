@@ -15,6 +15,25 @@ import (
 // pageAdminFulfilment is the clerk's list of orders to pack and send: paid and not yet shipped,
 // oldest first, each with its items, its address and the form that marks it shipped.
 func (s *Server) pageAdminFulfilment(w http.ResponseWriter, r *http.Request) error {
+	return s.renderFulfilment(w, r, http.StatusOK, nil)
+}
+
+// fulfilmentAgain shows the packing queue again after a refused "Mark shipped": the message at
+// the order's form, with what was typed in it.
+func (s *Server) fulfilmentAgain(w http.ResponseWriter, r *http.Request, e *shop.Error) error {
+	status, _, _ := statusOf(e)
+	return s.renderFulfilment(w, r, status, func(a *adminState) {
+		id := r.PathValue("id")
+		a.Form = map[string]string{"carrier-" + id: r.PostFormValue("carrier"), "tracking-" + id: r.PostFormValue("tracking_number")}
+		msg := e.Message
+		for _, f := range e.Fields {
+			msg = f.Message
+		}
+		a.Wrong = map[string]string{id: msg}
+	})
+}
+
+func (s *Server) renderFulfilment(w http.ResponseWriter, r *http.Request, status int, edit func(*adminState)) error {
 	info := infoOf(r)
 	limit, cursor, err := pageParams(r)
 	if err != nil {
@@ -28,9 +47,13 @@ func (s *Server) pageAdminFulfilment(w http.ResponseWriter, r *http.Request) err
 	for _, o := range page.Orders {
 		a.Orders = append(a.Orders, viewOrder(o))
 	}
+	if edit != nil {
+		edit(a)
+	}
 	d := s.admin(r, a)
 	d.Title = "To pack"
-	return s.render(w, r, "admin_fulfilment", d)
+	s.renderStatus(w, r, status, "admin_fulfilment", d)
+	return nil
 }
 
 // pagePackingSlip is an order's packing slip, to print and put in the parcel: the address and
