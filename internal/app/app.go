@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
@@ -242,6 +243,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Cfg: cfg, Log: log, DB: db, Jobs: queue, Metrics: web.NewMetrics()}
 	for name, pool := range db.Stats() {
 		a.Metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+	if db.Dialect() == sqlstore.Postgres {
+		a.Metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shop_db_round_trips_total",
+			Help: "Round trips the shop's transactions made to PostgreSQL: each statement that answers, each pipeline of writes."},
+			func() float64 { return float64(db.RoundTrips()) }))
 	}
 	a.Metrics.Registry.MustRegister(queue.Collector())
 	idCfg.OnLockout = a.Metrics.Lockouts.Inc

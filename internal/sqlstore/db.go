@@ -58,6 +58,7 @@ type DB struct {
 	catalogAll            atomic.Uint64
 	full                  atomic.Int64 // when a write last met a full disk (Unix nanoseconds), 0 after a write went through
 	path                  string       // SQLite: the database file
+	trips                 atomic.Int64 // PostgreSQL: round trips of the shop's transactions (see RoundTrips)
 }
 
 // Options tune Open.
@@ -139,6 +140,11 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	}
 	return db, nil
 }
+
+// RoundTrips counts the round trips the shop's transactions made to PostgreSQL (each statement
+// that answers, each pipeline of held-back writes), for metrics: what a request costs the
+// database beyond its statements. Zero on SQLite, which is in process.
+func (db *DB) RoundTrips() int64 { return db.trips.Load() }
 
 // Stats reports the connection pools, for metrics: the write pool, and the read pool when it is another.
 func (db *DB) Stats() map[string]*sql.DB {

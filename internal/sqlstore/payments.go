@@ -155,7 +155,7 @@ func (tx *Tx) FirstCharges(ctx context.Context, store shop.StoreID) (map[shop.Us
 // SetPaymentSession records the provider's session of a pending charge and the page its customer
 // pays on.
 func (tx *Tx) SetPaymentSession(ctx context.Context, store shop.StoreID, p *shop.Payment, sessionID, redirectURL string) error {
-	_, err := tx.exec(ctx, `UPDATE payments SET session_id = ?, redirect_url = ? WHERE store_id = ? AND order_id = ? AND id = ?`,
+	err := tx.later(ctx, `UPDATE payments SET session_id = ?, redirect_url = ? WHERE store_id = ? AND order_id = ? AND id = ?`,
 		sessionID, redirectURL, store, p.OrderID, p.ID)
 	if err == nil {
 		p.SessionID, p.RedirectURL = sessionID, redirectURL

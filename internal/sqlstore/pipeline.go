@@ -39,9 +39,10 @@ func (tx *Tx) atCommit(ctx context.Context, dest []any, q string, args ...any) e
 	return nil
 }
 
-// flush sends the held-back writes (PostgreSQL) before a statement that may depend on them.
+// flush sends the held-back writes (PostgreSQL), and the BEGIN when it has not gone yet, before a
+// statement that may depend on them.
 func (tx *Tx) flush(ctx context.Context) error {
-	if tx.heldErr != nil || len(tx.held) == 0 {
+	if tx.heldErr != nil || (len(tx.held) == 0 && tx.begun) || tx.conn == nil {
 		return tx.heldErr
 	}
 	if err := tx.send(ctx, false); err != nil {
@@ -52,14 +53,20 @@ func (tx *Tx) flush(ctx context.Context) error {
 
 // send sends the held-back writes, followed by COMMIT when commit is set, in one round trip:
 // pipelined through pgx's batch (database/sql sends one statement and waits for its answer before
-// the next), each statement prepared once per connection, as database/sql's own are. In a
-// pipeline PostgreSQL skips every statement after a failed one, the COMMIT with them.
+// the next), each statement prepared once per connection, as database/sql's own are. The
+// transaction's BEGIN and its store scope go first when they have not gone yet. In a pipeline
+// PostgreSQL skips every statement after a failed one, the COMMIT with them.
 func (tx *Tx) send(ctx context.Context, commit bool) error {
 	held := tx.held
 	tx.held = nil
 	if commit {
 		held, tx.last = append(held, tx.last...), nil
 	}
+	if !tx.begun {
+		held = append([]heldWrite{{q: tx.begin}, {q: "SELECT set_config('app.store_id', $1, true)", args: []any{string(tx.store)}}}, held...)
+		tx.begun = true
+	}
+	tx.db.trips.Add(1)
 	return tx.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {

@@ -131,7 +131,7 @@ func (t openTx) Conn() *pgx.Conn { return t.c }
 func (db *DB) JobCounts(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := db.View(ctx, AllStores, func(tx *Tx) error {
-		rows, err := tx.querier().QueryContext(ctx, "SELECT state, count(*) FROM river_job GROUP BY state")
+		rows, err := tx.query(ctx, "SELECT state, count(*) FROM river_job GROUP BY state")
 		if err != nil {
 			return err
 		}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	// also registers the "pgx" database/sql driver
 	"secureshop/internal/shop"
 )
 
@@ -41,6 +39,10 @@ type Tx struct {
 	heldErr error
 	// last: writes held back to go after every other, just before the COMMIT (see atCommit).
 	last []heldWrite
+	// begin: PostgreSQL's BEGIN, until it is sent with the transaction's first round trip
+	// (see runPostgres); begun once it was.
+	begin string
+	begun bool
 }
 
 // heldWrite is a statement held back (PostgreSQL), its placeholders rebound, and its arguments.
@@ -106,32 +108,30 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, store shop.StoreID, writing
 var errCommitRolledBack = errors.New("commit: the transaction was rolled back")
 
 // runPostgres runs fn in a transaction on one connection of the pool. The transaction and its
-// store scope (for the row-level security policies) are opened in one round trip: BEGIN and
-// set_config sent together through the simple protocol, in which pgx quotes the argument itself.
-// database/sql's Tx would send them one after the other. Should anything leave the transaction
-// open (a failed ROLLBACK), the driver refuses the connection when the pool hands it out again.
+// store scope (for the row-level security policies) open with the transaction's first round trip:
+// BEGIN and set_config go with the writes held back before the first statement that answers (see
+// begin), or with the COMMIT, so that a transaction that only writes is one round trip, and one
+// that does nothing is none. database/sql's Tx would send each on its own. Should anything leave
+// the transaction open (a failed ROLLBACK), the driver refuses the connection when the pool hands
+// it out again.
 func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool, fn func(*Tx) error) (err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", translate(err))
 	}
+	tx := &Tx{conn: conn, db: db, store: store, now: db.Now(), writing: writing, begin: "BEGIN READ ONLY"}
+	if writing {
+		tx.begin = "BEGIN READ WRITE"
+	}
 	ended := false
 	defer func() {
-		if !ended { // fn failed or panicked, or COMMIT failed
+		if !ended && tx.begun { // fn failed or panicked, or COMMIT failed
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			_, _ = conn.ExecContext(rctx, "ROLLBACK")
 			cancel()
 		}
 		_ = conn.Close()
 	}()
-	begin := "BEGIN READ ONLY; SELECT set_config('app.store_id', $1, true)"
-	if writing {
-		begin = "BEGIN READ WRITE; SELECT set_config('app.store_id', $1, true)"
-	}
-	if _, err := conn.ExecContext(ctx, begin, pgx.QueryExecModeSimpleProtocol, string(store)); err != nil {
-		return fmt.Errorf("begin: %w", translate(err))
-	}
-	tx := &Tx{conn: conn, db: db, store: store, now: db.Now(), writing: writing}
 	if err := fn(tx); err != nil {
 		if tx.heldErr != nil { // a held-back write failed, and so did the statement after it
 			return tx.heldErr
@@ -144,6 +144,10 @@ func (db *DB) runPostgres(ctx context.Context, store shop.StoreID, writing bool,
 	// The held-back writes go with the COMMIT, in one round trip: should one fail, PostgreSQL
 	// skips the rest and the COMMIT, and the deferred ROLLBACK ends the transaction.
 	held := len(tx.held)+len(tx.last) > 0
+	if !held && !tx.begun { // nothing was read or written: there is no transaction to end
+		ended = true
+		return nil
+	}
 	if err := tx.send(ctx, true); err != nil { // the deferred ROLLBACK ends a transaction COMMIT did not (a cancelled context)
 		if held {
 			return translate(err)
@@ -249,6 +253,9 @@ func (tx *Tx) ready(ctx context.Context, q string, args []any) (context.Context,
 	ctx = tx.context(ctx)
 	if err := tx.flush(ctx); err != nil {
 		return ctx, nil, err
+	}
+	if tx.conn != nil {
+		tx.db.trips.Add(1)
 	}
 	return ctx, tx.stmt(ctx, q), nil
 }

@@ -435,3 +435,83 @@ func TestTransactions_BoundToTheirStore(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL a transaction opens with its first round trip: BEGIN and the store's scope go with
+// the writes held back before it, so that a transaction that only writes is one round trip (its
+// writes pass the row-level security policies' check, so the scope went first), one that does
+// nothing is none, and a write that fails there fails the transaction, keeps nothing and leaves
+// the connection ready for the next.
+func TestPostgres_TransactionsOpenWithTheirFirstRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.OpenDB(t, testenv.PostgresURL(t), sqlstore.Options{MaxOpenConns: 1})
+	s := newStore(t, db, "trips")
+	u := newUser(t, db, s.ID, "ann@example.com", shop.RoleCustomer)
+	p := shop.Product{SKU: "EG", Name: "Earl Grey", PriceAmount: 450, Stock: 2}
+	if err := db.Update(ctx, s.ID, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateProduct(ctx, s.ID, &p) }); err != nil {
+		t.Fatal(err)
+	}
+	trips := func(name string, want int64, fn func(context.Context, *sqlstore.Tx) error) error {
+		t.Helper()
+		before := db.RoundTrips()
+		err := db.Update(ctx, s.ID, fn)
+		if got := db.RoundTrips() - before; got != want {
+			t.Errorf("%s: %d round trips, want %d", name, got, want)
+		}
+		return err
+	}
+	cart := func() []shop.CartLine {
+		t.Helper()
+		var lines []shop.CartLine
+		if err := db.View(ctx, s.ID, func(tx *sqlstore.Tx) (err error) { lines, err = tx.CartLines(ctx, s.ID, u.ID); return }); err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+
+	if err := trips("writes only", 1, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 2, 450)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := cart(); len(lines) != 1 || lines[0].Quantity != 2 {
+		t.Fatalf("after a transaction of writes only the cart is %+v, want 2 of %s", lines, p.SKU)
+	}
+	if err := trips("nothing", 0, func(context.Context, *sqlstore.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Writes, a read that sees them, the COMMIT.
+	if err := trips("writes then a read", 3, func(ctx context.Context, tx *sqlstore.Tx) error {
+		if err := tx.SetCartItem(ctx, s.ID, u.ID, p.ID, 1, 450); err != nil {
+			return err
+		}
+		lines, err := tx.CartLines(ctx, s.ID, u.ID)
+		if err == nil && (len(lines) != 1 || lines[0].Quantity != 1) {
+			t.Errorf("inside the transaction the cart is %+v, want 1 of %s", lines, p.SKU)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A product that does not exist: refused by the foreign key, in the transaction's one round trip.
+	err := trips("a failing write", 1, func(ctx context.Context, tx *sqlstore.Tx) error {
+		if err := tx.ClearCart(ctx, s.ID, u.ID); err != nil {
+			return err
+		}
+		return tx.SetCartItem(ctx, s.ID, u.ID, shop.NewID(), 1, 1)
+	})
+	if err == nil {
+		t.Fatal("a cart line of a product that does not exist was written")
+	}
+	if lines := cart(); len(lines) != 1 || lines[0].Quantity != 1 {
+		t.Fatalf("after a failed transaction the cart is %+v, want it as it was", lines)
+	}
+	// The one connection is clean: the next transaction commits.
+	if err := trips("writes only, after a failure", 1, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.ClearCart(ctx, s.ID, u.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := cart(); len(lines) != 0 {
+		t.Fatalf("the cart is %+v, want it empty", lines)
+	}
+}
