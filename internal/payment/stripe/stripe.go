@@ -50,7 +50,7 @@ func New(cfg Config) (*Provider, error) {
 	var opts []stripego.ClientOption
 	if cfg.APIURL != "" {
 		backends := stripego.NewBackendsWithConfig(&stripego.BackendConfig{URL: stripego.String(cfg.APIURL),
-			HTTPClient: &http.Client{Timeout: 30 * time.Second}, LeveledLogger: &stripego.LeveledLogger{Level: stripego.LevelNull}})
+			HTTPClient: payment.HTTPClient(30 * time.Second), LeveledLogger: &stripego.LeveledLogger{Level: stripego.LevelNull}})
 		opts = append(opts, stripego.WithBackends(backends))
 	}
 	t := cfg.Tolerance

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -25,7 +26,7 @@ var _ payment.Provider = (*Client)(nil)
 // NewClient calls the testpay service at base with key, and verifies its webhooks with
 // webhookSecret (signatures older than five minutes are refused).
 func NewClient(base, key, webhookSecret string) *Client {
-	return &Client{base: base, key: key, webhookSecret: webhookSecret, http: &http.Client{Timeout: 30 * time.Second},
+	return &Client{base: base, key: key, webhookSecret: webhookSecret, http: payment.HTTPClient(30 * time.Second),
 		tolerance: 5 * time.Minute, now: time.Now}
 }
 
@@ -55,7 +56,10 @@ func (c *Client) call(ctx context.Context, method, path, key string, in, out any
 	if err != nil {
 		return fmt.Errorf("testpay: %w", err)
 	}
-	defer func() { _ = resp.Body.Close() }()
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // read to its end, the connection is kept for the next call
+		_ = resp.Body.Close()
+	}()
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		_ = json.NewDecoder(resp.Body).Decode(&e)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -73,7 +74,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), sessions: map[string]*session{}, refunds: map[string]refund{},
 		keys: map[string]string{}, refunded: map[string]int64{}, events: make(chan event, 1024), quit: make(chan struct{}),
-		client: &http.Client{Timeout: 10 * time.Second}, now: time.Now}
+		client: payment.HTTPClient(10 * time.Second), now: time.Now}
 	s.mux.HandleFunc("POST /v1/sessions", s.api(s.createSession))
 	s.mux.HandleFunc("GET /v1/sessions/{id}", s.api(s.getSession))
 	s.mux.HandleFunc("POST /v1/refunds", s.api(s.createRefund))
@@ -291,6 +292,7 @@ func (s *Server) deliver(body []byte) bool {
 		s.cfg.Log.Warn("testpay: webhook not delivered; retrying", "err", err)
 		return false
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // read to its end, the connection is kept for the next
 	_ = resp.Body.Close()
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }

@@ -2,12 +2,15 @@ package testpay_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,5 +212,36 @@ func TestTestpay_KeysAndSignatures(t *testing.T) {
 	altered := []byte(strings.Replace(string(body), "paid", "PAID", 1))
 	if _, err := c.ParseWebhook(altered, http.Header{testpay.SignatureHeader: {testpay.Sign(secret, body, time.Now())}}); err == nil {
 		t.Error("an altered body was believed")
+	}
+}
+
+// The shop's client keeps its connections to the provider: waves of concurrent checkouts reuse
+// the first wave's, each answer read to its end, instead of a connection (and a socket left in
+// TIME_WAIT) a payment.
+func TestTestpay_ClientKeepsItsConnections(t *testing.T) {
+	var srv *testpay.Server
+	var opened atomic.Int64
+	provider := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) }))
+	provider.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	provider.Start()
+	t.Cleanup(provider.Close)
+	srv = testpay.NewServer(testpay.Config{SecretKey: key, WebhookSecret: secret, WebhookURL: provider.URL + "/hook", BaseURL: provider.URL,
+		Latency: 20 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	c := testpay.NewClient(provider.URL, key, secret)
+	const calls, waves = 16, 4
+	for w := range waves {
+		var wg sync.WaitGroup
+		for i := range calls {
+			wg.Go(func() { newSession(t, c, fmt.Sprintf("order-%d-%d", w, i), fmt.Sprintf("key-%d-%d", w, i)) })
+		}
+		wg.Wait()
+	}
+	if n := opened.Load(); n > calls {
+		t.Fatalf("%d waves of %d concurrent sessions opened %d connections, want at most %d", waves, calls, n, calls)
 	}
 }
