@@ -7,7 +7,7 @@
 // database. Each scenario is a file of its own: catalogue.go, checkout.go, signin.go, and the
 // baselines in baseline.go. bench/RESULTS.md holds the measurements and their history.
 //
-//	go run ./bench [-clients 64] [-duration 5s] [-products 1000] [-postgres URL | -sqlite-only]
+//	go run ./bench [-clients 64] [-duration 5s] [-products 1000] [-postgres URL | -sqlite-only] [-payments-only]
 package main
 
 import (
@@ -28,6 +28,7 @@ type Config struct {
 	Products     int           // size of the demo catalogue
 	PostgresURL  string        // an empty PostgreSQL database; "" starts a scratch server
 	SQLiteOnly   bool          // skip the PostgreSQL run
+	PaymentsOnly bool          // measure only the hosted-payments scenario (payments.go)
 	OutDir       string        // where the JSON results go
 }
 
@@ -38,6 +39,7 @@ func main() {
 	flag.IntVar(&cfg.Products, "products", 1000, "size of the demo catalogue")
 	flag.StringVar(&cfg.PostgresURL, "postgres", os.Getenv("SHOP_BENCH_POSTGRES_URL"), "an empty PostgreSQL database to run on as well (default: start a scratch server)")
 	flag.BoolVar(&cfg.SQLiteOnly, "sqlite-only", false, "skip the PostgreSQL run")
+	flag.BoolVar(&cfg.PaymentsOnly, "payments-only", false, "measure only the hosted-payments scenario")
 	flag.StringVar(&cfg.OutDir, "out", "bench/out", "directory for the JSON results")
 	flag.Parse()
 	log.SetFlags(0)
