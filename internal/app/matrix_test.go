@@ -36,6 +36,7 @@ var public = map[string]bool{
 	"POST /api/v1/stores/{store}/guest-checkout/quote": true, "POST /api/v1/stores/{store}/guest-checkout": true,
 	"GET /api/v1/stores/{store}/guest-orders/{token}": true, "GET /s/{store}/checkout/guest": true, "POST /s/{store}/checkout/guest": true,
 	"GET /s/{store}/guest/orders/{token}": true, "POST /s/{store}/guest/orders/{token}/pay": true,
+	"POST /s/{store}/guest/orders/{token}/cancel": true, "POST /api/v1/stores/{store}/guest-orders/{token}/cancel": true,
 	"GET /s/{store}/guest/orders/{token}/invoices/{invoice}": true, "GET /s/{store}/guest/orders/{token}/invoices/{invoice}/pdf": true,
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -870,6 +871,116 @@ func TestAPI_ShippingSetupPackingAndShipping(t *testing.T) {
 		}
 		if a := s.call("GET", queue, clerk, nil); strings.Contains(string(a.body), o.ID) {
 			t.Fatal("the shipped order is still to pack")
+		}
+	})
+}
+
+// TestGuestCheckout_CancelFromTheLink: a guest cancels an order from its link, as a customer
+// cancels their own — on the order's page (its form, CSRF and Idempotency-Key as every form has
+// them) and through the API. The stock goes back once, a retried cancellation is the same one,
+// what was paid is refunded, and no other token cancels anything.
+func TestGuestCheckout_CancelFromTheLink(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, dbURL string) {
+		s := startShop(t, dbURL)
+		s.store("cancels")
+		s.shipping("cancels", ukShipping())
+		p := s.goods("cancels", "TEA", 700, 10, shop.TaxStandard, 100)
+		order := func(key, email string) (token, id string, redirect *string) {
+			t.Helper()
+			body := fmt.Sprintf(`{"email":%q,"items":[{"product_id":%q,"quantity":2}],"shipping_address":%s,"shipping_method_id":"uk-post"}`, email, p.ID, londonAddress)
+			a := s.call("POST", "/api/v1/stores/cancels/guest-checkout", "", body, "Idempotency-Key", key)
+			expectStatus(t, "guest checkout", a, http.StatusCreated)
+			var placed struct {
+				Token string
+				Order struct {
+					ID      string
+					Payment struct {
+						RedirectURL *string `json:"redirect_url"`
+					}
+				}
+			}
+			a.json(t, &placed)
+			return placed.Token, placed.Order.ID, placed.Order.Payment.RedirectURL
+		}
+		stock := func(want int) {
+			t.Helper()
+			if got, ledger := s.stockAndLedger("cancels", p.ID); got != want || ledger != want {
+				t.Fatalf("stock %d, ledger %d; want %d", got, ledger, want)
+			}
+		}
+
+		// On the order's page.
+		token, _, _ := order("g-1", "grace@hopper.example")
+		stock(8)
+		b := &browser{t: t, s: s, cookies: map[string]*http.Cookie{}}
+		path := "/s/cancels/guest/orders/" + token
+		page := b.get(path)
+		if !strings.Contains(page, `action="`+path+`/cancel"`) {
+			t.Fatalf("the guest's order page has no cancel form:\n%s", page)
+		}
+		key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(page)
+		if key == nil {
+			t.Fatal("the cancel form has no idempotency key")
+		}
+		form := url.Values{"csrf": {csrfOf(t, page)}, "idempotency_key": {key[1]}}
+		other := []byte(token)
+		other[0] = "ab"[(other[0]-'a'+1)%2]
+		if resp, _ := b.do("POST", "/s/cancels/guest/orders/"+string(other)+"/cancel", form); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("cancelling with another token: %d, want 404", resp.StatusCode)
+		}
+		stock(8)
+		for range 2 { // the retry is the same cancellation
+			resp, _ := b.do("POST", path+"/cancel", form)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path {
+				t.Fatalf("cancelling: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		stock(10)
+		page = b.get(path)
+		if !strings.Contains(page, `id="order-status">cancelled`) || strings.Contains(page, `action="`+path+`/cancel"`) {
+			t.Fatalf("the cancelled order's page:\n%s", page)
+		}
+		// Cancelled already: the page again, with the reason, not a dead end.
+		resp, again := b.do("POST", path+"/cancel", url.Values{"csrf": form["csrf"], "idempotency_key": {"another"}})
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(again, `id="order-status"`) || !strings.Contains(again, "cancel") {
+			t.Fatalf("cancelling a cancelled order: %d\n%.3000s", resp.StatusCode, again)
+		}
+		stock(10)
+
+		// Through the API, once paid: the payment is refunded.
+		token, id, redirect := order("g-2", "ada@lovelace.example")
+		if redirect == nil || testenv.PayOnPage(t, *redirect, "4242424242424242") != http.StatusSeeOther {
+			t.Fatal("the guest's order could not be paid")
+		}
+		link := "/api/v1/stores/cancels/guest-orders/" + token
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(s.call("GET", link, "", nil).body), `"status":"paid"`); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the guest's order was never paid")
+			}
+		}
+		expectStatus(t, "a made-up token", s.call("POST", "/api/v1/stores/cancels/guest-orders/"+strings.Repeat("a", 32)+"/cancel", "", nil, "Idempotency-Key", "c1"), http.StatusNotFound)
+		a := s.call("POST", link+"/cancel", "", nil, "Idempotency-Key", "c1")
+		expectStatus(t, "cancel", a, http.StatusOK)
+		var got struct{ ID, Status string }
+		a.json(t, &got)
+		if got.ID != id || got.Status != "cancelled" {
+			t.Fatalf("the cancelled order: %s", a.body)
+		}
+		replay := s.call("POST", link+"/cancel", "", nil, "Idempotency-Key", "c1")
+		expectStatus(t, "the retry", replay, http.StatusOK)
+		if replay.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the retry was not answered again: %v", replay.header)
+		}
+		stock(10)
+		s.settle()
+		var o struct {
+			Status   string
+			Paid     shop.Money
+			Refunded shop.Money
+		}
+		s.call("GET", link, "", nil).json(t, &o)
+		if o.Status != "cancelled" || o.Paid.Amount == 0 || o.Refunded.Amount != o.Paid.Amount {
+			t.Fatalf("after the cancellation: %+v, want all that was paid refunded", o)
 		}
 	})
 }

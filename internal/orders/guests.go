@@ -173,6 +173,17 @@ func (s *Service) GuestPay(ctx context.Context, st shop.Store, token string) (sh
 	return s.openSession(ctx, actor, st, o, s.baseURL+GuestPath(st, token))
 }
 
+// GuestCancel cancels the order a guest's link names, as Cancel does a customer's own: before it
+// ships, its stock back on the shelf and what was paid refunded. Any other token finds nothing.
+func (s *Service) GuestCancel(ctx context.Context, st shop.Store, token string, idem shop.Idempotency) (shop.Order, bool, error) {
+	o, err := s.GuestOrder(ctx, st, token)
+	if err != nil {
+		return o, false, err
+	}
+	actor := shop.Principal{UserID: o.CustomerID, StoreID: st.ID, Role: shop.RoleCustomer, Email: o.Email}
+	return s.Cancel(ctx, actor, st.ID, o.ID, idem)
+}
+
 // GuestPath is the path of a guest's order page.
 func GuestPath(st shop.Store, token string) string { return "/s/" + st.Slug + "/guest/orders/" + token }
 

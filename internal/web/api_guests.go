@@ -88,6 +88,18 @@ func (s *Server) apiGuestCheckout(w http.ResponseWriter, r *http.Request) error 
 }
 
 // apiGuestOrder answers with the order a guest's token names.
+// apiGuestCancel cancels the order a guest's token names, as a customer cancels their own.
+func (s *Server) apiGuestCancel(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	o, replayed, err := s.orders.GuestCancel(r.Context(), *info.store, r.PathValue("token"), s.idempotency(r, nil))
+	if err != nil {
+		return err
+	}
+	replayedHeader(w, replayed)
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, viewOrder(o))
+}
+
 func (s *Server) apiGuestOrder(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	o, err := s.orders.GuestOrder(r.Context(), *info.store, r.PathValue("token"))

@@ -194,6 +194,33 @@ func (s *Server) pageGuestOrderPay(w http.ResponseWriter, r *http.Request) error
 	return s.toPaymentAt(w, r, o, err, orders.GuestPath(*info.store, token))
 }
 
+// pageGuestOrderCancel cancels a guest's order from its link; refused (shipped already), the
+// order's page again with the reason.
+func (s *Server) pageGuestOrderCancel(w http.ResponseWriter, r *http.Request) error {
+	info := infoOf(r)
+	token := r.PathValue("token")
+	noStore(w)
+	o, _, err := s.orders.GuestCancel(r.Context(), *info.store, token, s.idempotency(r, formBody(r)))
+	if shop.KindOf(err) == shop.KindConflict {
+		if o.ID == "" {
+			got, gerr := s.orders.GuestOrder(r.Context(), *info.store, token)
+			if gerr != nil {
+				return gerr
+			}
+			o = got
+		}
+		v := viewOrder(o)
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
+			OrderBase: orders.GuestPath(*info.store, token), Guest: true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, orders.GuestPath(*info.store, token), http.StatusSeeOther) // #nosec G710 -- the token named an order (GuestCancel found it): 32 base32 letters, a path of this shop
+	return nil
+}
+
 func (s *Server) pageOrders(w http.ResponseWriter, r *http.Request) error {
 	limit, cursor, err := pageParams(r)
 	if err != nil {
@@ -258,7 +285,8 @@ func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
 			}
 			v = viewOrder(got)
 		}
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order", Order: &v, Flash: shop.AsError(err).Message, Alert: true})
+		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + v.Ref, Order: &v, Flash: shop.AsError(err).Message, Alert: true,
+			OrderBase: "/s/" + info.store.Slug + "/orders/" + v.ID})
 		return nil
 	}
 	if err != nil {
