@@ -928,6 +928,12 @@ func TestGuestCheckout_CancelFromTheLink(t *testing.T) {
 		if resp, _ := b.do("POST", "/s/cancels/guest/orders/"+string(other)+"/cancel", form); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("cancelling with another token: %d, want 404", resp.StatusCode)
 		}
+		// A form that did not come from the page (no CSRF token, or another) cancels nothing.
+		for name, f := range map[string]url.Values{"no token": {"idempotency_key": {key[1]}}, "a forged one": {"csrf": {"forged"}, "idempotency_key": {key[1]}}} {
+			if resp, _ := b.do("POST", path+"/cancel", f); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("cancelling with %s: %d, want 403", name, resp.StatusCode)
+			}
+		}
 		stock(8)
 		for range 2 { // the retry is the same cancellation
 			resp, _ := b.do("POST", path+"/cancel", form)
@@ -983,4 +989,49 @@ func TestGuestCheckout_CancelFromTheLink(t *testing.T) {
 			t.Fatalf("after the cancellation: %+v, want all that was paid refunded", o)
 		}
 	})
+}
+
+// TestPages_CustomerCancelsAndIsToldWhyNot: a customer cancels their order on its page; an order
+// that has shipped cannot be, and its page comes back (409) with the reason and its links (the
+// invoice) still pointing at the order.
+func TestPages_CustomerCancelsAndIsToldWhyNot(t *testing.T) {
+	s := startShop(t, testenv.SQLiteURL(t))
+	s.store("mine")
+	p := s.newProduct("mine", "TEA", 700, 5)
+	tok := s.login("mine", "customer@example.com").AccessToken
+	clerk := s.login("mine", "clerk@example.com").AccessToken
+	b := s.browserLogin("/s/mine/login", "customer@example.com")
+	cancel := func(id, key string) (*http.Response, string) {
+		t.Helper()
+		page := b.get("/s/mine/orders/" + id)
+		return b.do("POST", "/s/mine/orders/"+id+"/cancel", url.Values{"csrf": {csrfOf(t, page)}, "idempotency_key": {key}})
+	}
+
+	var kept struct{ ID string }
+	expectStatus(t, "cart", s.call("PUT", "/api/v1/stores/mine/cart/items/"+p.ID, tok, `{"quantity":2}`), http.StatusOK)
+	a := s.call("POST", "/api/v1/stores/mine/checkout", tok, checkoutBody, "Idempotency-Key", "k1")
+	expectStatus(t, "checkout", a, http.StatusCreated)
+	a.json(t, &kept)
+	if page := b.get("/s/mine/orders/" + kept.ID); !strings.Contains(page, `action="/s/mine/orders/`+kept.ID+`/cancel"`) {
+		t.Fatalf("the order's page has no cancel form:\n%s", page)
+	}
+	if resp, _ := cancel(kept.ID, "c1"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancelling: %d", resp.StatusCode)
+	}
+	if stock, _ := s.stockAndLedger("mine", p.ID); stock != 5 {
+		t.Fatalf("stock %d after the cancellation, want 5", stock)
+	}
+
+	var o struct{ ID, Ref string }
+	s.buy("mine", tok, p.ID, 1).json(t, &o)
+	expectStatus(t, "ship", s.call("POST", "/api/v1/stores/mine/orders/"+o.ID+"/status", clerk, `{"status":"shipped"}`), http.StatusOK)
+	path := "/s/mine/orders/" + o.ID
+	resp, again := cancel(o.ID, "c2")
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(again, `id="order-status">shipped`) || !strings.Contains(again, "Order "+o.Ref) ||
+		!strings.Contains(again, `href="`+path+`/invoices/`) {
+		t.Fatalf("cancelling a shipped order: %d\n%.4000s", resp.StatusCode, again)
+	}
+	if stock, _ := s.stockAndLedger("mine", p.ID); stock != 4 {
+		t.Fatalf("stock %d after a refused cancellation, want 4", stock)
+	}
 }

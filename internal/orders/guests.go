@@ -169,19 +169,27 @@ func (s *Service) GuestPay(ctx context.Context, st shop.Store, token string) (sh
 	case !o.AwaitsPayment(s.now()):
 		return o, shop.Errorf(shop.KindConflict, "The time to pay this order has run out; its items went back on the shelf.")
 	}
-	actor := shop.Principal{UserID: o.CustomerID, StoreID: st.ID, Role: shop.RoleCustomer, Email: o.Email}
-	return s.openSession(ctx, actor, st, o, s.baseURL+GuestPath(st, token))
+	return s.openSession(ctx, guestActor(st, o), st, o, s.baseURL+GuestPath(st, token))
 }
 
 // GuestCancel cancels the order a guest's link names, as Cancel does a customer's own: before it
-// ships, its stock back on the shelf and what was paid refunded. Any other token finds nothing.
+// ships, its stock back on the shelf and what was paid refunded. Any other token finds nothing;
+// refused, it returns the order as it is.
 func (s *Service) GuestCancel(ctx context.Context, st shop.Store, token string, idem shop.Idempotency) (shop.Order, bool, error) {
 	o, err := s.GuestOrder(ctx, st, token)
 	if err != nil {
 		return o, false, err
 	}
-	actor := shop.Principal{UserID: o.CustomerID, StoreID: st.ID, Role: shop.RoleCustomer, Email: o.Email}
-	return s.Cancel(ctx, actor, st.ID, o.ID, idem)
+	got, replayed, err := s.Cancel(ctx, guestActor(st, o), st.ID, o.ID, idem)
+	if err != nil && got.ID == "" {
+		got = o // refused: the order as it is, for the page that says why
+	}
+	return got, replayed, err
+}
+
+// guestActor is who acts on a guest's order through its link: the guest, as the order's customer.
+func guestActor(st shop.Store, o shop.Order) shop.Principal {
+	return shop.Principal{UserID: o.CustomerID, StoreID: st.ID, Role: shop.RoleCustomer, Email: o.Email}
 }
 
 // GuestPath is the path of a guest's order page.

@@ -87,7 +87,6 @@ func (s *Server) apiGuestCheckout(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusCreated, guestOrderView{Token: token, Order: viewOrder(o)})
 }
 
-// apiGuestOrder answers with the order a guest's token names.
 // apiGuestCancel cancels the order a guest's token names, as a customer cancels their own.
 func (s *Server) apiGuestCancel(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
@@ -100,6 +99,7 @@ func (s *Server) apiGuestCancel(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, viewOrder(o))
 }
 
+// apiGuestOrder answers with the order a guest's token names.
 func (s *Server) apiGuestOrder(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	o, err := s.orders.GuestOrder(r.Context(), *info.store, r.PathValue("token"))

@@ -150,10 +150,7 @@ func (s *Server) pageOrderPay(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	o, err := s.orders.Pay(r.Context(), info.principal, *info.store, r.PathValue("id"))
 	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
-		v := viewOrder(o)
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
-			OrderBase: "/s/" + info.store.Slug + "/orders/" + o.ID})
-		return nil
+		return s.orderRefused(w, r, o, err, "/s/"+info.store.Slug+"/orders/"+o.ID, false)
 	}
 	return s.toPayment(w, r, o, err)
 }
@@ -186,10 +183,7 @@ func (s *Server) pageGuestOrderPay(w http.ResponseWriter, r *http.Request) error
 	token := r.PathValue("token")
 	o, err := s.orders.GuestPay(r.Context(), *info.store, token)
 	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
-		v := viewOrder(o)
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
-			OrderBase: orders.GuestPath(*info.store, token), Guest: true})
-		return nil
+		return s.orderRefused(w, r, o, err, orders.GuestPath(*info.store, token), true)
 	}
 	return s.toPaymentAt(w, r, o, err, orders.GuestPath(*info.store, token))
 }
@@ -201,18 +195,8 @@ func (s *Server) pageGuestOrderCancel(w http.ResponseWriter, r *http.Request) er
 	token := r.PathValue("token")
 	noStore(w)
 	o, _, err := s.orders.GuestCancel(r.Context(), *info.store, token, s.idempotency(r, formBody(r)))
-	if shop.KindOf(err) == shop.KindConflict {
-		if o.ID == "" {
-			got, gerr := s.orders.GuestOrder(r.Context(), *info.store, token)
-			if gerr != nil {
-				return gerr
-			}
-			o = got
-		}
-		v := viewOrder(o)
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
-			OrderBase: orders.GuestPath(*info.store, token), Guest: true})
-		return nil
+	if shop.KindOf(err) == shop.KindConflict && o.ID != "" {
+		return s.orderRefused(w, r, o, err, orders.GuestPath(*info.store, token), true)
 	}
 	if err != nil {
 		return err
@@ -277,22 +261,28 @@ func (s *Server) pageOrderCancel(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r)
 	o, _, err := s.orders.Cancel(r.Context(), info.principal, info.store.ID, r.PathValue("id"), s.idempotency(r, formBody(r)))
 	if shop.KindOf(err) == shop.KindConflict {
-		v := viewOrder(o)
 		if o.ID == "" {
 			got, gerr := s.orders.Get(r.Context(), info.principal, info.store.ID, r.PathValue("id"))
 			if gerr != nil {
 				return gerr
 			}
-			v = viewOrder(got)
+			o = got
 		}
-		s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + v.Ref, Order: &v, Flash: shop.AsError(err).Message, Alert: true,
-			OrderBase: "/s/" + info.store.Slug + "/orders/" + v.ID})
-		return nil
+		return s.orderRefused(w, r, o, err, "/s/"+info.store.Slug+"/orders/"+o.ID, false)
 	}
 	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/s/"+info.store.Slug+"/orders/"+o.ID, http.StatusSeeOther)
+	return nil
+}
+
+// orderRefused shows an order's page again (409) with why what was asked of it was refused;
+// base is the address of the order's page, its forms' too.
+func (s *Server) orderRefused(w http.ResponseWriter, r *http.Request, o shop.Order, err error, base string, guest bool) error {
+	v := viewOrder(o)
+	s.renderStatus(w, r, http.StatusConflict, "order", pageData{Title: "Order " + o.Ref(), Order: &v, Flash: shop.AsError(err).Message, Alert: true,
+		OrderBase: base, Guest: guest})
 	return nil
 }
 
