@@ -237,7 +237,14 @@ func TestTestpay_ClientKeepsItsConnections(t *testing.T) {
 	for w := range waves {
 		var wg sync.WaitGroup
 		for i := range calls {
-			wg.Go(func() { newSession(t, c, fmt.Sprintf("order-%d-%d", w, i), fmt.Sprintf("key-%d-%d", w, i)) })
+			wg.Go(func() { // t.Error, not newSession's t.Fatal: this is not the test's goroutine
+				order := fmt.Sprintf("order-%d-%d", w, i)
+				if _, err := c.CreateSession(context.Background(), payment.SessionRequest{OrderID: order, Amount: 1250, Currency: "GBP",
+					SuccessURL: "https://shop.example/s/tea/orders/" + order, CancelURL: "https://shop.example/s/tea/cart",
+					IdempotencyKey: fmt.Sprintf("key-%d-%d", w, i)}); err != nil {
+					t.Error(err)
+				}
+			})
 		}
 		wg.Wait()
 	}
